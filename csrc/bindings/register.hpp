@@ -1,0 +1,11 @@
+// One registration function per area of the _core module (module.cpp calls them all).
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace fastgd::bindings {
+
+void register_ops(pybind11::module_& m);
+void register_info(pybind11::module_& m);
+
+}  // namespace fastgd::bindings

@@ -1,0 +1,31 @@
+// Build-wide definitions shared by every kernel header (host and, later, device code).
+#pragma once
+
+#include <cstdint>
+
+// FASTGD_HD marks the tiny formula functions that CPU and GPU kernels share: nvcc sees them as
+// __host__ __device__, a plain C++ compiler as ordinary inline functions.
+#if defined(__CUDACC__)
+#define FASTGD_HD __host__ __device__ __forceinline__
+#else
+#define FASTGD_HD inline
+#endif
+
+// Prefetch hint for rows read through a permutation; a no-op where the builtin is missing.
+#if defined(__GNUC__) || defined(__clang__)
+#define FASTGD_PREFETCH(ptr) __builtin_prefetch((ptr), 0, 3)
+#define FASTGD_RESTRICT __restrict__
+#else
+#define FASTGD_PREFETCH(ptr) ((void)0)
+#define FASTGD_RESTRICT
+#endif
+
+namespace fastgd {
+
+using index_t = std::int64_t;
+
+// Accumulators are double for both float32 and float64 data: sums over many rows lose too much in
+// float32, and the accumulators live in registers / L1 so their width costs no memory traffic.
+using acc_t = double;
+
+}  // namespace fastgd

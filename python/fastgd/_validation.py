@@ -1,0 +1,101 @@
+"""Checks of options and scalars, and the one-time conversions of read-only inputs.
+
+The split of work: this module checks what Python sees best (option strings, scalar types and
+ranges, whether something is an array at all) and converts small read-only inputs (y,
+sample_weight, lrs, order) to the dtype the kernel needs. The compiled layer checks every buffer
+(shapes, dtypes, strides, NaN/inf, label values, permutations) before it starts, so no check is
+written twice. Every error names the argument.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def check_option(value: Any, name: str, enum: Any) -> Any:
+    """Map an option string (e.g. ``loss="hinge"``) to its member of a ``_core`` enum."""
+    members = enum.__members__
+    if isinstance(value, enum):
+        return value
+    if not isinstance(value, str) or value not in members:
+        raise ValueError(f"{name} must be one of {sorted(members)}, got {value!r}")
+    return members[value]
+
+
+def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+               low_inclusive: bool = True) -> float:
+    """A finite real scalar within [low, high] (or (low, high] when ``low_inclusive=False``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    ok = np.isfinite(v)
+    if ok and low is not None:
+        ok = v >= low if low_inclusive else v > low
+    if ok and high is not None:
+        ok = v <= high
+    if not ok:
+        lo = "-inf" if low is None else repr(low)
+        hi = "inf" if high is None else repr(high)
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{name} must be a finite number in {bracket}{lo}, {hi}], got {value!r}")
+    return v
+
+
+def check_int(value: Any, name: str, *, low: int = 1) -> int:
+    """An integer (not bool, not float) >= low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_threads(n_threads: Any, default: int) -> int:
+    """``None`` means the OpenMP default; otherwise a positive integer."""
+    return default if n_threads is None else check_int(n_threads, "n_threads", low=1)
+
+
+def check_data_matrix(X: Any) -> np.ndarray:
+    """X is used in place, so it must already be a float32/float64 NumPy array.
+
+    Converting here would copy the training data on every call; convert once instead.
+    """
+    if not isinstance(X, np.ndarray):
+        raise TypeError(
+            f"X must be a NumPy array, got {type(X).__name__}; convert it once with "
+            "np.asarray(X, dtype=np.float64) (or float32) before training"
+        )
+    return X
+
+
+def as_vector(a: Any, name: str, dtype: Any) -> np.ndarray:
+    """A read-only 1-D input converted to `dtype` and made contiguous (no copy when it already is).
+
+    Integer and float inputs are accepted (e.g. labels given as ints); bool, complex, object and
+    string arrays are refused. The shape is checked by the compiled layer.
+    """
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_order(order: Any) -> np.ndarray:
+    """The permutation of rows, as contiguous int64."""
+    arr = np.asarray(order)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"order must be an integer array (a permutation), got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def check_inplace(a: Any, name: str) -> np.ndarray:
+    """Buffers updated in place must be NumPy arrays; the compiled layer checks dtype and shape."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(
+            f"{name} must be a NumPy array updated in place (dtype of X), "
+            f"got {type(a).__name__}"
+        )
+    return a

@@ -1,0 +1,173 @@
+"""The fused kernels as functions, for users who write their own training loops.
+
+Conventions (as scikit-learn's SGD): the objective is
+
+    F(w, b) = (1/n) Σ_i s_i·L(x_i·w + b, y_i) + α·R(w)
+
+with sample weights s_i (default 1) and R = ½‖w‖² (``"l2"``), ‖w‖₁ (``"l1"``),
+(1−ρ)/2·‖w‖² + ρ‖w‖₁ (``"elasticnet"``, ρ = ``l1_ratio``) or 0 (``"none"``). The intercept is
+never penalized. Classification losses (log_loss, hinge, squared_hinge, modified_huber) take
+y in {−1, +1}; regression losses take any real y.
+
+X must be a float32 or float64 NumPy array with contiguous rows (any row stride); it is never
+copied. y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
+pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
+accumulators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._backend import default_threads
+from ._validation import (
+    as_order,
+    as_vector,
+    check_data_matrix,
+    check_inplace,
+    check_int,
+    check_option,
+    check_real,
+    check_threads,
+)
+
+__all__ = ["LOSSES", "PENALTIES", "loss_and_derivative", "loss_and_grad", "n_steps", "sgd_epoch"]
+
+#: Names accepted by ``loss=``.
+LOSSES: tuple[str, ...] = tuple(_core.Loss.__members__)
+#: Names accepted by ``penalty=``.
+PENALTIES: tuple[str, ...] = tuple(_core.Penalty.__members__)
+
+
+def _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads):
+    X = check_data_matrix(X)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return dict(
+        X=X,
+        y=as_vector(y, "y", dtype),
+        sample_weight=None if sample_weight is None else as_vector(
+            sample_weight, "sample_weight", dtype),
+        loss=check_option(loss, "loss", _core.Loss),
+        penalty=check_option(penalty, "penalty", _core.Penalty),
+        alpha=check_real(alpha, "alpha", low=0.0),
+        l1_ratio=check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0),
+        epsilon=check_real(epsilon, "epsilon", low=0.0),
+        n_threads=check_threads(n_threads, default_threads()),
+    )
+
+
+def n_steps(n_samples: int, batch_size: int) -> int:
+    """Number of minibatch steps in one epoch: ``ceil(n_samples / batch_size)``."""
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    return -(-n_samples // batch_size)
+
+
+def loss_and_grad(
+    X: np.ndarray,
+    y: Any,
+    coef: Any,
+    intercept: Any = 0.0,
+    *,
+    loss: str = "squared_error",
+    penalty: str = "l2",
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
+    epsilon: float = 0.1,
+    sample_weight: Any = None,
+    n_threads: int | None = None,
+    check_input: bool = True,
+) -> tuple[float, np.ndarray, float]:
+    """Objective F(w, b) and its gradient, in one pass over X.
+
+    Returns ``(objective, grad_coef, grad_intercept)`` where ``grad_coef`` (X's dtype, shape (d,))
+    is ∂F/∂w = (1/n) Σ s_i·L'(p_i, y_i)·x_i + α(1−ρ)·w + αρ·sign(w) (the L1 part is the
+    subgradient with sign(0) = 0) and ``grad_intercept`` = (1/n) Σ s_i·L'(p_i, y_i).
+
+    ``intercept`` is a real number or a one-element array. ``check_input=False`` skips the scan of
+    X for NaN/inf (a full pass over X) for callers that checked X already; shapes, dtypes and the
+    other inputs are always checked. Parallel over rows with ``n_threads`` threads (default: all);
+    the result is bitwise reproducible for a given thread count.
+    """
+    args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
+    coef = np.ascontiguousarray(coef)
+    b = np.asarray(intercept)
+    if b.size != 1 or b.dtype.kind not in "iuf":
+        raise ValueError(f"intercept must be a real number or a one-element array, got {intercept!r}")
+    return _core.loss_and_grad(coef=coef, intercept=float(b.reshape(-1)[0]),
+                               check_input=bool(check_input), **args)
+
+
+def sgd_epoch(
+    X: np.ndarray,
+    y: Any,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    lrs: Any,
+    *,
+    batch_size: int,
+    order: Any = None,
+    loss: str = "squared_error",
+    penalty: str = "l2",
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.15,
+    epsilon: float = 0.1,
+    sample_weight: Any = None,
+    fit_intercept: bool = True,
+    n_threads: int | None = None,
+    check_input: bool = True,
+) -> float:
+    """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
+
+    The epoch has ``ceil(n / batch_size)`` steps; step s takes the rows
+    ``order[s*batch_size:(s+1)*batch_size]`` (``order`` defaults to 0..n−1; the last batch may
+    be smaller, b_s rows) and the learning rate ``lrs[s]``::
+
+        p_i = x_i·w + b                         (w, b as before the step)
+        g   = (1/b_s) Σ s_i·L'(p_i, y_i)·x_i,   g_b = (1/b_s) Σ s_i·L'(p_i, y_i)
+        w  ← w − lrs[s]·(g + α(1−ρ)·w)
+        b  ← b − lrs[s]·g_b                     (if fit_intercept)
+        w  ← sign(w)·max(|w| − lrs[s]·α·ρ, 0)   (L1 proximal step: exact zeros)
+
+    with ρ = 0 for l2, 1 for l1, ``l1_ratio`` for elasticnet, α = 0 for none. With
+    ``batch_size=1`` this is scikit-learn's per-sample SGD update.
+
+    ``coef`` (shape (d,)) and ``intercept`` (shape (1,)) are updated in place and must already
+    have X's dtype and be C-contiguous and writeable: a mismatch raises TypeError/ValueError and is
+    never silently copied. ``lrs`` holds one non-negative learning rate per step (see
+    :func:`n_steps` and :func:`fastgd.schedules.rates`). ``order`` must be a permutation of
+    0..n−1. All inputs are checked before any work; on error, ``coef`` is untouched.
+
+    Returns the progressive loss Σ_i s_i·L(p_i, y_i), each term computed with the weights before
+    the step that used row i (no extra pass over X).
+    """
+    args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
+    lrs_arr = np.asarray(lrs)
+    if lrs_arr.dtype.kind not in "iuf":
+        raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
+    return _core.sgd_epoch(
+        coef=check_inplace(coef, "coef"),
+        intercept=check_inplace(intercept, "intercept"),
+        lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
+        batch_size=check_int(batch_size, "batch_size", low=1),
+        order=None if order is None else as_order(order),
+        fit_intercept=bool(fit_intercept),
+        check_input=bool(check_input),
+        **args,
+    )
+
+
+def loss_and_derivative(p: Any, y: Any, *, loss: str = "squared_error",
+                        epsilon: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise loss values L(p_i, y_i) and derivatives ∂L/∂p_i, as float64 arrays.
+
+    The same formulas the kernels use (csrc/include/fastgd/losses.hpp).
+    """
+    kind = check_option(loss, "loss", _core.Loss)
+    eps = check_real(epsilon, "epsilon", low=0.0)
+    p_arr = as_vector(np.ravel(p), "p", np.float64)
+    y_arr = as_vector(np.ravel(y), "y", np.float64)
+    return _core.loss_and_derivative(kind, p_arr, y_arr, eps)

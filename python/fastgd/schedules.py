@@ -1,0 +1,490 @@
+"""Learning-rate schedules.
+
+A schedule maps **global step indices** to learning rates. Step 0 is the first minibatch
+step of the whole fit; the count does not restart at each epoch. Once per epoch the training
+loop asks for the rates of all that epoch's steps at once::
+
+    lrs = rates(schedule, start=t, n_steps=n)   # == schedule(np.arange(t, t + n))
+
+and hands the float64 array to the compiled kernel. Schedules are therefore *vectorized*:
+``schedule(steps)`` takes an integer array and returns a float64 array of the same shape,
+with no Python loop per step. A scalar step gives a ``np.float64``.
+
+Writing a custom schedule
+-------------------------
+Either pass any vectorized callable, e.g. ``lambda t: 0.1 / np.sqrt(t + 1)`` (a callable
+returning a single number, such as ``lambda t: 0.01``, is broadcast to every step), or
+subclass :class:`Schedule`::
+
+    class HalfEvery(Schedule):
+        \"\"\"lr * 0.5 ** floor(t / every).\"\"\"
+
+        def __init__(self, lr, every):
+            self.lr = lr          # store each constructor argument under its own name:
+            self.every = every    # __repr__ is generated from them
+
+        def _rates(self, steps):  # steps: 1-D int64 array, all >= 0
+            return self.lr * 0.5 ** (steps // self.every)
+
+``Schedule.__call__`` validates the steps (integer dtype, non-negative) and reshapes the
+result, so ``_rates`` only ever sees a flat int64 array. Schedules that react to the training
+loss override ``update(epoch_loss)`` (called after each epoch) and ``reset()`` (called at the
+start of each fit); see :class:`Adaptive`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "ExponentialDecay",
+    "StepDecay",
+    "LinearDecay",
+    "InverseScaling",
+    "Optimal",
+    "CosineDecay",
+    "OneCycle",
+    "Warmup",
+    "Adaptive",
+    "rates",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter checks (kept local so this module depends on numpy and the standard library only)
+# --------------------------------------------------------------------------------------------
+
+def _real(value: Any, name: str, *, low: float, low_open: bool, high: float = math.inf,
+          high_open: bool = False) -> float:
+    """A finite real number in the given interval, as a Python float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    ok = math.isfinite(v)
+    ok = ok and (v > low if low_open else v >= low)
+    ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        interval = ("(" if low_open else "[") + f"{low!r}, {high!r}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return v
+
+
+def _rate(value: Any, name: str) -> float:
+    """A learning rate: finite and > 0."""
+    return _real(value, name, low=0.0, low_open=True)
+
+
+def _final_rate(value: Any, name: str, lr: float) -> float:
+    """An end rate: finite, >= 0 and not above the starting rate (these are decays)."""
+    return _real(value, name, low=0.0, low_open=False, high=lr)
+
+
+def _count(value: Any, name: str) -> int:
+    """A positive integer step count; bool and float (even 10.0) are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Base class
+# --------------------------------------------------------------------------------------------
+
+class Schedule:
+    """Base class of learning-rate schedules.
+
+    Subclasses store each constructor argument as a same-named attribute and implement
+    ``_rates(steps)``, which receives a 1-D int64 array of non-negative global step indices
+    and returns the float64 rates. ``update`` and ``reset`` are no-op hooks for schedules
+    that depend on the training loss.
+    """
+
+    def __call__(self, steps: Any) -> Any:
+        """Rates for ``steps``: an ndarray of the same shape, or ``np.float64`` for a scalar."""
+        steps = np.asarray(steps)
+        # np.bool_ is not a np.integer subtype, so booleans are refused here too.
+        if not np.issubdtype(steps.dtype, np.integer):
+            raise TypeError(f"steps must be integers, got an array of dtype {steps.dtype}")
+        if steps.size:
+            if steps.min() < 0:
+                raise ValueError(f"steps must be non-negative, got {steps.min()}")
+            if steps.max() > np.iinfo(np.int64).max:  # only possible for uint64
+                raise ValueError(f"steps must fit in int64, got {steps.max()}")
+        flat = steps.astype(np.int64, copy=False).reshape(-1)
+        out = np.asarray(self._rates(flat), dtype=np.float64).reshape(steps.shape)
+        # [()] turns a 0-d array into a np.float64 and leaves n-d arrays untouched.
+        return out[()]
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement _rates(steps)")
+
+    def update(self, epoch_loss: float) -> None:
+        """Told the training loss of each finished epoch. Does nothing by default."""
+        return None
+
+    def reset(self) -> None:
+        """Restore the state a fit starts from. Does nothing by default (stateless)."""
+        return None
+
+    def __repr__(self) -> str:
+        # Like scikit-learn's get_params: the constructor signature says which attributes
+        # are parameters, in which order.
+        params = inspect.signature(type(self).__init__).parameters.values()
+        args = ", ".join(
+            f"{p.name}={getattr(self, p.name)!r}"
+            for p in params
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        return f"{type(self).__name__}({args})"
+
+
+# --------------------------------------------------------------------------------------------
+# Stateless schedules
+# --------------------------------------------------------------------------------------------
+
+class Constant(Schedule):
+    """``lr`` at every step."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _rate(lr, "lr")
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        return np.full(steps.shape, self.lr)
+
+
+class ExponentialDecay(Schedule):
+    """``lr * decay_rate ** (t / decay_steps)``; with ``staircase=True`` the exponent is
+    ``floor(t / decay_steps)``, so the rate drops once every ``decay_steps`` steps.
+
+    ``0 < decay_rate <= 1`` (Keras ``ExponentialDecay``).
+    """
+
+    def __init__(self, lr: float, decay_rate: float, decay_steps: int = 1,
+                 staircase: bool = False) -> None:
+        self.lr = _rate(lr, "lr")
+        self.decay_rate = _real(decay_rate, "decay_rate", low=0.0, low_open=True, high=1.0)
+        self.decay_steps = _count(decay_steps, "decay_steps")
+        self.staircase = _flag(staircase, "staircase")
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        if self.staircase:
+            exponent = (steps // self.decay_steps).astype(np.float64)
+        else:
+            exponent = steps / self.decay_steps
+        return self.lr * self.decay_rate ** exponent
+
+
+class StepDecay(Schedule):
+    """``lr * gamma ** floor(t / step_size)`` (PyTorch ``StepLR``), ``0 < gamma <= 1``."""
+
+    def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
+        self.lr = _rate(lr, "lr")
+        self.step_size = _count(step_size, "step_size")
+        self.gamma = _real(gamma, "gamma", low=0.0, low_open=True, high=1.0)
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        return self.lr * self.gamma ** (steps // self.step_size).astype(np.float64)
+
+
+class LinearDecay(Schedule):
+    """Polynomial decay from ``lr`` to ``final_lr`` over ``decay_steps`` (Keras
+    ``PolynomialDecay``; linear for ``power=1``)::
+
+        (lr - final_lr) * (1 - min(t, decay_steps) / decay_steps) ** power + final_lr
+
+    It stays at ``final_lr`` after ``decay_steps``. ``0 <= final_lr <= lr``, ``power > 0``.
+    """
+
+    def __init__(self, lr: float, decay_steps: int, final_lr: float = 0.0,
+                 power: float = 1.0) -> None:
+        self.lr = _rate(lr, "lr")
+        self.decay_steps = _count(decay_steps, "decay_steps")
+        self.final_lr = _final_rate(final_lr, "final_lr", self.lr)
+        self.power = _real(power, "power", low=0.0, low_open=True)
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        frac = np.minimum(steps, self.decay_steps) / self.decay_steps
+        return (self.lr - self.final_lr) * (1.0 - frac) ** self.power + self.final_lr
+
+
+class InverseScaling(Schedule):
+    """``lr / (t + 1) ** power_t``: scikit-learn's ``'invscaling'`` (which counts steps
+    from 1, hence ``t + 1``). ``power_t >= 0``.
+    """
+
+    def __init__(self, lr: float, power_t: float = 0.25) -> None:
+        self.lr = _rate(lr, "lr")
+        self.power_t = _real(power_t, "power_t", low=0.0, low_open=False)
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        return self.lr / (steps + 1.0) ** self.power_t
+
+
+class Optimal(Schedule):
+    """``1 / (alpha * (t0 + t))``: scikit-learn's ``'optimal'`` schedule, for an
+    L2-regularized objective with regularization strength ``alpha``.
+
+    With ``t0=None`` it uses Bottou's heuristic as scikit-learn does; the offset actually
+    used is the attribute ``t0_`` (``t0`` keeps the value given). The first rate then equals
+    ``typw = sqrt(1 / sqrt(alpha))``, the step size expected for a typical weight.
+    """
+
+    def __init__(self, alpha: float, t0: float | None = None) -> None:
+        self.alpha = _rate(alpha, "alpha")
+        if t0 is None:
+            self.t0 = None
+            # scikit-learn (_sgd_fast.pyx.tp):
+            #     typw = sqrt(1 / sqrt(alpha))
+            #     eta0 = typw / max(1, loss.dloss(y=1, p=-typw))
+            #     t0 = 1 / (eta0 * alpha)
+            # For every loss it supports (hinge, log, modified_huber, squared_hinge,
+            # perceptron, squared, huber, epsilon-insensitive, ...) the derivative at p=-typw,
+            # y=1 is <= 0 (the prediction is on the wrong side / below the target, so the loss
+            # decreases as p grows), so max(1, .) == 1 and eta0 == typw. The loss therefore
+            # does not matter, and the schedule needs only alpha.
+            typw = math.sqrt(1.0 / math.sqrt(self.alpha))
+            self.t0_ = 1.0 / (typw * self.alpha)
+        else:
+            self.t0 = _real(t0, "t0", low=0.0, low_open=True)
+            self.t0_ = self.t0
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        # scikit-learn writes alpha * (t0 + t - 1) with t counted from 1; our t counts from 0.
+        return 1.0 / (self.alpha * (self.t0_ + steps))
+
+
+class CosineDecay(Schedule):
+    """Cosine decay from ``lr`` to ``final_lr`` over ``decay_steps``, then constant::
+
+        final_lr + 0.5 * (lr - final_lr) * (1 + cos(pi * min(t, decay_steps) / decay_steps))
+
+    ``0 <= final_lr <= lr``.
+    """
+
+    def __init__(self, lr: float, decay_steps: int, final_lr: float = 0.0) -> None:
+        self.lr = _rate(lr, "lr")
+        self.decay_steps = _count(decay_steps, "decay_steps")
+        self.final_lr = _final_rate(final_lr, "final_lr", self.lr)
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        frac = np.minimum(steps, self.decay_steps) / self.decay_steps
+        return self.final_lr + 0.5 * (self.lr - self.final_lr) * (1.0 + np.cos(np.pi * frac))
+
+
+def _anneal_cos(start: float, end: float, pct: np.ndarray) -> np.ndarray:
+    """Cosine from ``start`` (pct=0) to ``end`` (pct=1), written as PyTorch writes it."""
+    return end + (start - end) / 2.0 * (np.cos(np.pi * pct) + 1.0)
+
+
+class OneCycle(Schedule):
+    """The 1cycle policy, matching PyTorch's ``OneCycleLR(max_lr=lr, total_steps=...,
+    anneal_strategy='cos', three_phase=False)``.
+
+    With ``initial = lr / div_factor``, ``min_lr = initial / final_div_factor`` and
+    ``end1 = pct_start * total_steps - 1`` (a float, as PyTorch computes it)::
+
+        t <= end1:               anneal(initial, lr, t / end1)
+        end1 < t < total_steps:  anneal(lr, min_lr, (t - end1) / (total_steps - 1 - end1))
+        t >= total_steps:        min_lr
+
+    where ``anneal(a, b, pct) = b + (a - b) / 2 * (cos(pi * pct) + 1)``. PyTorch raises past
+    ``total_steps``; here the rate stays at ``min_lr`` (so at ``t == total_steps`` we give
+    ``min_lr`` where PyTorch would extrapolate the cosine slightly past its minimum).
+
+    ``0 <= pct_start <= 1`` (and ``pct_start * total_steps != 1``, which makes phase 1
+    empty and PyTorch divide by zero), ``div_factor > 0``, ``final_div_factor > 0``.
+    """
+
+    def __init__(self, lr: float, total_steps: int, pct_start: float = 0.3,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
+        self.lr = _rate(lr, "lr")
+        self.total_steps = _count(total_steps, "total_steps")
+        self.pct_start = _real(pct_start, "pct_start", low=0.0, low_open=False, high=1.0)
+        self.div_factor = _real(div_factor, "div_factor", low=0.0, low_open=True)
+        self.final_div_factor = _real(final_div_factor, "final_div_factor", low=0.0,
+                                      low_open=True)
+        # Phase boundary exactly as PyTorch computes it (float, may be negative).
+        self._end1 = float(self.pct_start * self.total_steps) - 1
+        if self._end1 == 0.0:
+            raise ValueError(
+                f"pct_start * total_steps must not equal 1 (phase 1 would be a single step "
+                f"of zero length), got pct_start={pct_start!r}, total_steps={total_steps!r}"
+            )
+        self._initial_lr = self.lr / self.div_factor
+        self._min_lr = self._initial_lr / self.final_div_factor
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        t = steps.astype(np.float64)
+        end1, end2 = self._end1, float(self.total_steps - 1)
+        out = np.full(t.shape, self._min_lr)
+        # Masks instead of np.where so that a zero-length phase (pct_start == 1 makes phase 2
+        # empty) is never divided by: its mask is empty.
+        up = t <= end1
+        down = ~up & (t <= end2)
+        out[up] = _anneal_cos(self._initial_lr, self.lr, t[up] / end1)
+        out[down] = _anneal_cos(self.lr, self._min_lr, (t[down] - end1) / (end2 - end1))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Wrappers and stateful schedules
+# --------------------------------------------------------------------------------------------
+
+class Warmup(Schedule):
+    """Linear warmup in front of another schedule, which is then shifted by the warmup::
+
+        t <  warmup_steps:  schedule(0) * (start_factor + (1 - start_factor) * t / warmup_steps)
+        t >= warmup_steps:  schedule(t - warmup_steps)
+
+    ``schedule`` is any :class:`Schedule` or vectorized callable; ``0 <= start_factor <= 1``.
+    ``update`` and ``reset`` are forwarded to the wrapped schedule when it has them.
+    """
+
+    def __init__(self, schedule: Callable[[np.ndarray], Any], warmup_steps: int,
+                 start_factor: float = 0.0) -> None:
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable, got {type(schedule).__name__} "
+                            f"{schedule!r}")
+        self.schedule = schedule
+        self.warmup_steps = _count(warmup_steps, "warmup_steps")
+        self.start_factor = _real(start_factor, "start_factor", low=0.0, low_open=False,
+                                  high=1.0)
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        base = _evaluate(self.schedule, np.zeros(1, dtype=np.int64))[0]
+        # One call of the wrapped schedule for all steps; warmup steps are clamped to 0
+        # (a valid step) and their values discarded below.
+        after = _evaluate(self.schedule, np.maximum(steps - self.warmup_steps, 0))
+        ramp = base * (self.start_factor
+                       + (1.0 - self.start_factor) * (steps / self.warmup_steps))
+        return np.where(steps < self.warmup_steps, ramp, after)
+
+    def update(self, epoch_loss: float) -> None:
+        hook = getattr(self.schedule, "update", None)
+        if callable(hook):
+            hook(epoch_loss)
+
+    def reset(self) -> None:
+        hook = getattr(self.schedule, "reset", None)
+        if callable(hook):
+            hook()
+
+
+class Adaptive(Schedule):
+    """scikit-learn's ``'adaptive'`` schedule: the current rate ``lr_`` at every step,
+    divided by ``factor`` whenever the epoch loss stops improving.
+
+    After each epoch, ``update(epoch_loss)`` counts an epoch without improvement when
+    ``epoch_loss > best_loss - tol`` (otherwise the counter restarts at 0), then sets
+    ``best_loss = min(best_loss, epoch_loss)``. When the counter reaches ``patience``,
+    ``lr_ = max(lr_ / factor, min_lr)`` and the counter restarts. ``reset()`` restores
+    ``lr_ = lr`` and forgets the loss history. scikit-learn uses ``factor=5`` and
+    ``patience = n_iter_no_change``.
+
+    ``factor > 1``, ``patience >= 1``, ``tol >= 0``, ``0 <= min_lr <= lr``.
+    """
+
+    def __init__(self, lr: float, factor: float = 5.0, patience: int = 5, tol: float = 1e-3,
+                 min_lr: float = 0.0) -> None:
+        self.lr = _rate(lr, "lr")
+        self.factor = _real(factor, "factor", low=1.0, low_open=True)
+        self.patience = _count(patience, "patience")
+        self.tol = _real(tol, "tol", low=0.0, low_open=False)
+        self.min_lr = _final_rate(min_lr, "min_lr", self.lr)
+        self.reset()
+
+    def reset(self) -> None:
+        self.lr_ = self.lr
+        self.best_loss_ = math.inf
+        self.n_no_improvement_ = 0
+
+    def update(self, epoch_loss: float) -> None:
+        if isinstance(epoch_loss, (bool, np.bool_)) or not isinstance(epoch_loss, numbers.Real):
+            raise TypeError(f"epoch_loss must be a real number, got "
+                            f"{type(epoch_loss).__name__} {epoch_loss!r}")
+        loss = float(epoch_loss)
+        if not math.isfinite(loss):
+            raise ValueError(f"epoch_loss must be finite, got {epoch_loss!r}")
+        # The rule of scikit-learn's _plain_sgd (sklearn/linear_model/_sgd_fast.pyx.tp, no
+        # early stopping): an epoch counts as "no improvement" when
+        # loss > best_loss - tol, compared with the best loss *before* this epoch; the best
+        # loss is then updated whenever the loss is strictly lower, even by less than tol
+        # (so small gains move the bar without resetting the counter).
+        if loss > self.best_loss_ - self.tol:
+            self.n_no_improvement_ += 1
+        else:
+            self.n_no_improvement_ = 0
+        if loss < self.best_loss_:
+            self.best_loss_ = loss
+        if self.n_no_improvement_ >= self.patience:
+            # scikit-learn stops dividing (and stops training) once eta <= 1e-6; we floor
+            # the rate at min_lr instead and leave stopping to the solver.
+            self.lr_ = max(self.lr_ / self.factor, self.min_lr)
+            self.n_no_improvement_ = 0
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        return np.full(steps.shape, self.lr_)
+
+
+# --------------------------------------------------------------------------------------------
+# What training loops call
+# --------------------------------------------------------------------------------------------
+
+def _evaluate(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.ndarray:
+    """``schedule(steps)`` as a checked float64 array of the same shape as ``steps``.
+
+    A 0-d result (e.g. from ``lambda t: 0.01``) is broadcast to every step; any other shape
+    must equal ``steps.shape``. Every rate must be finite and >= 0.
+    """
+    result = np.asarray(schedule(steps))
+    # Refuse bool/complex/object/str results instead of letting a cast guess.
+    if result.dtype.kind not in "iuf":
+        raise TypeError(f"schedule {schedule!r} must return real numbers, got an array of "
+                        f"dtype {result.dtype}")
+    result = result.astype(np.float64, copy=False)
+    if result.ndim == 0:
+        result = np.full(steps.shape, result[()])
+    elif result.shape != steps.shape:
+        raise ValueError(f"schedule {schedule!r} returned shape {result.shape} for "
+                         f"{steps.size} steps; expected shape {steps.shape} or a scalar")
+    bad = ~(np.isfinite(result) & (result >= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
+                         f"at step {int(steps.flat[i])}; rates must be finite and >= 0")
+    return result
+
+
+def rates(schedule: Callable[[np.ndarray], Any], start: int, n_steps: int) -> np.ndarray:
+    """The float64 rates of global steps ``start, ..., start + n_steps - 1``, checked.
+
+    ``schedule`` is a :class:`Schedule` or any vectorized callable. A callable returning a
+    single number is broadcast to all steps. Raises TypeError when ``schedule`` is not
+    callable or returns non-real values, and ValueError (naming the schedule and the first
+    bad step) when the result has the wrong shape or a rate that is negative, NaN or inf.
+    """
+    if not callable(schedule):
+        raise TypeError(f"schedule must be callable, got {type(schedule).__name__} "
+                        f"{schedule!r}")
+    for name, value, low in (("start", start, 0), ("n_steps", n_steps, 0)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    steps = np.arange(int(start), int(start) + int(n_steps), dtype=np.int64)
+    return _evaluate(schedule, steps)

@@ -1,0 +1,87 @@
+"""Plain float64 NumPy references of the kernels' math, written from DESIGN.md's formulas.
+
+Deliberately simple: vectorized formulas per loss, a Python loop over minibatch steps, no
+cleverness, so that a disagreement points at the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+def loss_and_derivative(loss, p, y, epsilon=0.1):
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    r = p - y
+    z = y * p
+    if loss == "squared_error":
+        return 0.5 * r**2, r
+    if loss == "huber":
+        inside = np.abs(r) <= epsilon
+        value = np.where(inside, 0.5 * r**2, epsilon * np.abs(r) - 0.5 * epsilon**2)
+        return value, np.where(inside, r, epsilon * np.sign(r))
+    if loss == "epsilon_insensitive":
+        value = np.maximum(0.0, np.abs(r) - epsilon)
+        return value, np.where(np.abs(r) > epsilon, np.sign(r), 0.0)
+    if loss == "squared_epsilon_insensitive":
+        excess = np.maximum(0.0, np.abs(r) - epsilon)
+        return excess**2, 2.0 * excess * np.sign(r)
+    if loss == "log_loss":
+        return np.logaddexp(0.0, -z), -y * expit(-z)
+    if loss == "hinge":
+        return np.maximum(0.0, 1.0 - z), np.where(z <= 1.0, -y, 0.0)
+    if loss == "squared_hinge":
+        m = np.maximum(0.0, 1.0 - z)
+        return m**2, -2.0 * y * m
+    if loss == "modified_huber":
+        value = np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
+        deriv = np.where(z >= 1.0, 0.0, np.where(z >= -1.0, -2.0 * y * (1.0 - z), -4.0 * y))
+        return value, deriv
+    raise ValueError(loss)
+
+
+def penalty_weights(penalty, alpha, l1_ratio):
+    """(l2, l1) coefficients: α(1−ρ) and αρ."""
+    rho = {"none": 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
+    a = 0.0 if penalty == "none" else alpha
+    return a * (1.0 - rho), a * rho
+
+
+def objective_and_grad(X, y, w, b, *, loss, penalty, alpha, l1_ratio, epsilon, sample_weight=None):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    n = X.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    value, deriv = loss_and_derivative(loss, X @ w + b, y, epsilon)
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    objective = (s @ value) / n + 0.5 * l2 * (w @ w) + l1 * np.abs(w).sum()
+    grad = X.T @ (s * deriv) / n + l2 * w + l1 * np.sign(w)
+    return objective, grad, (s @ deriv) / n
+
+
+def sgd_epoch(X, y, w, b, lrs, *, batch_size, order=None, loss, penalty, alpha, l1_ratio,
+              epsilon, sample_weight=None, fit_intercept=True):
+    """Returns (w, b, progressive loss) after one epoch; inputs are not modified."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.array(w, dtype=np.float64)
+    b = float(b)
+    n = X.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    order = np.arange(n) if order is None else np.asarray(order)
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    total = 0.0
+    for step, start in enumerate(range(0, n, batch_size)):
+        rows = order[start:start + batch_size]
+        lr = lrs[step]
+        value, deriv = loss_and_derivative(loss, X[rows] @ w + b, y[rows], epsilon)
+        total += s[rows] @ value
+        g = X[rows].T @ (s[rows] * deriv) / len(rows)
+        g_b = (s[rows] @ deriv) / len(rows)
+        w = w - lr * (g + l2 * w)
+        if fit_intercept:
+            b = b - lr * g_b
+        w = np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0)
+    return w, b, total
