@@ -26,8 +26,9 @@ def assert_close(actual, expected, dtype, scale=None):
     expected = np.asarray(expected, dtype=np.float64)
     if scale is None:
         scale = max(float(np.max(np.abs(expected))), 1e-300)
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol,
-                               atol=rtol * scale)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=np.float64), expected, rtol=rtol, atol=rtol * scale
+    )
 
 
 def make_problem(n, d, dtype, loss, seed=0):

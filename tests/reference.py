@@ -61,8 +61,23 @@ def objective_and_grad(X, y, w, b, *, loss, penalty, alpha, l1_ratio, epsilon, s
     return objective, grad, (s @ deriv) / n
 
 
-def sgd_epoch(X, y, w, b, lrs, *, batch_size, order=None, loss, penalty, alpha, l1_ratio,
-              epsilon, sample_weight=None, fit_intercept=True):
+def sgd_epoch(
+    X,
+    y,
+    w,
+    b,
+    lrs,
+    *,
+    batch_size,
+    order=None,
+    loss,
+    penalty,
+    alpha,
+    l1_ratio,
+    epsilon,
+    sample_weight=None,
+    fit_intercept=True,
+):
     """Returns (w, b, progressive loss) after one epoch; inputs are not modified."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -74,7 +89,7 @@ def sgd_epoch(X, y, w, b, lrs, *, batch_size, order=None, loss, penalty, alpha, 
     l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
     total = 0.0
     for step, start in enumerate(range(0, n, batch_size)):
-        rows = order[start:start + batch_size]
+        rows = order[start : start + batch_size]
         lr = lrs[step]
         value, deriv = loss_and_derivative(loss, X[rows] @ w + b, y[rows], epsilon)
         total += s[rows] @ value

@@ -49,11 +49,19 @@ SGD_CASES = [
     ("X-object", dict(X=X0.astype(object)), TypeError, "X must be a float32 or float64"),
     ("X-fortran", dict(X=FORTRAN_X), ValueError, "X must be row-major"),
     ("X-column-slice", dict(X=np.zeros((N, 2 * D))[:, ::2]), ValueError, "X must be row-major"),
-    ("X-empty", dict(X=np.zeros((0, D)), y=np.zeros(0), lrs=np.zeros(0)), ValueError,
-     "at least one sample"),
+    (
+        "X-empty",
+        dict(X=np.zeros((0, D)), y=np.zeros(0), lrs=np.zeros(0)),
+        ValueError,
+        "at least one sample",
+    ),
     ("X-nan", dict(X=_nan_at(X0, (7, 1))), ValueError, r"X contains NaN or inf \(first in row 7"),
-    ("X-inf", dict(X=np.where(np.arange(N)[:, None] == 3, np.inf, X0)), ValueError,
-     "X contains NaN or inf"),
+    (
+        "X-inf",
+        dict(X=np.where(np.arange(N)[:, None] == 3, np.inf, X0)),
+        ValueError,
+        "X contains NaN or inf",
+    ),
     ("y-short", dict(y=np.zeros(N - 1)), ValueError, r"y must have shape \(20,\)"),
     ("y-2d", dict(y=np.zeros((N, 1))), ValueError, "y must have shape"),
     ("y-nan", dict(y=_nan_at(np.zeros(N), 4)), ValueError, "y contains NaN or inf"),
@@ -64,15 +72,27 @@ SGD_CASES = [
     ("sw-negative", dict(sample_weight=-np.ones(N)), ValueError, "sample_weight must be >= 0"),
     ("sw-short", dict(sample_weight=np.ones(3)), ValueError, "sample_weight must have shape"),
     ("lrs-short", dict(lrs=np.full(4, 0.1)), ValueError, r"lrs must have shape \(5,\)"),
-    ("lrs-negative", dict(lrs=np.array([0.1, 0.1, -0.1, 0.1, 0.1])), ValueError,
-     "lrs must be finite and >= 0"),
+    (
+        "lrs-negative",
+        dict(lrs=np.array([0.1, 0.1, -0.1, 0.1, 0.1])),
+        ValueError,
+        "lrs must be finite and >= 0",
+    ),
     ("lrs-nan", dict(lrs=_nan_at(np.full(5, 0.1), 0)), ValueError, "lrs must be finite"),
     ("lrs-inf", dict(lrs=np.full(5, np.inf)), ValueError, "lrs must be finite"),
     ("lrs-str", dict(lrs=["a"] * 5), TypeError, "lrs must be an array of real"),
-    ("order-duplicate", dict(order=np.r_[0, np.arange(N - 1)]), ValueError,
-     "order must be a permutation"),
-    ("order-out-of-range", dict(order=np.arange(1, N + 1)), ValueError,
-     "order must be a permutation"),
+    (
+        "order-duplicate",
+        dict(order=np.r_[0, np.arange(N - 1)]),
+        ValueError,
+        "order must be a permutation",
+    ),
+    (
+        "order-out-of-range",
+        dict(order=np.arange(1, N + 1)),
+        ValueError,
+        "order must be a permutation",
+    ),
     ("order-negative", dict(order=np.arange(N) - 1), ValueError, "order must be a permutation"),
     ("order-short", dict(order=np.arange(N - 1)), ValueError, "order must have shape"),
     ("order-float", dict(order=np.arange(N, dtype=float)), TypeError, "order must be an integer"),
@@ -86,9 +106,18 @@ SGD_CASES = [
     ("coef-list", dict(coef=[0.0] * D), TypeError, "coef must be a NumPy array"),
     ("coef-nan", dict(coef=np.array([0.0, np.nan, 0.0])), ValueError, "coef contains NaN"),
     ("intercept-float", dict(intercept=0.0), TypeError, "intercept must be a NumPy array"),
-    ("intercept-shape", dict(intercept=np.zeros(2)), ValueError, r"intercept must have shape \(1,\)"),
-    ("intercept-float32", dict(intercept=np.zeros(1, np.float32)), TypeError,
-     "intercept must have dtype float64"),
+    (
+        "intercept-shape",
+        dict(intercept=np.zeros(2)),
+        ValueError,
+        r"intercept must have shape \(1,\)",
+    ),
+    (
+        "intercept-float32",
+        dict(intercept=np.zeros(1, np.float32)),
+        TypeError,
+        "intercept must have dtype float64",
+    ),
     ("intercept-nan", dict(intercept=np.array([np.nan])), ValueError, "intercept contains NaN"),
     ("alpha-negative", dict(alpha=-1.0), ValueError, "alpha must be"),
     ("alpha-nan", dict(alpha=float("nan")), ValueError, "alpha must be"),
@@ -102,8 +131,9 @@ SGD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("changes, exc, match", [c[1:] for c in SGD_CASES],
-                         ids=[c[0] for c in SGD_CASES])
+@pytest.mark.parametrize(
+    "changes, exc, match", [c[1:] for c in SGD_CASES], ids=[c[0] for c in SGD_CASES]
+)
 def test_sgd_epoch_rejects(changes, exc, match):
     kw = _with(**changes)
     coef, intercept = kw["coef"], kw["intercept"]
@@ -131,8 +161,9 @@ GRAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("changes, exc, match", [c[1:] for c in GRAD_CASES],
-                         ids=[c[0] for c in GRAD_CASES])
+@pytest.mark.parametrize(
+    "changes, exc, match", [c[1:] for c in GRAD_CASES], ids=[c[0] for c in GRAD_CASES]
+)
 def test_loss_and_grad_rejects(changes, exc, match):
     kw = _with(**changes)
     del kw["lrs"], kw["batch_size"]
@@ -151,5 +182,12 @@ def test_loss_and_derivative_rejects():
 def test_check_input_false_still_checks_shapes():
     kw = _good()
     with pytest.raises(ValueError, match="y must have shape"):
-        ops.sgd_epoch(kw["X"], np.zeros(3), kw["coef"], kw["intercept"], kw["lrs"], batch_size=B,
-                      check_input=False)
+        ops.sgd_epoch(
+            kw["X"],
+            np.zeros(3),
+            kw["coef"],
+            kw["intercept"],
+            kw["lrs"],
+            batch_size=B,
+            check_input=False,
+        )

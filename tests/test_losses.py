@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ALL_LOSSES, CLASSIFICATION_LOSSES
 
 from fastgd import ops
+
+from conftest import ALL_LOSSES, CLASSIFICATION_LOSSES
 
 # (loss, epsilon, p, y, L(p, y), dL/dp), worked out by hand from scikit-learn's definitions.
 TABLE = [
@@ -42,7 +43,8 @@ TABLE = [
 
 
 @pytest.mark.parametrize(
-    "loss, epsilon, p, y, value, deriv", TABLE,
+    "loss, epsilon, p, y, value, deriv",
+    TABLE,
     ids=[f"{row[0]}-p{row[2]}-y{row[3]}" for row in TABLE],
 )
 def test_loss_table(loss, epsilon, p, y, value, deriv):
@@ -54,10 +56,14 @@ def test_loss_table(loss, epsilon, p, y, value, deriv):
 def _kinks(loss, epsilon):
     """Points (in p − y for regression, y·p for classification) where L' jumps."""
     return {
-        "squared_error": [], "log_loss": [], "squared_hinge": [1.0],
-        "huber": [-epsilon, epsilon], "epsilon_insensitive": [-epsilon, epsilon],
+        "squared_error": [],
+        "log_loss": [],
+        "squared_hinge": [1.0],
+        "huber": [-epsilon, epsilon],
+        "epsilon_insensitive": [-epsilon, epsilon],
         "squared_epsilon_insensitive": [-epsilon, epsilon],
-        "hinge": [1.0], "modified_huber": [-1.0, 1.0],
+        "hinge": [1.0],
+        "modified_huber": [-1.0, 1.0],
     }[loss]
 
 
@@ -73,8 +79,9 @@ def test_derivative_matches_finite_differences(loss):
         y = rng.uniform(-4, 4, 400)
         u = p - y
     # Central differences are only meaningful away from the kinks.
-    far = np.all([np.abs(u - k) > 1e-3 for k in _kinks(loss, epsilon)] + [np.ones_like(u, bool)],
-                 axis=0)
+    far = np.all(
+        [np.abs(u - k) > 1e-3 for k in _kinks(loss, epsilon)] + [np.ones_like(u, bool)], axis=0
+    )
     p, y = p[far], y[far]
     h = 1e-6
     vp, _ = ops.loss_and_derivative(p + h, y, loss=loss, epsilon=epsilon)

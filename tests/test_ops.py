@@ -7,16 +7,16 @@ import time
 
 import numpy as np
 import pytest
+
+from fastgd import ops
+
 import reference
 from conftest import (
     ALL_LOSSES,
-    CLASSIFICATION_LOSSES,
     PENALTIES,
     assert_close,
     make_problem,
 )
-
-from fastgd import ops
 
 PARAMS = dict(alpha=0.01, l1_ratio=0.3, epsilon=0.2)
 
@@ -41,10 +41,12 @@ def test_loss_and_grad_matches_reference(loss, penalty, intercept, weighted, dty
     X, y = make_problem(57, 6, dtype, loss)
     coef = _coef(6, dtype)
     sw = np.random.default_rng(4).uniform(0, 2, 57).astype(dtype) if weighted else None
-    obj, grad, grad_b = ops.loss_and_grad(X, y, coef, intercept, loss=loss, penalty=penalty,
-                                          sample_weight=sw, **PARAMS)
+    obj, grad, grad_b = ops.loss_and_grad(
+        X, y, coef, intercept, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS
+    )
     ref_obj, ref_grad, ref_grad_b = reference.objective_and_grad(
-        X, y, coef, intercept, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS)
+        X, y, coef, intercept, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS
+    )
     assert grad.dtype == dtype and grad.shape == (6,)
     assert_close(obj, ref_obj, dtype)
     assert_close(grad, ref_grad, dtype)
@@ -88,8 +90,15 @@ def test_sgd_epoch_matches_reference(loss, penalty, weighted, fit_intercept, dty
     sw = rng.uniform(0, 2, n).astype(dtype) if weighted else None
     lrs = 0.05 * 0.9 ** np.arange(ops.n_steps(n, batch))  # decaying
     coef = _coef(d, dtype)
-    kw = dict(batch_size=batch, order=order, loss=loss, penalty=penalty, sample_weight=sw,
-              fit_intercept=fit_intercept, **PARAMS)
+    kw = dict(
+        batch_size=batch,
+        order=order,
+        loss=loss,
+        penalty=penalty,
+        sample_weight=sw,
+        fit_intercept=fit_intercept,
+        **PARAMS,
+    )
     w, b, total = _run_epoch(X, y, coef, 0.1, lrs, **kw)
     ref_w, ref_b, ref_total = reference.sgd_epoch(X, y, coef, 0.1, lrs, **kw)
     assert_close(w, ref_w, dtype)
@@ -120,9 +129,20 @@ def test_several_epochs_chain_like_the_reference():
         order = rng.permutation(150)
         lrs = 0.1 / (1 + np.arange(epoch * 10, epoch * 10 + 10)) ** 0.5
         ops.sgd_epoch(X, y, w, b, lrs, batch_size=15, order=order, loss="log_loss")
-        ref_w, ref_b, _ = reference.sgd_epoch(X, y, ref_w, ref_b, lrs, batch_size=15, order=order,
-                                              loss="log_loss", penalty="l2", alpha=1e-4,
-                                              l1_ratio=0.15, epsilon=0.1)
+        ref_w, ref_b, _ = reference.sgd_epoch(
+            X,
+            y,
+            ref_w,
+            ref_b,
+            lrs,
+            batch_size=15,
+            order=order,
+            loss="log_loss",
+            penalty="l2",
+            alpha=1e-4,
+            l1_ratio=0.15,
+            epsilon=0.1,
+        )
     assert_close(w, ref_w, np.float64)
     assert_close(b[0], ref_b, np.float64, scale=np.abs(ref_w).max())
 
@@ -152,7 +172,7 @@ def test_l1_gives_exact_zeros():
     w_true[:3] = [2.0, -1.5, 1.0]
     y = X @ w_true + 0.01 * rng.standard_normal(500)
     w, b = np.zeros(30), np.zeros(1)
-    for epoch in range(20):
+    for _epoch in range(20):
         ops.sgd_epoch(X, y, w, b, np.full(10, 0.05), batch_size=50, penalty="l1", alpha=0.05)
     assert np.all(w[3:] == 0.0)  # exactly zero, not merely small
     assert np.all(np.abs(w[:3]) > 0.5)
@@ -192,10 +212,18 @@ def test_row_strided_and_broadcast_views_are_used_in_place():
 
 def test_integer_labels_are_accepted():
     X, y = make_problem(100, 4, np.float32, "hinge", seed=14)
-    w_int, b_int, _ = _run_epoch(X, y.astype(np.int64), np.zeros(4, np.float32), 0.0,
-                                 np.full(10, 0.1), batch_size=10, loss="hinge")
-    w_f, b_f, _ = _run_epoch(X, y, np.zeros(4, np.float32), 0.0, np.full(10, 0.1), batch_size=10,
-                             loss="hinge")
+    w_int, b_int, _ = _run_epoch(
+        X,
+        y.astype(np.int64),
+        np.zeros(4, np.float32),
+        0.0,
+        np.full(10, 0.1),
+        batch_size=10,
+        loss="hinge",
+    )
+    w_f, b_f, _ = _run_epoch(
+        X, y, np.zeros(4, np.float32), 0.0, np.full(10, 0.1), batch_size=10, loss="hinge"
+    )
     np.testing.assert_array_equal(w_int, w_f)
 
 

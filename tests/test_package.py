@@ -31,9 +31,23 @@ def test_build_info():
 
 def test_main_command_learns_the_true_parameters():
     out = subprocess.run(
-        [sys.executable, "-m", "fastgd", "--n-samples", "20000", "--n-features", "4",
-         "--epochs", "6", "--seed", "3"],
-        capture_output=True, text=True, check=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "fastgd",
+            "--n-samples",
+            "20000",
+            "--n-features",
+            "4",
+            "--epochs",
+            "6",
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     assert len(re.findall(r"^\s+\d+\s+\S+\s+\S+\s+\S+ms$", out, re.M)) == 6  # one line per epoch
     rows = re.findall(r"^(w\[\d\]|b)\s+(\S+)\s+(\S+)$", out, re.M)  # name, learned, true

@@ -35,10 +35,12 @@ STEPS = np.arange(301, dtype=np.int64)
 # Independent references: one Python float per step
 # --------------------------------------------------------------------------------------------
 
+
 def ref_exponential(lr, decay_rate, decay_steps=1, staircase=False):
     def f(t):
         e = math.floor(t / decay_steps) if staircase else t / decay_steps
-        return lr * decay_rate ** e
+        return lr * decay_rate**e
+
     return f
 
 
@@ -47,8 +49,7 @@ def ref_step(lr, step_size, gamma=0.1):
 
 
 def ref_polynomial(lr, decay_steps, final_lr=0.0, power=1.0):
-    return lambda t: ((lr - final_lr) * (1 - min(t, decay_steps) / decay_steps) ** power
-                      + final_lr)
+    return lambda t: (lr - final_lr) * (1 - min(t, decay_steps) / decay_steps) ** power + final_lr
 
 
 def ref_invscaling(lr, power_t=0.25):
@@ -67,8 +68,10 @@ def ref_optimal(alpha, t0=None):
 
 
 def ref_cosine(lr, decay_steps, final_lr=0.0):
-    return lambda t: final_lr + 0.5 * (lr - final_lr) * (
-        1 + math.cos(math.pi * min(t, decay_steps) / decay_steps))
+    return lambda t: (
+        final_lr
+        + 0.5 * (lr - final_lr) * (1 + math.cos(math.pi * min(t, decay_steps) / decay_steps))
+    )
 
 
 def ref_one_cycle(lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
@@ -91,6 +94,7 @@ def ref_one_cycle(lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_fac
             if t <= end_step or i == len(phases) - 1:
                 return anneal(start_lr, end_lr, (t - start_step) / (end_step - start_step))
             start_step = end_step
+
     return f
 
 
@@ -99,49 +103,73 @@ def ref_warmup(inner, warmup_steps, start_factor=0.0):
         if t < warmup_steps:
             return inner(0) * (start_factor + (1 - start_factor) * t / warmup_steps)
         return inner(t - warmup_steps)
+
     return f
 
 
 CLOSED_FORM = [
     pytest.param(Constant(0.05), lambda t: 0.05, id="constant"),
     pytest.param(ExponentialDecay(0.1, 0.96), ref_exponential(0.1, 0.96), id="exp"),
-    pytest.param(ExponentialDecay(0.1, 0.5, decay_steps=40), ref_exponential(0.1, 0.5, 40),
-                 id="exp-decay_steps"),
-    pytest.param(ExponentialDecay(0.1, 0.5, decay_steps=40, staircase=True),
-                 ref_exponential(0.1, 0.5, 40, True), id="exp-staircase"),
+    pytest.param(
+        ExponentialDecay(0.1, 0.5, decay_steps=40),
+        ref_exponential(0.1, 0.5, 40),
+        id="exp-decay_steps",
+    ),
+    pytest.param(
+        ExponentialDecay(0.1, 0.5, decay_steps=40, staircase=True),
+        ref_exponential(0.1, 0.5, 40, True),
+        id="exp-staircase",
+    ),
     pytest.param(ExponentialDecay(0.1, 1.0), ref_exponential(0.1, 1.0), id="exp-rate1"),
     pytest.param(StepDecay(0.5, 30), ref_step(0.5, 30), id="step"),
     pytest.param(StepDecay(0.5, 7, gamma=0.8), ref_step(0.5, 7, 0.8), id="step-gamma"),
     pytest.param(LinearDecay(0.2, 250), ref_polynomial(0.2, 250), id="linear"),
-    pytest.param(LinearDecay(0.2, 100, final_lr=0.01), ref_polynomial(0.2, 100, 0.01),
-                 id="linear-final_lr"),
-    pytest.param(LinearDecay(0.2, 100, final_lr=0.01, power=2.5),
-                 ref_polynomial(0.2, 100, 0.01, 2.5), id="poly-power2.5"),
-    pytest.param(LinearDecay(0.2, 100, final_lr=0.2), ref_polynomial(0.2, 100, 0.2),
-                 id="linear-final_eq_lr"),
+    pytest.param(
+        LinearDecay(0.2, 100, final_lr=0.01), ref_polynomial(0.2, 100, 0.01), id="linear-final_lr"
+    ),
+    pytest.param(
+        LinearDecay(0.2, 100, final_lr=0.01, power=2.5),
+        ref_polynomial(0.2, 100, 0.01, 2.5),
+        id="poly-power2.5",
+    ),
+    pytest.param(
+        LinearDecay(0.2, 100, final_lr=0.2), ref_polynomial(0.2, 100, 0.2), id="linear-final_eq_lr"
+    ),
     pytest.param(InverseScaling(0.01), ref_invscaling(0.01), id="invscaling"),
-    pytest.param(InverseScaling(0.01, power_t=0.5), ref_invscaling(0.01, 0.5),
-                 id="invscaling-power0.5"),
-    pytest.param(InverseScaling(0.01, power_t=0.0), ref_invscaling(0.01, 0.0),
-                 id="invscaling-power0"),
+    pytest.param(
+        InverseScaling(0.01, power_t=0.5), ref_invscaling(0.01, 0.5), id="invscaling-power0.5"
+    ),
+    pytest.param(
+        InverseScaling(0.01, power_t=0.0), ref_invscaling(0.01, 0.0), id="invscaling-power0"
+    ),
     pytest.param(Optimal(1e-4), ref_optimal(1e-4), id="optimal"),
     pytest.param(Optimal(0.5), ref_optimal(0.5), id="optimal-alpha0.5"),
     pytest.param(Optimal(1e-3, t0=7.5), ref_optimal(1e-3, 7.5), id="optimal-t0"),
     pytest.param(CosineDecay(0.1, 200), ref_cosine(0.1, 200), id="cosine"),
-    pytest.param(CosineDecay(0.1, 120, final_lr=0.001), ref_cosine(0.1, 120, 0.001),
-                 id="cosine-final_lr"),
+    pytest.param(
+        CosineDecay(0.1, 120, final_lr=0.001), ref_cosine(0.1, 120, 0.001), id="cosine-final_lr"
+    ),
     pytest.param(OneCycle(0.1, 100), ref_one_cycle(0.1, 100), id="onecycle"),
-    pytest.param(OneCycle(0.1, 37, pct_start=0.25, div_factor=10.0, final_div_factor=100.0),
-                 ref_one_cycle(0.1, 37, 0.25, 10.0, 100.0), id="onecycle-fractional-end1"),
-    pytest.param(OneCycle(0.1, 250, pct_start=0.0), ref_one_cycle(0.1, 250, 0.0),
-                 id="onecycle-pct0"),
-    pytest.param(OneCycle(0.1, 250, pct_start=1.0), ref_one_cycle(0.1, 250, 1.0),
-                 id="onecycle-pct1"),
+    pytest.param(
+        OneCycle(0.1, 37, pct_start=0.25, div_factor=10.0, final_div_factor=100.0),
+        ref_one_cycle(0.1, 37, 0.25, 10.0, 100.0),
+        id="onecycle-fractional-end1",
+    ),
+    pytest.param(
+        OneCycle(0.1, 250, pct_start=0.0), ref_one_cycle(0.1, 250, 0.0), id="onecycle-pct0"
+    ),
+    pytest.param(
+        OneCycle(0.1, 250, pct_start=1.0), ref_one_cycle(0.1, 250, 1.0), id="onecycle-pct1"
+    ),
     pytest.param(OneCycle(0.1, 1), ref_one_cycle(0.1, 1), id="onecycle-1step"),
-    pytest.param(Warmup(ExponentialDecay(0.1, 0.9, decay_steps=7), 20, start_factor=0.1),
-                 ref_warmup(ref_exponential(0.1, 0.9, 7), 20, 0.1), id="warmup-exp"),
-    pytest.param(Warmup(CosineDecay(0.1, 100), 1), ref_warmup(ref_cosine(0.1, 100), 1),
-                 id="warmup-1step"),
+    pytest.param(
+        Warmup(ExponentialDecay(0.1, 0.9, decay_steps=7), 20, start_factor=0.1),
+        ref_warmup(ref_exponential(0.1, 0.9, 7), 20, 0.1),
+        id="warmup-exp",
+    ),
+    pytest.param(
+        Warmup(CosineDecay(0.1, 100), 1), ref_warmup(ref_cosine(0.1, 100), 1), id="warmup-1step"
+    ),
 ]
 
 
@@ -169,8 +197,16 @@ def test_onecycle_matches_torch():
         param = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.SGD([param], lr=0.1)
         sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=0.1, total_steps=total, pct_start=pct, anneal_strategy="cos",
-            div_factor=div, final_div_factor=fdiv, three_phase=False, cycle_momentum=False)
+            opt,
+            max_lr=0.1,
+            total_steps=total,
+            pct_start=pct,
+            anneal_strategy="cos",
+            div_factor=div,
+            final_div_factor=fdiv,
+            three_phase=False,
+            cycle_momentum=False,
+        )
         expected = []
         for _ in range(total):
             expected.append(sched.get_last_lr()[0])
@@ -184,6 +220,7 @@ def test_onecycle_matches_torch():
 # Optimal vs scikit-learn
 # --------------------------------------------------------------------------------------------
 
+
 # dL/dp of every loss scikit-learn's SGD estimators offer, transcribed from its sources
 # (sklearn/linear_model/_sgd_fast.pyx.tp and sklearn/_loss), with their default parameters.
 def _dloss_references(eps=0.1):
@@ -191,15 +228,16 @@ def _dloss_references(eps=0.1):
         "hinge": lambda p, y: -y if p * y <= 1.0 else 0.0,
         "perceptron": lambda p, y: -y if p * y <= 0.0 else 0.0,
         "squared_hinge": lambda p, y: -2 * y * (1.0 - p * y) if 1.0 - p * y > 0 else 0.0,
-        "modified_huber": lambda p, y: (0.0 if p * y >= 1 else
-                                        -2 * y * (1 - p * y) if p * y >= -1 else -4 * y),
+        "modified_huber": lambda p, y: (
+            0.0 if p * y >= 1 else -2 * y * (1 - p * y) if p * y >= -1 else -4 * y
+        ),
         "log_loss": lambda p, y: 1 / (1 + math.exp(-p)) - y,  # half binomial, y in {0, 1}
         "squared_error": lambda p, y: p - y,  # half squared error
         "huber": lambda p, y: (p - y) if abs(p - y) <= eps else math.copysign(eps, p - y),
-        "epsilon_insensitive": lambda p, y: (-1.0 if y - p > eps else
-                                             1.0 if p - y > eps else 0.0),
-        "squared_epsilon_insensitive": lambda p, y: (-2 * (y - p - eps) if y - p > eps else
-                                                     2 * (p - y - eps) if p - y > eps else 0.0),
+        "epsilon_insensitive": lambda p, y: -1.0 if y - p > eps else 1.0 if p - y > eps else 0.0,
+        "squared_epsilon_insensitive": lambda p, y: (
+            -2 * (y - p - eps) if y - p > eps else 2 * (p - y - eps) if p - y > eps else 0.0
+        ),
     }
 
 
@@ -230,8 +268,7 @@ def _sklearn_dloss(loss, p, y):
 @pytest.mark.slow  # importing scikit-learn takes about a second
 def test_optimal_t0_heuristic_with_sklearn_losses():
     sklearn_lm = pytest.importorskip("sklearn.linear_model")
-    losses = {**sklearn_lm.SGDClassifier.loss_functions,
-              **sklearn_lm.SGDRegressor.loss_functions}
+    losses = {**sklearn_lm.SGDClassifier.loss_functions, **sklearn_lm.SGDRegressor.loss_functions}
     assert set(losses) <= set(_dloss_references())  # a new loss would need a look
     for alpha in ALPHAS:
         typw = math.sqrt(1.0 / math.sqrt(alpha))
@@ -242,8 +279,9 @@ def test_optimal_t0_heuristic_with_sklearn_losses():
                 pytest.skip(f"cannot evaluate scikit-learn's {name} loss: {exc}")
             assert dloss == pytest.approx(_dloss_references()[name](-typw, 1.0), rel=1e-12), name
             initial_eta0 = typw / max(1.0, dloss)
-            assert Optimal(alpha).t0_ == pytest.approx(1.0 / (initial_eta0 * alpha),
-                                                       rel=1e-14), name
+            assert Optimal(alpha).t0_ == pytest.approx(1.0 / (initial_eta0 * alpha), rel=1e-14), (
+                name
+            )
 
 
 def test_optimal_keeps_given_t0():
@@ -255,12 +293,13 @@ def test_optimal_keeps_given_t0():
 # Steps: scalars, shapes, dtypes, validation
 # --------------------------------------------------------------------------------------------
 
+
 def test_scalar_step_returns_float64():
     s = ExponentialDecay(0.1, 0.5, decay_steps=2)
     for step in (5, np.int32(5), np.uint8(5), np.array(5)):
         out = s(step)
         assert type(out) is np.float64
-        assert out == s(np.array([5]))[0] == 0.1 * 0.5 ** 2.5
+        assert out == s(np.array([5]))[0] == 0.1 * 0.5**2.5
 
 
 def test_shape_and_dtype_preserved():
@@ -273,17 +312,19 @@ def test_shape_and_dtype_preserved():
     assert s([3, 4]).shape == (2,)  # lists of ints are fine
 
 
-@pytest.mark.parametrize("steps", [1.5, np.array([0.0, 1.0]), True, np.array([True]), "3",
-                                   [], [1, 2.0]],
-                         ids=["float", "float-array", "bool", "bool-array", "str",
-                              "empty-list", "mixed-list"])
+@pytest.mark.parametrize(
+    "steps",
+    [1.5, np.array([0.0, 1.0]), True, np.array([True]), "3", [], [1, 2.0]],
+    ids=["float", "float-array", "bool", "bool-array", "str", "empty-list", "mixed-list"],
+)
 def test_non_integer_steps_rejected(steps):
     with pytest.raises(TypeError, match="steps"):
         Constant(0.1)(steps)
 
 
-@pytest.mark.parametrize("steps", [-1, np.array([0, 5, -3]), np.array([-(2**40)])],
-                         ids=["scalar", "array", "large"])
+@pytest.mark.parametrize(
+    "steps", [-1, np.array([0, 5, -3]), np.array([-(2**40)])], ids=["scalar", "array", "large"]
+)
 def test_negative_steps_rejected(steps):
     with pytest.raises(ValueError, match="steps"):
         StepDecay(0.1, 3)(steps)
@@ -301,17 +342,24 @@ def test_huge_uint64_steps_rejected():
 REPR_CASES = [
     (Constant(1), "Constant(lr=1.0)"),
     (Constant(np.float64(0.1)), "Constant(lr=0.1)"),
-    (ExponentialDecay(0.1, 0.5), "ExponentialDecay(lr=0.1, decay_rate=0.5, decay_steps=1, "
-                                 "staircase=False)"),
+    (
+        ExponentialDecay(0.1, 0.5),
+        "ExponentialDecay(lr=0.1, decay_rate=0.5, decay_steps=1, staircase=False)",
+    ),
     (StepDecay(0.1, np.int64(30)), "StepDecay(lr=0.1, step_size=30, gamma=0.1)"),
     (LinearDecay(0.1, 100), "LinearDecay(lr=0.1, decay_steps=100, final_lr=0.0, power=1.0)"),
     (InverseScaling(0.01), "InverseScaling(lr=0.01, power_t=0.25)"),
     (Optimal(1e-4), "Optimal(alpha=0.0001, t0=None)"),
     (CosineDecay(0.1, 50, final_lr=0.001), "CosineDecay(lr=0.1, decay_steps=50, final_lr=0.001)"),
-    (OneCycle(0.1, 100), "OneCycle(lr=0.1, total_steps=100, pct_start=0.3, div_factor=25.0, "
-                         "final_div_factor=10000.0)"),
-    (Warmup(Constant(0.1), 10), "Warmup(schedule=Constant(lr=0.1), warmup_steps=10, "
-                                "start_factor=0.0)"),
+    (
+        OneCycle(0.1, 100),
+        "OneCycle(lr=0.1, total_steps=100, pct_start=0.3, div_factor=25.0, "
+        "final_div_factor=10000.0)",
+    ),
+    (
+        Warmup(Constant(0.1), 10),
+        "Warmup(schedule=Constant(lr=0.1), warmup_steps=10, start_factor=0.0)",
+    ),
     (Adaptive(0.1), "Adaptive(lr=0.1, factor=5.0, patience=5, tol=0.001, min_lr=0.0)"),
 ]
 
@@ -391,13 +439,11 @@ BAD_ARGS = [
     (lambda: OneCycle(0.1, 100, pct_start=-0.1), ValueError, "pct_start", "-0.1"),
     (lambda: OneCycle(0.1, 2, pct_start=0.5), ValueError, "pct_start", "0.5"),
     (lambda: OneCycle(0.1, 100, div_factor=0), ValueError, "div_factor", "0"),
-    (lambda: OneCycle(0.1, 100, final_div_factor=-1.0), ValueError, "final_div_factor",
-     "-1.0"),
+    (lambda: OneCycle(0.1, 100, final_div_factor=-1.0), ValueError, "final_div_factor", "-1.0"),
     (lambda: Warmup(0.1, 10), TypeError, "schedule", "0.1"),
     (lambda: Warmup(Constant(0.1), 0), ValueError, "warmup_steps", "0"),
     (lambda: Warmup(Constant(0.1), 10, start_factor=1.5), ValueError, "start_factor", "1.5"),
-    (lambda: Warmup(Constant(0.1), 10, start_factor=-0.5), ValueError, "start_factor",
-     "-0.5"),
+    (lambda: Warmup(Constant(0.1), 10, start_factor=-0.5), ValueError, "start_factor", "-0.5"),
     (lambda: Adaptive(0.1, factor=1.0), ValueError, "factor", "1.0"),
     (lambda: Adaptive(0.1, factor=0.2), ValueError, "factor", "0.2"),
     (lambda: Adaptive(0.1, patience=0), ValueError, "patience", "0"),
@@ -413,8 +459,11 @@ def _bad_arg_id(case):
     return f"{case[2]}={case[3]}"
 
 
-@pytest.mark.parametrize("factory, exc, name, shown", BAD_ARGS,
-                         ids=[f"{i}-{_bad_arg_id(c)}" for i, c in enumerate(BAD_ARGS)])
+@pytest.mark.parametrize(
+    "factory, exc, name, shown",
+    BAD_ARGS,
+    ids=[f"{i}-{_bad_arg_id(c)}" for i, c in enumerate(BAD_ARGS)],
+)
 def test_invalid_constructor_argument(factory, exc, name, shown):
     with pytest.raises(exc, match=name) as info:
         factory()
@@ -424,6 +473,7 @@ def test_invalid_constructor_argument(factory, exc, name, shown):
 # --------------------------------------------------------------------------------------------
 # rates(): the training loop's entry point
 # --------------------------------------------------------------------------------------------
+
 
 def test_rates_window():
     s = StepDecay(1.0, 10, gamma=0.5)
@@ -450,20 +500,35 @@ class Broken(Schedule):
         return np.where(steps >= 3, -self.lr, self.lr)
 
 
-@pytest.mark.parametrize("schedule, start, exc, parts", [
-    (lambda t: np.ones(3), 0, ValueError, ["shape (3,)", "(10,)"]),
-    (lambda t: np.ones((10, 1)), 0, ValueError, ["shape (10, 1)"]),
-    (lambda t: np.where(t == 7, np.nan, 0.1), 5, ValueError, ["nan", "step 7"]),
-    (lambda t: np.where(t >= 12, np.inf, 0.1), 5, ValueError, ["inf", "step 12"]),
-    (lambda t: 0.5 - 0.125 * t, 0, ValueError, ["-0.125", "step 5", ">= 0"]),
-    (lambda t: float("nan"), 0, ValueError, ["nan", "step 0"]),
-    (Broken(0.1), 0, ValueError, ["Broken(lr=0.1)", "-0.1", "step 3"]),
-    (lambda t: t > 3, 0, TypeError, ["bool"]),
-    (lambda t: np.full(t.shape, 0.1 + 0j), 0, TypeError, ["complex"]),
-    (lambda t: "0.1", 0, TypeError, ["<U3"]),
-    (lambda t: None, 0, TypeError, ["object"]),
-], ids=["short", "2d", "nan", "inf", "negative", "scalar-nan", "schedule-repr", "bool",
-        "complex", "str", "none"])
+@pytest.mark.parametrize(
+    "schedule, start, exc, parts",
+    [
+        (lambda t: np.ones(3), 0, ValueError, ["shape (3,)", "(10,)"]),
+        (lambda t: np.ones((10, 1)), 0, ValueError, ["shape (10, 1)"]),
+        (lambda t: np.where(t == 7, np.nan, 0.1), 5, ValueError, ["nan", "step 7"]),
+        (lambda t: np.where(t >= 12, np.inf, 0.1), 5, ValueError, ["inf", "step 12"]),
+        (lambda t: 0.5 - 0.125 * t, 0, ValueError, ["-0.125", "step 5", ">= 0"]),
+        (lambda t: float("nan"), 0, ValueError, ["nan", "step 0"]),
+        (Broken(0.1), 0, ValueError, ["Broken(lr=0.1)", "-0.1", "step 3"]),
+        (lambda t: t > 3, 0, TypeError, ["bool"]),
+        (lambda t: np.full(t.shape, 0.1 + 0j), 0, TypeError, ["complex"]),
+        (lambda t: "0.1", 0, TypeError, ["<U3"]),
+        (lambda t: None, 0, TypeError, ["object"]),
+    ],
+    ids=[
+        "short",
+        "2d",
+        "nan",
+        "inf",
+        "negative",
+        "scalar-nan",
+        "schedule-repr",
+        "bool",
+        "complex",
+        "str",
+        "none",
+    ],
+)
 def test_rates_rejects_bad_output(schedule, start, exc, parts):
     with pytest.raises(exc, match="schedule") as info:
         rates(schedule, start, 10)
@@ -471,16 +536,27 @@ def test_rates_rejects_bad_output(schedule, start, exc, parts):
         assert part in str(info.value)
 
 
-@pytest.mark.parametrize("args, exc, name", [
-    ((0.1, 0, 5), TypeError, "schedule"),
-    ((None, 0, 5), TypeError, "schedule"),
-    ((Constant(0.1), -1, 5), ValueError, "start"),
-    ((Constant(0.1), 1.0, 5), TypeError, "start"),
-    ((Constant(0.1), True, 5), TypeError, "start"),
-    ((Constant(0.1), 0, -1), ValueError, "n_steps"),
-    ((Constant(0.1), 0, 5.0), TypeError, "n_steps"),
-], ids=["float-schedule", "none-schedule", "negative-start", "float-start", "bool-start",
-        "negative-n_steps", "float-n_steps"])
+@pytest.mark.parametrize(
+    "args, exc, name",
+    [
+        ((0.1, 0, 5), TypeError, "schedule"),
+        ((None, 0, 5), TypeError, "schedule"),
+        ((Constant(0.1), -1, 5), ValueError, "start"),
+        ((Constant(0.1), 1.0, 5), TypeError, "start"),
+        ((Constant(0.1), True, 5), TypeError, "start"),
+        ((Constant(0.1), 0, -1), ValueError, "n_steps"),
+        ((Constant(0.1), 0, 5.0), TypeError, "n_steps"),
+    ],
+    ids=[
+        "float-schedule",
+        "none-schedule",
+        "negative-start",
+        "float-start",
+        "bool-start",
+        "negative-n_steps",
+        "float-n_steps",
+    ],
+)
 def test_rates_rejects_bad_arguments(args, exc, name):
     with pytest.raises(exc, match=name):
         rates(*args)
@@ -489,6 +565,7 @@ def test_rates_rejects_bad_arguments(args, exc, name):
 # --------------------------------------------------------------------------------------------
 # Warmup around plain callables
 # --------------------------------------------------------------------------------------------
+
 
 def test_warmup_around_lambda():
     inner = lambda t: 0.1 * 0.5 ** (t // 10)  # noqa: E731 - the point is a plain callable
@@ -501,8 +578,7 @@ def test_warmup_around_lambda():
 
 def test_warmup_around_scalar_lambda():
     s = Warmup(lambda t: 0.05, 4)
-    np.testing.assert_allclose(rates(s, 0, 6), [0.0, 0.0125, 0.025, 0.0375, 0.05, 0.05],
-                               rtol=1e-15)
+    np.testing.assert_allclose(rates(s, 0, 6), [0.0, 0.0125, 0.025, 0.0375, 0.05, 0.05], rtol=1e-15)
 
 
 def test_warmup_reports_bad_inner_schedule():
@@ -525,18 +601,19 @@ def test_warmup_forwards_update_and_reset():
 # Adaptive
 # --------------------------------------------------------------------------------------------
 
+
 def test_adaptive_update_sequence():
     # Values exact in binary, so "loss > best - tol" has no rounding borderline.
     s = Adaptive(1.0, factor=2.0, patience=2, tol=0.25)
     steps = np.arange(4)
     expected = [
         # (epoch loss, rate afterwards, counter, best)
-        (8.0, 1.0, 0, 8.0),      # first epoch: best was inf, so it improved
+        (8.0, 1.0, 0, 8.0),  # first epoch: best was inf, so it improved
         (7.875, 1.0, 1, 7.875),  # 7.875 > 8 - 0.25: no improvement, but best still moves
-        (7.75, 0.5, 0, 7.75),    # 7.75 > 7.875 - 0.25: 2nd in a row -> halve, counter reset
-        (7.0, 0.5, 0, 7.0),      # improved by more than tol
+        (7.75, 0.5, 0, 7.75),  # 7.75 > 7.875 - 0.25: 2nd in a row -> halve, counter reset
+        (7.0, 0.5, 0, 7.0),  # improved by more than tol
         (7.5, 0.5, 1, 7.0),
-        (7.0, 0.25, 0, 7.0),     # 7.0 > 7.0 - 0.25 -> 2nd in a row -> halve
+        (7.0, 0.25, 0, 7.0),  # 7.0 > 7.0 - 0.25 -> 2nd in a row -> halve
         (6.0, 0.25, 0, 6.0),
     ]
     assert s.lr_ == 1.0
@@ -562,9 +639,11 @@ def test_adaptive_min_lr_and_reset():
     assert s.lr_ == 1.0 and s.n_no_improvement_ == 0
 
 
-@pytest.mark.parametrize("loss, exc", [(float("nan"), ValueError), (float("inf"), ValueError),
-                                       ("1.0", TypeError), (None, TypeError)],
-                         ids=["nan", "inf", "str", "none"])
+@pytest.mark.parametrize(
+    "loss, exc",
+    [(float("nan"), ValueError), (float("inf"), ValueError), ("1.0", TypeError), (None, TypeError)],
+    ids=["nan", "inf", "str", "none"],
+)
 def test_adaptive_rejects_bad_loss(loss, exc):
     s = Adaptive(0.1)
     with pytest.raises(exc, match="epoch_loss"):

@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=8, help="passes over the data (default 8)")
     p.add_argument("--batch-size", type=int, default=32, help="rows per step (default 32)")
     p.add_argument("--lr", type=float, default=0.05, help="initial learning rate (default 0.05)")
-    p.add_argument("--decay", type=float, default=0.6,
-                   help="learning-rate factor per epoch (default 0.6)")
+    p.add_argument(
+        "--decay", type=float, default=0.6, help="learning-rate factor per epoch (default 0.6)"
+    )
     p.add_argument("--alpha", type=float, default=0.0, help="L2 penalty strength (default 0)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     p.add_argument("--threads", type=int, default=None, help="threads (default: all)")
@@ -50,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     coef, intercept = np.zeros(d, dtype=args.dtype), np.zeros(1, dtype=args.dtype)
     info = build_info()
     threads = args.threads or info["max_threads"]
-    print(f"fastgd {info['version']}: linear regression by minibatch SGD "
-          f"({info['compiler'].split()[0]}, OpenMP {'on' if info['openmp'] else 'off'}, "
-          f"{threads} thread{'s' * (threads != 1)}, {info['simd']})")
+    print(
+        f"fastgd {info['version']}: linear regression by minibatch SGD "
+        f"({info['compiler'].split()[0]}, OpenMP {'on' if info['openmp'] else 'off'}, "
+        f"{threads} thread{'s' * (threads != 1)}, {info['simd']})"
+    )
     print(f"data: {n:,} x {d} {args.dtype}, y = X.w + {b_true} + N(0, 0.1^2), seed {args.seed}")
     print(f"batch size {args.batch_size} ({steps:,} steps per epoch), schedule {schedule!r}")
     print(f"{'epoch':>5}  {'mean loss':>12}  {'lr':>10}  {'time':>9}")
@@ -63,9 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         lrs = schedules.rates(schedule, epoch * steps, steps)
         order = order_rng.permutation(n)
         start = time.perf_counter()
-        loss = ops.sgd_epoch(X, y, coef, intercept, lrs, batch_size=args.batch_size, order=order,
-                             loss="squared_error", penalty="l2", alpha=args.alpha,
-                             n_threads=args.threads, check_input=epoch == 0)
+        loss = ops.sgd_epoch(
+            X,
+            y,
+            coef,
+            intercept,
+            lrs,
+            batch_size=args.batch_size,
+            order=order,
+            loss="squared_error",
+            penalty="l2",
+            alpha=args.alpha,
+            n_threads=args.threads,
+            check_input=epoch == 0,
+        )
         elapsed = time.perf_counter() - start
         total += elapsed
         print(f"{epoch + 1:>5}  {loss / n:>12.6g}  {lrs[0]:>10.4g}  {elapsed * 1e3:>7.1f}ms")
@@ -75,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"w[{j}]{'':<8} {coef[j]:>10.5f}   {w_true[j]:>10.5f}")
     print(f"b{'':<11} {intercept[0]:>10.5f}   {b_true:>10.5f}")
     err = max(np.abs(coef - w_true).max(), abs(intercept[0] - b_true))
-    print(f"max |learned - true| = {err:.2e}; {args.epochs} epochs in {total * 1e3:.1f} ms "
-          f"({total / args.epochs * 1e3:.2f} ms per epoch)")
+    print(
+        f"max |learned - true| = {err:.2e}; {args.epochs} epochs in {total * 1e3:.1f} ms "
+        f"({total / args.epochs * 1e3:.2f} ms per epoch)"
+    )
     return 0
 
 

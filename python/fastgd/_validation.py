@@ -9,6 +9,7 @@ written twice. Every error names the argument.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -25,27 +26,40 @@ def check_option(value: Any, name: str, enum: Any) -> Any:
     return members[value]
 
 
-def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-               low_inclusive: bool = True) -> float:
-    """A finite real scalar within [low, high] (or (low, high] when ``low_inclusive=False``)."""
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real scalar (not bool) in the interval from low to high, as a Python float.
+
+    The bounds are inclusive unless ``low_open``/``high_open`` say otherwise.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     v = float(value)
-    ok = np.isfinite(v)
-    if ok and low is not None:
-        ok = v >= low if low_inclusive else v > low
-    if ok and high is not None:
-        ok = v <= high
+    ok = math.isfinite(v)
+    ok = ok and (v > low if low_open else v >= low)
+    ok = ok and (v < high if high_open else v <= high)
     if not ok:
-        lo = "-inf" if low is None else repr(low)
-        hi = "inf" if high is None else repr(high)
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(f"{name} must be a finite number in {bracket}{lo}, {hi}], got {value!r}")
+        interval = ("(" if low_open else "[") + f"{low!r}, {high!r}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     return v
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """A real bool (True/False or np.bool_), not merely something truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def check_int(value: Any, name: str, *, low: int = 1) -> int:
-    """An integer (not bool, not float) >= low."""
+    """An integer (not bool, not float, even 10.0) >= low."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < low:
@@ -95,7 +109,6 @@ def check_inplace(a: Any, name: str) -> np.ndarray:
     """Buffers updated in place must be NumPy arrays; the compiled layer checks dtype and shape."""
     if not isinstance(a, np.ndarray):
         raise TypeError(
-            f"{name} must be a NumPy array updated in place (dtype of X), "
-            f"got {type(a).__name__}"
+            f"{name} must be a NumPy array updated in place (dtype of X), got {type(a).__name__}"
         )
     return a

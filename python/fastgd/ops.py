@@ -48,8 +48,9 @@ def _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_thre
     return dict(
         X=X,
         y=as_vector(y, "y", dtype),
-        sample_weight=None if sample_weight is None else as_vector(
-            sample_weight, "sample_weight", dtype),
+        sample_weight=None
+        if sample_weight is None
+        else as_vector(sample_weight, "sample_weight", dtype),
         loss=check_option(loss, "loss", _core.Loss),
         penalty=check_option(penalty, "penalty", _core.Penalty),
         alpha=check_real(alpha, "alpha", low=0.0),
@@ -96,9 +97,12 @@ def loss_and_grad(
     coef = np.ascontiguousarray(coef)
     b = np.asarray(intercept)
     if b.size != 1 or b.dtype.kind not in "iuf":
-        raise ValueError(f"intercept must be a real number or a one-element array, got {intercept!r}")
-    return _core.loss_and_grad(coef=coef, intercept=float(b.reshape(-1)[0]),
-                               check_input=bool(check_input), **args)
+        raise ValueError(
+            f"intercept must be a real number or a one-element array, got {intercept!r}"
+        )
+    return _core.loss_and_grad(
+        coef=coef, intercept=float(b.reshape(-1)[0]), check_input=bool(check_input), **args
+    )
 
 
 def sgd_epoch(
@@ -160,8 +164,9 @@ def sgd_epoch(
     )
 
 
-def loss_and_derivative(p: Any, y: Any, *, loss: str = "squared_error",
-                        epsilon: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def loss_and_derivative(
+    p: Any, y: Any, *, loss: str = "squared_error", epsilon: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise loss values L(p_i, y_i) and derivatives ∂L/∂p_i, as float64 arrays.
 
     The same formulas the kernels use (csrc/include/fastgd/losses.hpp).

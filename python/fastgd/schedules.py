@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from typing import Any, Callable
 
 import numpy as np
+
+from ._validation import check_bool, check_int, check_real
 
 __all__ = [
     "Schedule",
@@ -57,53 +58,20 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------------------------
-# Parameter checks (kept local so this module depends on numpy and the standard library only)
-# --------------------------------------------------------------------------------------------
-
-def _real(value: Any, name: str, *, low: float, low_open: bool, high: float = math.inf,
-          high_open: bool = False) -> float:
-    """A finite real number in the given interval, as a Python float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    ok = math.isfinite(v)
-    ok = ok and (v > low if low_open else v >= low)
-    ok = ok and (v < high if high_open else v <= high)
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low!r}, {high!r}" + (")" if high_open else "]")
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-    return v
-
-
 def _rate(value: Any, name: str) -> float:
     """A learning rate: finite and > 0."""
-    return _real(value, name, low=0.0, low_open=True)
+    return check_real(value, name, low=0.0, low_open=True)
 
 
 def _final_rate(value: Any, name: str, lr: float) -> float:
     """An end rate: finite, >= 0 and not above the starting rate (these are decays)."""
-    return _real(value, name, low=0.0, low_open=False, high=lr)
-
-
-def _count(value: Any, name: str) -> int:
-    """A positive integer step count; bool and float (even 10.0) are refused."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
+    return check_real(value, name, low=0.0, high=lr)
 
 
 # --------------------------------------------------------------------------------------------
 # Base class
 # --------------------------------------------------------------------------------------------
+
 
 class Schedule:
     """Base class of learning-rate schedules.
@@ -157,6 +125,7 @@ class Schedule:
 # Stateless schedules
 # --------------------------------------------------------------------------------------------
 
+
 class Constant(Schedule):
     """``lr`` at every step."""
 
@@ -174,19 +143,20 @@ class ExponentialDecay(Schedule):
     ``0 < decay_rate <= 1`` (Keras ``ExponentialDecay``).
     """
 
-    def __init__(self, lr: float, decay_rate: float, decay_steps: int = 1,
-                 staircase: bool = False) -> None:
+    def __init__(
+        self, lr: float, decay_rate: float, decay_steps: int = 1, staircase: bool = False
+    ) -> None:
         self.lr = _rate(lr, "lr")
-        self.decay_rate = _real(decay_rate, "decay_rate", low=0.0, low_open=True, high=1.0)
-        self.decay_steps = _count(decay_steps, "decay_steps")
-        self.staircase = _flag(staircase, "staircase")
+        self.decay_rate = check_real(decay_rate, "decay_rate", low=0.0, low_open=True, high=1.0)
+        self.decay_steps = check_int(decay_steps, "decay_steps", low=1)
+        self.staircase = check_bool(staircase, "staircase")
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         if self.staircase:
             exponent = (steps // self.decay_steps).astype(np.float64)
         else:
             exponent = steps / self.decay_steps
-        return self.lr * self.decay_rate ** exponent
+        return self.lr * self.decay_rate**exponent
 
 
 class StepDecay(Schedule):
@@ -194,8 +164,8 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
         self.lr = _rate(lr, "lr")
-        self.step_size = _count(step_size, "step_size")
-        self.gamma = _real(gamma, "gamma", low=0.0, low_open=True, high=1.0)
+        self.step_size = check_int(step_size, "step_size", low=1)
+        self.gamma = check_real(gamma, "gamma", low=0.0, low_open=True, high=1.0)
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         return self.lr * self.gamma ** (steps // self.step_size).astype(np.float64)
@@ -210,12 +180,13 @@ class LinearDecay(Schedule):
     It stays at ``final_lr`` after ``decay_steps``. ``0 <= final_lr <= lr``, ``power > 0``.
     """
 
-    def __init__(self, lr: float, decay_steps: int, final_lr: float = 0.0,
-                 power: float = 1.0) -> None:
+    def __init__(
+        self, lr: float, decay_steps: int, final_lr: float = 0.0, power: float = 1.0
+    ) -> None:
         self.lr = _rate(lr, "lr")
-        self.decay_steps = _count(decay_steps, "decay_steps")
+        self.decay_steps = check_int(decay_steps, "decay_steps", low=1)
         self.final_lr = _final_rate(final_lr, "final_lr", self.lr)
-        self.power = _real(power, "power", low=0.0, low_open=True)
+        self.power = check_real(power, "power", low=0.0, low_open=True)
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         frac = np.minimum(steps, self.decay_steps) / self.decay_steps
@@ -229,7 +200,7 @@ class InverseScaling(Schedule):
 
     def __init__(self, lr: float, power_t: float = 0.25) -> None:
         self.lr = _rate(lr, "lr")
-        self.power_t = _real(power_t, "power_t", low=0.0, low_open=False)
+        self.power_t = check_real(power_t, "power_t", low=0.0)
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         return self.lr / (steps + 1.0) ** self.power_t
@@ -260,7 +231,7 @@ class Optimal(Schedule):
             typw = math.sqrt(1.0 / math.sqrt(self.alpha))
             self.t0_ = 1.0 / (typw * self.alpha)
         else:
-            self.t0 = _real(t0, "t0", low=0.0, low_open=True)
+            self.t0 = check_real(t0, "t0", low=0.0, low_open=True)
             self.t0_ = self.t0
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
@@ -278,7 +249,7 @@ class CosineDecay(Schedule):
 
     def __init__(self, lr: float, decay_steps: int, final_lr: float = 0.0) -> None:
         self.lr = _rate(lr, "lr")
-        self.decay_steps = _count(decay_steps, "decay_steps")
+        self.decay_steps = check_int(decay_steps, "decay_steps", low=1)
         self.final_lr = _final_rate(final_lr, "final_lr", self.lr)
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
@@ -310,14 +281,21 @@ class OneCycle(Schedule):
     empty and PyTorch divide by zero), ``div_factor > 0``, ``final_div_factor > 0``.
     """
 
-    def __init__(self, lr: float, total_steps: int, pct_start: float = 0.3,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
+    def __init__(
+        self,
+        lr: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+    ) -> None:
         self.lr = _rate(lr, "lr")
-        self.total_steps = _count(total_steps, "total_steps")
-        self.pct_start = _real(pct_start, "pct_start", low=0.0, low_open=False, high=1.0)
-        self.div_factor = _real(div_factor, "div_factor", low=0.0, low_open=True)
-        self.final_div_factor = _real(final_div_factor, "final_div_factor", low=0.0,
-                                      low_open=True)
+        self.total_steps = check_int(total_steps, "total_steps", low=1)
+        self.pct_start = check_real(pct_start, "pct_start", low=0.0, high=1.0)
+        self.div_factor = check_real(div_factor, "div_factor", low=0.0, low_open=True)
+        self.final_div_factor = check_real(
+            final_div_factor, "final_div_factor", low=0.0, low_open=True
+        )
         # Phase boundary exactly as PyTorch computes it (float, may be negative).
         self._end1 = float(self.pct_start * self.total_steps) - 1
         if self._end1 == 0.0:
@@ -345,6 +323,7 @@ class OneCycle(Schedule):
 # Wrappers and stateful schedules
 # --------------------------------------------------------------------------------------------
 
+
 class Warmup(Schedule):
     """Linear warmup in front of another schedule, which is then shifted by the warmup::
 
@@ -355,23 +334,23 @@ class Warmup(Schedule):
     ``update`` and ``reset`` are forwarded to the wrapped schedule when it has them.
     """
 
-    def __init__(self, schedule: Callable[[np.ndarray], Any], warmup_steps: int,
-                 start_factor: float = 0.0) -> None:
+    def __init__(
+        self, schedule: Callable[[np.ndarray], Any], warmup_steps: int, start_factor: float = 0.0
+    ) -> None:
         if not callable(schedule):
-            raise TypeError(f"schedule must be callable, got {type(schedule).__name__} "
-                            f"{schedule!r}")
+            raise TypeError(
+                f"schedule must be callable, got {type(schedule).__name__} {schedule!r}"
+            )
         self.schedule = schedule
-        self.warmup_steps = _count(warmup_steps, "warmup_steps")
-        self.start_factor = _real(start_factor, "start_factor", low=0.0, low_open=False,
-                                  high=1.0)
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", low=1)
+        self.start_factor = check_real(start_factor, "start_factor", low=0.0, high=1.0)
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         base = _evaluate(self.schedule, np.zeros(1, dtype=np.int64))[0]
         # One call of the wrapped schedule for all steps; warmup steps are clamped to 0
         # (a valid step) and their values discarded below.
         after = _evaluate(self.schedule, np.maximum(steps - self.warmup_steps, 0))
-        ramp = base * (self.start_factor
-                       + (1.0 - self.start_factor) * (steps / self.warmup_steps))
+        ramp = base * (self.start_factor + (1.0 - self.start_factor) * (steps / self.warmup_steps))
         return np.where(steps < self.warmup_steps, ramp, after)
 
     def update(self, epoch_loss: float) -> None:
@@ -399,12 +378,18 @@ class Adaptive(Schedule):
     ``factor > 1``, ``patience >= 1``, ``tol >= 0``, ``0 <= min_lr <= lr``.
     """
 
-    def __init__(self, lr: float, factor: float = 5.0, patience: int = 5, tol: float = 1e-3,
-                 min_lr: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float,
+        factor: float = 5.0,
+        patience: int = 5,
+        tol: float = 1e-3,
+        min_lr: float = 0.0,
+    ) -> None:
         self.lr = _rate(lr, "lr")
-        self.factor = _real(factor, "factor", low=1.0, low_open=True)
-        self.patience = _count(patience, "patience")
-        self.tol = _real(tol, "tol", low=0.0, low_open=False)
+        self.factor = check_real(factor, "factor", low=1.0, low_open=True)
+        self.patience = check_int(patience, "patience", low=1)
+        self.tol = check_real(tol, "tol", low=0.0)
         self.min_lr = _final_rate(min_lr, "min_lr", self.lr)
         self.reset()
 
@@ -414,12 +399,7 @@ class Adaptive(Schedule):
         self.n_no_improvement_ = 0
 
     def update(self, epoch_loss: float) -> None:
-        if isinstance(epoch_loss, (bool, np.bool_)) or not isinstance(epoch_loss, numbers.Real):
-            raise TypeError(f"epoch_loss must be a real number, got "
-                            f"{type(epoch_loss).__name__} {epoch_loss!r}")
-        loss = float(epoch_loss)
-        if not math.isfinite(loss):
-            raise ValueError(f"epoch_loss must be finite, got {epoch_loss!r}")
+        loss = check_real(epoch_loss, "epoch_loss")
         # The rule of scikit-learn's _plain_sgd (sklearn/linear_model/_sgd_fast.pyx.tp, no
         # early stopping): an epoch counts as "no improvement" when
         # loss > best_loss - tol, compared with the best loss *before* this epoch; the best
@@ -445,6 +425,7 @@ class Adaptive(Schedule):
 # What training loops call
 # --------------------------------------------------------------------------------------------
 
+
 def _evaluate(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.ndarray:
     """``schedule(steps)`` as a checked float64 array of the same shape as ``steps``.
 
@@ -454,19 +435,24 @@ def _evaluate(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.nd
     result = np.asarray(schedule(steps))
     # Refuse bool/complex/object/str results instead of letting a cast guess.
     if result.dtype.kind not in "iuf":
-        raise TypeError(f"schedule {schedule!r} must return real numbers, got an array of "
-                        f"dtype {result.dtype}")
+        raise TypeError(
+            f"schedule {schedule!r} must return real numbers, got an array of dtype {result.dtype}"
+        )
     result = result.astype(np.float64, copy=False)
     if result.ndim == 0:
         result = np.full(steps.shape, result[()])
     elif result.shape != steps.shape:
-        raise ValueError(f"schedule {schedule!r} returned shape {result.shape} for "
-                         f"{steps.size} steps; expected shape {steps.shape} or a scalar")
+        raise ValueError(
+            f"schedule {schedule!r} returned shape {result.shape} for "
+            f"{steps.size} steps; expected shape {steps.shape} or a scalar"
+        )
     bad = ~(np.isfinite(result) & (result >= 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
-                         f"at step {int(steps.flat[i])}; rates must be finite and >= 0")
+        raise ValueError(
+            f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
+            f"at step {int(steps.flat[i])}; rates must be finite and >= 0"
+        )
     return result
 
 
@@ -479,12 +465,8 @@ def rates(schedule: Callable[[np.ndarray], Any], start: int, n_steps: int) -> np
     bad step) when the result has the wrong shape or a rate that is negative, NaN or inf.
     """
     if not callable(schedule):
-        raise TypeError(f"schedule must be callable, got {type(schedule).__name__} "
-                        f"{schedule!r}")
-    for name, value, low in (("start", start, 0), ("n_steps", n_steps, 0)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value!r}")
+        raise TypeError(f"schedule must be callable, got {type(schedule).__name__} {schedule!r}")
+    start = check_int(start, "start", low=0)
+    n_steps = check_int(n_steps, "n_steps", low=0)
     steps = np.arange(int(start), int(start) + int(n_steps), dtype=np.int64)
     return _evaluate(schedule, steps)
