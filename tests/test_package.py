@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 
@@ -56,3 +58,29 @@ def test_main_command_learns_the_true_parameters():
     true = np.array([float(r[2]) for r in rows])
     np.testing.assert_allclose(learned, true, atol=0.02)
     assert "ms per epoch" in out
+
+
+def _stub_names(tree):
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+    return names
+
+
+def test_core_stub_matches_the_module():
+    from fastgd import _core
+
+    stub = Path(fastgd.__file__).with_name("_core.pyi")
+    tree = ast.parse(stub.read_text())
+    public = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
+    assert _stub_names(tree) == public
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):  # same parameters, in the same order
+            signature = getattr(_core, node.name).__doc__.splitlines()[0]
+            assert re.findall(r"(?:\(|, )(\w+):", signature) == [a.arg for a in node.args.args]
+        if isinstance(node, ast.ClassDef):
+            members = [t.targets[0].id for t in node.body if isinstance(t, ast.Assign)]
+            assert members == list(getattr(_core, node.name).__members__)
