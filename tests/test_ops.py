@@ -120,6 +120,18 @@ def test_sgd_epoch_batch_sizes(batch, dtype):
     assert_close(total, ref_total, dtype)
 
 
+def test_order_may_select_a_subset_of_rows(dtype):
+    # A training split used in place: the same as running on the copied rows.
+    X, y = make_problem(120, 5, dtype, "squared_error", seed=15)
+    rows = np.random.default_rng(1).permutation(120)[:77]
+    lrs = np.full(ops.n_steps(77, 8), 0.05)
+    kw = dict(batch_size=8, penalty="elasticnet", **PARAMS)
+    w, b, total = _run_epoch(X, y, _coef(5, dtype), 0.3, lrs, order=rows, **kw)
+    w_c, b_c, total_c = _run_epoch(X[rows], y[rows], _coef(5, dtype), 0.3, lrs, **kw)
+    np.testing.assert_array_equal(w, w_c)
+    assert (b, total) == (b_c, total_c)
+
+
 def test_several_epochs_chain_like_the_reference():
     X, y = make_problem(150, 4, np.float64, "log_loss", seed=9)
     w, b = np.zeros(4), np.zeros(1)

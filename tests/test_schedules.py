@@ -360,7 +360,7 @@ REPR_CASES = [
         Warmup(Constant(0.1), 10),
         "Warmup(schedule=Constant(lr=0.1), warmup_steps=10, start_factor=0.0)",
     ),
-    (Adaptive(0.1), "Adaptive(lr=0.1, factor=5.0, patience=5, tol=0.001, min_lr=0.0)"),
+    (Adaptive(0.1), "Adaptive(lr=0.1, factor=5.0, patience=5, tol=0.001, min_lr=1e-06)"),
 ]
 
 
@@ -388,7 +388,7 @@ def test_custom_subclass():
     assert repr(s) == "HalfEvery(lr=0.8, every=10)"
     np.testing.assert_array_equal(rates(s, 0, 30), np.repeat([0.8, 0.4, 0.2], 10))
     assert s(25) == 0.2
-    assert s.update(1.0) is None and s.reset() is None
+    assert s.update(1.0) is False and s.reset() is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ def test_warmup_around_lambda():
     ref = ref_warmup(lambda t: 0.1 * 0.5 ** (t // 10), 5, 0.2)
     np.testing.assert_allclose(s(STEPS), [ref(int(t)) for t in STEPS], rtol=1e-12, atol=0)
     assert s(0) == pytest.approx(0.02) and s(5) == 0.1 and s(15) == 0.05
-    assert s.update(3.0) is None and s.reset() is None  # nothing to forward to
+    assert s.update(3.0) is False and s.reset() is None  # nothing to forward to
 
 
 def test_warmup_around_scalar_lambda():
@@ -589,8 +589,8 @@ def test_warmup_reports_bad_inner_schedule():
 def test_warmup_forwards_update_and_reset():
     inner = Adaptive(1.0, factor=2.0, patience=1, tol=0.5)
     s = Warmup(inner, 4)
-    s.update(1.0)
-    s.update(1.0)  # 1.0 > 1.0 - 0.5: no improvement -> halved
+    assert s.update(1.0) is False
+    assert s.update(1.0) is True  # 1.0 > 1.0 - 0.5: no improvement -> halved
     assert inner.lr_ == 0.5
     np.testing.assert_array_equal(s(np.arange(6)), [0.0, 0.125, 0.25, 0.375, 0.5, 0.5])
     s.reset()
@@ -618,7 +618,8 @@ def test_adaptive_update_sequence():
     ]
     assert s.lr_ == 1.0
     for loss, lr, count, best in expected:
-        assert s.update(loss) is None
+        before = s.lr_
+        assert s.update(loss) is (lr != before)  # True exactly when the rate was lowered
         assert (s.lr_, s.n_no_improvement_, s.best_loss_) == (lr, count, best), loss
         np.testing.assert_array_equal(s(steps), np.full(4, lr))
         np.testing.assert_array_equal(rates(s, 1000, 3), np.full(3, lr))
@@ -628,11 +629,10 @@ def test_adaptive_update_sequence():
 
 def test_adaptive_min_lr_and_reset():
     s = Adaptive(1.0, factor=4.0, patience=1, tol=0.5, min_lr=0.1)
-    got = []
-    for loss in [1.0, 1.0, 1.0, 1.0]:
-        s.update(loss)
-        got.append(s.lr_)
-    assert got == [1.0, 0.25, 0.1, 0.1]
+    got = [(s.update(loss), s.lr_) for loss in [1.0, 1.0, 1.0, 1.0, 1.0]]
+    # Divided while above min_lr (once below it, as scikit-learn's eta > 1e-6 test), then
+    # update reports that it can lower no further.
+    assert got == [(False, 1.0), (True, 0.25), (True, 0.0625), (False, 0.0625), (False, 0.0625)]
     s.reset()
     assert (s.lr_, s.n_no_improvement_, s.best_loss_) == (1.0, 0, math.inf)
     s.update(123.0)  # history forgotten: a worse loss than before still counts as a first
@@ -654,7 +654,7 @@ def test_adaptive_rejects_bad_loss(loss, exc):
 def test_stateless_update_is_noop():
     s = ExponentialDecay(0.1, 0.5)
     before = s(STEPS)
-    assert s.update(1.0) is None and s.reset() is None
+    assert s.update(1.0) is False and s.reset() is None
     np.testing.assert_array_equal(s(STEPS), before)
 
 

@@ -120,24 +120,34 @@ double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::ar
     if (index_t j = first_nonfinite(w, d); j >= 0) value_error("coef contains NaN or inf" + at(j));
     if (!std::isfinite(double(*b))) value_error("intercept contains NaN or inf");
 
-    const index_t n_steps = (n + batch_size - 1) / batch_size;
+    // The epoch's rows: `order` (distinct row indices: a permutation, or a subset such as the
+    // training part of a split, used without copying X), or all rows in storage order.
+    const std::int64_t* perm = nullptr;
+    index_t n_rows = n;
+    if (order) {
+      if (order->ndim() != 1 || order->shape(0) < 1 || order->shape(0) > n)
+        value_error("order must be a 1-D array of 1 to " + std::to_string(n) +
+                    " distinct row indices, got " + describe(*order));
+      n_rows = order->shape(0);
+      perm = input_vector<std::int64_t>(*order, "order", n_rows, "distinct row indices");
+      if (index_t k = first_non_permutation(perm, n_rows, n); k >= 0)
+        value_error("order must hold distinct row indices in [0, " + std::to_string(n) +
+                    "); entry " + std::to_string(k) + " (" + std::to_string(perm[k]) +
+                    ") is out of range or repeated");
+    }
+
+    const index_t n_steps = (n_rows + batch_size - 1) / batch_size;
     const std::string steps_desc =
-        "one learning rate per step: ceil(n_samples / batch_size) = " + std::to_string(n_steps);
+        "one learning rate per step: ceil(len(order) / batch_size) = " + std::to_string(n_steps);
     const double* lr = input_vector<double>(lrs, "lrs", n_steps, steps_desc.c_str());
     for (index_t s = 0; s < n_steps; ++s)
       if (!(std::isfinite(lr[s]) && lr[s] >= 0))
         value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at(s));
 
-    const std::int64_t* perm = nullptr;
-    if (order) {
-      perm = input_vector<std::int64_t>(*order, "order", n, "a permutation of 0..n_samples-1");
-      if (index_t k = first_non_permutation(perm, n, n); k >= 0)
-        value_error("order must be a permutation of 0..n_samples-1; entry " + std::to_string(k) +
-                    " (" + std::to_string(perm[k]) + ") is out of range or repeated");
-    }
-
-    const EpochArgs<T> args{in.X,       in.y, in.sw, perm, lr, batch_size,
-                            make_penalty(penalty, alpha, l1_ratio), fit_intercept, n_threads};
+    const EpochArgs<T> args{in.X,      in.y,       in.sw,
+                            perm,      n_rows,     lr,
+                            batch_size, make_penalty(penalty, alpha, l1_ratio),
+                            fit_intercept, n_threads};
     py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
     return double(with_loss(loss, epsilon, [&](const auto& L) {
       return fastgd::sgd_epoch(args, L, w, b);

@@ -126,9 +126,11 @@ def sgd_epoch(
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
-    The epoch has ``ceil(n / batch_size)`` steps; step s takes the rows
-    ``order[s*batch_size:(s+1)*batch_size]`` (``order`` defaults to 0..n−1; the last batch may
-    be smaller, b_s rows) and the learning rate ``lrs[s]``::
+    ``order`` lists the rows of the epoch: usually a permutation of 0..n−1 (the default is
+    0..n−1 in storage order), or any m ≤ n distinct row indices, e.g. the training part of a
+    split, which is used without copying X. The epoch has ``ceil(m / batch_size)`` steps; step s
+    takes the rows ``order[s*batch_size:(s+1)*batch_size]`` (the last batch may be smaller, b_s
+    rows) and the learning rate ``lrs[s]``::
 
         p_i = x_i·w + b                         (w, b as before the step)
         g   = (1/b_s) Σ s_i·L'(p_i, y_i)·x_i,   g_b = (1/b_s) Σ s_i·L'(p_i, y_i)
@@ -142,11 +144,11 @@ def sgd_epoch(
     ``coef`` (shape (d,)) and ``intercept`` (shape (1,)) are updated in place and must already
     have X's dtype and be C-contiguous and writeable: a mismatch raises TypeError/ValueError and is
     never silently copied. ``lrs`` holds one non-negative learning rate per step (see
-    :func:`n_steps` and :func:`fastgd.schedules.rates`). ``order`` must be a permutation of
-    0..n−1. All inputs are checked before any work; on error, ``coef`` is untouched.
+    :func:`n_steps` and :func:`fastgd.schedules.rates`). ``order`` must hold distinct indices
+    in [0, n). All inputs are checked before any work; on error, ``coef`` is untouched.
 
-    Returns the progressive loss Σ_i s_i·L(p_i, y_i), each term computed with the weights before
-    the step that used row i (no extra pass over X).
+    Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
+    with the weights before the step that used row i (no extra pass over X).
     """
     args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
     lrs_arr = np.asarray(lrs)

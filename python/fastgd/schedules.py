@@ -101,9 +101,11 @@ class Schedule:
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement _rates(steps)")
 
-    def update(self, epoch_loss: float) -> None:
-        """Told the training loss of each finished epoch. Does nothing by default."""
-        return None
+    def update(self, epoch_loss: float) -> bool:
+        """Told the training loss of each finished epoch; returns True if that changed the rate
+        (a training loop keeps going after such a change instead of stopping). Stateless
+        schedules ignore it and return False."""
+        return False
 
     def reset(self) -> None:
         """Restore the state a fit starts from. Does nothing by default (stateless)."""
@@ -353,10 +355,9 @@ class Warmup(Schedule):
         ramp = base * (self.start_factor + (1.0 - self.start_factor) * (steps / self.warmup_steps))
         return np.where(steps < self.warmup_steps, ramp, after)
 
-    def update(self, epoch_loss: float) -> None:
+    def update(self, epoch_loss: float) -> bool:
         hook = getattr(self.schedule, "update", None)
-        if callable(hook):
-            hook(epoch_loss)
+        return bool(hook(epoch_loss)) if callable(hook) else False
 
     def reset(self) -> None:
         hook = getattr(self.schedule, "reset", None)
@@ -364,16 +365,41 @@ class Warmup(Schedule):
             hook()
 
 
+class Plateau:
+    """Counts epochs without improvement: scikit-learn's rule, shared by :class:`Adaptive` and
+    the training loop's stopping test (so both always agree).
+
+    ``update(value)`` (lower is better) counts an epoch without improvement when
+    ``value > best - tol`` and restarts the count otherwise; ``best`` then moves to ``value``
+    whenever it is strictly lower, even by less than ``tol``. This is _plain_sgd's rule in
+    scikit-learn's sklearn/linear_model/_sgd_fast.pyx.tp (a validation score is passed negated).
+    """
+
+    def __init__(self, tol: float) -> None:
+        self.tol = tol
+        self.reset()
+
+    def reset(self) -> None:
+        self.best = math.inf
+        self.count = 0
+
+    def update(self, value: float) -> int:
+        """Record one epoch's value; returns the number of epochs in a row without improvement."""
+        self.count = self.count + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.count
+
+
 class Adaptive(Schedule):
     """scikit-learn's ``'adaptive'`` schedule: the current rate ``lr_`` at every step,
     divided by ``factor`` whenever the epoch loss stops improving.
 
-    After each epoch, ``update(epoch_loss)`` counts an epoch without improvement when
-    ``epoch_loss > best_loss - tol`` (otherwise the counter restarts at 0), then sets
-    ``best_loss = min(best_loss, epoch_loss)``. When the counter reaches ``patience``,
-    ``lr_ = max(lr_ / factor, min_lr)`` and the counter restarts. ``reset()`` restores
-    ``lr_ = lr`` and forgets the loss history. scikit-learn uses ``factor=5`` and
-    ``patience = n_iter_no_change``.
+    After each epoch, ``update(epoch_loss)`` applies the :class:`Plateau` rule. When
+    ``patience`` epochs in a row brought no improvement of more than ``tol``: if
+    ``lr_ > min_lr``, ``lr_`` is divided by ``factor``, the count restarts and ``update``
+    returns True; otherwise it returns False and the rate stays (a training loop then stops).
+    ``reset()`` restores ``lr_ = lr`` and forgets the loss history. The defaults are
+    scikit-learn's (``factor=5``, ``patience = n_iter_no_change = 5``, ``min_lr=1e-6``).
 
     ``factor > 1``, ``patience >= 1``, ``tol >= 0``, ``0 <= min_lr <= lr``.
     """
@@ -384,7 +410,7 @@ class Adaptive(Schedule):
         factor: float = 5.0,
         patience: int = 5,
         tol: float = 1e-3,
-        min_lr: float = 0.0,
+        min_lr: float = 1e-6,
     ) -> None:
         self.lr = _rate(lr, "lr")
         self.factor = check_real(factor, "factor", low=1.0, low_open=True)
@@ -395,27 +421,27 @@ class Adaptive(Schedule):
 
     def reset(self) -> None:
         self.lr_ = self.lr
-        self.best_loss_ = math.inf
-        self.n_no_improvement_ = 0
+        self._plateau = Plateau(self.tol)
 
-    def update(self, epoch_loss: float) -> None:
+    @property
+    def best_loss_(self) -> float:
+        """The lowest epoch loss seen since the last reset."""
+        return self._plateau.best
+
+    @property
+    def n_no_improvement_(self) -> int:
+        """Epochs in a row without an improvement of more than ``tol``."""
+        return self._plateau.count
+
+    def update(self, epoch_loss: float) -> bool:
+        """Record an epoch's loss; True when the rate was lowered because of it."""
         loss = check_real(epoch_loss, "epoch_loss")
-        # The rule of scikit-learn's _plain_sgd (sklearn/linear_model/_sgd_fast.pyx.tp, no
-        # early stopping): an epoch counts as "no improvement" when
-        # loss > best_loss - tol, compared with the best loss *before* this epoch; the best
-        # loss is then updated whenever the loss is strictly lower, even by less than tol
-        # (so small gains move the bar without resetting the counter).
-        if loss > self.best_loss_ - self.tol:
-            self.n_no_improvement_ += 1
-        else:
-            self.n_no_improvement_ = 0
-        if loss < self.best_loss_:
-            self.best_loss_ = loss
-        if self.n_no_improvement_ >= self.patience:
-            # scikit-learn stops dividing (and stops training) once eta <= 1e-6; we floor
-            # the rate at min_lr instead and leave stopping to the solver.
-            self.lr_ = max(self.lr_ / self.factor, self.min_lr)
-            self.n_no_improvement_ = 0
+        if self._plateau.update(loss) < self.patience or self.lr_ <= self.min_lr:
+            return False
+        # As scikit-learn: divide while above the floor (the result may fall below it once).
+        self.lr_ /= self.factor
+        self._plateau.count = 0
+        return True
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         return np.full(steps.shape, self.lr_)

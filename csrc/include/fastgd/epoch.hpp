@@ -169,8 +169,9 @@ struct EpochArgs {
   DenseView<T> X;
   const T* y;
   const T* sample_weight;     // nullptr: all ones
-  const std::int64_t* order;  // nullptr: 0..n−1
-  const double* lrs;          // one per step: ceil(n / batch_size)
+  const std::int64_t* order;  // rows of the epoch, in order (distinct); nullptr: 0..n−1
+  index_t n_rows;             // rows in the epoch: len(order), or n without order
+  const double* lrs;          // one per step: ceil(n_rows / batch_size)
   index_t batch_size;
   Penalty penalty;
   bool fit_intercept;
@@ -182,7 +183,7 @@ struct EpochArgs {
 // before the step that uses row i.
 template <class T, class Loss>
 acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
-  const index_t n = a.X.n_rows, d = a.X.n_cols, B = a.batch_size;
+  const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
   const index_t n_steps = (n + B - 1) / B;
   const int nt = threads_for(std::min(B, n), d, a.n_threads);
   detail::Scratch scratch(nt, d);

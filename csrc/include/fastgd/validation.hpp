@@ -54,7 +54,7 @@ index_t first_not_plus_minus_one(const T* y, index_t n) noexcept {
 }
 
 // First position of `order` whose entry is out of [0, n) or repeats an earlier one; with
-// len == n this is exactly "order is a permutation of 0..n-1".
+// len == n this is exactly "order is a permutation of 0..n-1", with len < n a subset of rows.
 inline index_t first_non_permutation(const std::int64_t* order, index_t len, index_t n) {
   std::vector<unsigned char> seen(static_cast<size_t>(n), 0);
   for (index_t k = 0; k < len; ++k) {
