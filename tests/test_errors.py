@@ -3,6 +3,8 @@ before any work, with the in-place buffers left untouched."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,7 @@ SGD_CASES = [
     ("X-int", dict(X=X0.astype(np.int64)), TypeError, "X must be a float32 or float64"),
     ("X-complex", dict(X=X0.astype(complex)), TypeError, "X must be a float32 or float64"),
     ("X-object", dict(X=X0.astype(object)), TypeError, "X must be a float32 or float64"),
+    ("X-big-endian", dict(X=X0.astype(">f8")), TypeError, "native byte order"),
     ("X-fortran", dict(X=FORTRAN_X), ValueError, "X must be row-major"),
     ("X-column-slice", dict(X=np.zeros((N, 2 * D))[:, ::2]), ValueError, "X must be row-major"),
     (
@@ -194,3 +197,10 @@ def test_check_input_false_still_checks_shapes():
             batch_size=B,
             check_input=False,
         )
+
+
+def test_unpickled_arrays_are_accepted():
+    # Unpickled arrays (joblib memmaps too) carry their own, equivalent dtype objects.
+    kw = {k: pickle.loads(pickle.dumps(v)) for k, v in _good().items()}
+    ops.sgd_epoch(kw["X"], kw["y"], kw["coef"], kw["intercept"], kw["lrs"], batch_size=B)
+    assert np.isfinite(kw["coef"]).all() and not np.array_equal(kw["coef"], _good()["coef"])

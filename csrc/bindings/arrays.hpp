@@ -30,17 +30,19 @@ inline std::string describe(const py::array& a) {
 
 enum class Dtype { float32, float64 };
 
-// The floating dtype of X, which selects the kernel instantiation.
+// The floating dtype of X, which selects the kernel instantiation. dtypes are compared by
+// equivalence, not identity: unpickled arrays (e.g. joblib memmaps) carry their own dtype objects.
 inline Dtype float_dtype(const py::array& X, const char* name) {
-  if (X.dtype().is(py::dtype::of<float>())) return Dtype::float32;
-  if (X.dtype().is(py::dtype::of<double>())) return Dtype::float64;
-  type_error(std::string(name) + " must be a float32 or float64 array, got " + describe(X) +
+  if (X.dtype().equal(py::dtype::of<float>())) return Dtype::float32;
+  if (X.dtype().equal(py::dtype::of<double>())) return Dtype::float64;
+  type_error(std::string(name) + " must be a float32 or float64 array (native byte order), got " +
+             describe(X) +
              "; convert it once, e.g. np.asarray(" + name + ", dtype=np.float64)");
 }
 
 template <class T>
 void require_dtype(const py::array& a, const char* name, const char* why) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!a.dtype().equal(py::dtype::of<T>()))
     type_error(std::string(name) + " must have dtype " +
                py::str(py::dtype::of<T>()).cast<std::string>() + " (" + why + "), got " +
                describe(a));

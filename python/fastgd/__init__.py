@@ -1,5 +1,7 @@
 """fastgd: linear models trained by gradient descent with fused C++/OpenMP kernels.
 
+- :class:`SGDRegressor`, :class:`SGDClassifier`: scikit-learn-compatible estimators
+  (need scikit-learn; imported on first use).
 - :mod:`fastgd.ops`: the fused kernels as functions (``loss_and_grad``, ``sgd_epoch``).
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`build_info`: how this installation was built.
@@ -9,4 +11,22 @@ from . import ops, schedules
 from ._backend import HAS_CUDA, build_info
 from ._core import __version__
 
-__all__ = ["HAS_CUDA", "__version__", "build_info", "ops", "schedules"]
+__all__ = [
+    "HAS_CUDA",
+    "SGDClassifier",
+    "SGDRegressor",
+    "__version__",
+    "build_info",
+    "ops",
+    "schedules",
+]
+
+
+def __getattr__(name: str):
+    # The estimators import scikit-learn, an optional dependency: load them on first use so
+    # that `import fastgd` works without it.
+    if name in ("SGDClassifier", "SGDRegressor"):
+        from . import linear_model
+
+        return getattr(linear_model, name)
+    raise AttributeError(f"module 'fastgd' has no attribute {name!r}")

@@ -1,0 +1,253 @@
+"""The training loop shared by every estimator: epochs over the fused kernel.
+
+Per epoch: draw the row order from the seeded Generator, ask each task's schedule for the rates
+of that epoch's global steps, run one kernel call per task (the whole epoch), record the epoch
+loss, check for divergence, then decide whether to stop. No per-step Python work.
+
+A *task* is one linear model trained on X: a regressor has one, a binary classifier one, a
+one-vs-rest classifier one per class. Tasks share X and the row order; each has its own targets,
+sample weights, coefficients, schedule and stopping state, as scikit-learn's one-vs-rest does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import ops, schedules
+from .schedules import Plateau
+
+# Rows per block when scoring the validation split, so that no copy of X[validation] is made.
+_SCORE_BLOCK = 8192
+# Steps per kernel call: an epoch of many small steps runs as a few calls, so the schedule's
+# rates (and its temporaries) take O(this) memory instead of O(n_samples). Results do not depend
+# on it: steps are sequential either way.
+STEPS_PER_CALL = 1 << 14
+
+DIVERGENCE_ADVICE = (
+    "Scale the features (e.g. sklearn.preprocessing.StandardScaler) or lower the learning rate "
+    "(eta0)."
+)
+
+
+@dataclass
+class Task:
+    """One linear model: coef (d,) and intercept (1,) are updated in place."""
+
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    coef: np.ndarray
+    intercept: np.ndarray
+    schedule: Callable[[np.ndarray], Any]
+    step: int = 0  # global index of the next step, for the schedule
+    n_iter: int = 0
+    active: bool = True
+    last_loss: float = np.nan
+    plateau: Plateau | None = None
+
+
+@dataclass
+class Settings:
+    """Everything about a fit that is not data."""
+
+    loss: str
+    penalty: str
+    alpha: float
+    l1_ratio: float
+    epsilon: float
+    fit_intercept: bool
+    batch_size: int | None  # None: full-batch gradient descent
+    max_iter: int
+    tol: float | None  # None: no stopping on the loss
+    n_iter_no_change: int
+    shuffle: bool
+    n_threads: int
+    classification: bool
+    callbacks: Sequence[Callable[[int, float], Any]] = ()
+    verbose: int = 0
+    validation_rows: np.ndarray | None = None  # early stopping on these rows
+
+
+@dataclass
+class Result:
+    n_iter: int
+    loss_curve: list[float] = field(default_factory=list)
+    stopped_by_callback: bool = False
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or weight."""
+
+
+def make_tasks(targets, sample_weights, coef, intercept, task_schedules, start_step=0):
+    """One Task per row of coef (K, d) and entry of intercept (K,), trained in place, each
+    with its own schedule object (stateful schedules keep one state per task)."""
+    return [
+        Task(
+            y=y,
+            sample_weight=sw,
+            coef=coef[k],
+            intercept=intercept[k : k + 1],
+            schedule=schedule,
+            step=start_step,
+        )
+        for k, (y, sw, schedule) in enumerate(zip(targets, sample_weights, task_schedules))
+    ]
+
+
+def _penalty_value(coef: np.ndarray, s: Settings) -> float:
+    if s.penalty == "none":
+        return 0.0
+    rho = {"l2": 0.0, "l1": 1.0, "elasticnet": s.l1_ratio}[s.penalty]
+    w = coef.astype(np.float64)
+    return s.alpha * ((1.0 - rho) * 0.5 * (w @ w) + rho * np.abs(w).sum())
+
+
+def _validation_score(X, rows, task: Task, classification: bool) -> float:
+    """Accuracy (classification, labels ±1) or R² of the task on the validation rows."""
+    p = np.concatenate(
+        [X[rows[i : i + _SCORE_BLOCK]] @ task.coef for i in range(0, len(rows), _SCORE_BLOCK)]
+    ) + float(task.intercept[0])
+    y = task.y[rows].astype(np.float64)
+    w = None if task.sample_weight is None else task.sample_weight[rows].astype(np.float64)
+    if classification:
+        return float(np.average(np.where(p > 0, 1.0, -1.0) == y, weights=w))
+    mean = np.average(y, weights=w)
+    sw = np.ones_like(y) if w is None else w
+    denom = sw @ (y - mean) ** 2
+    return float(1.0 - (sw @ (y - p) ** 2) / denom) if denom > 0 else 0.0
+
+
+def run(
+    X: np.ndarray,
+    tasks: list[Task],
+    s: Settings,
+    rng: np.random.Generator,
+    train_rows: np.ndarray | None = None,
+) -> Result:
+    """Train the tasks for up to ``s.max_iter`` epochs; coef/intercept change in place.
+
+    ``train_rows`` restricts training to those rows (None: all). Raises DivergenceError (a
+    ValueError) on a non-finite loss or weight; the caller keeps its previous model by passing
+    fresh arrays in the tasks.
+    """
+    m = X.shape[0] if train_rows is None else len(train_rows)
+    batch = m if s.batch_size is None else min(s.batch_size, m)
+    n_steps = ops.n_steps(m, batch)
+    for task in tasks:
+        task.plateau = Plateau(s.tol if s.tol is not None else 0.0)
+    # Classes are trained side by side when there are several threads: each kernel then runs on
+    # fewer threads, which loses nothing (each task reads all of X either way) and hides the
+    # per-epoch Python work of one task behind the kernels of the others.
+    workers = min(len(tasks), s.n_threads)
+    kernel_threads = max(1, s.n_threads // workers)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    kernel_args = dict(
+        batch_size=batch,
+        loss=s.loss,
+        penalty=s.penalty,
+        alpha=s.alpha,
+        l1_ratio=s.l1_ratio,
+        epsilon=s.epsilon,
+        fit_intercept=s.fit_intercept,
+        n_threads=kernel_threads,
+        check_input=False,  # X, y and weights were checked once by the estimator
+    )
+    result = Result(n_iter=0)
+    # One order buffer for the whole fit, shuffled in place each epoch (a shuffle of a
+    # permutation is a uniformly random permutation): no allocation per epoch.
+    if s.shuffle:
+        order = np.arange(m, dtype=np.int64) if train_rows is None else train_rows.copy()
+    else:
+        order = train_rows
+    try:
+        for epoch in range(s.max_iter):
+            start = time.perf_counter()
+            if s.shuffle:
+                rng.shuffle(order)
+
+            def one_epoch(task: Task, order=order) -> None:
+                total = 0.0
+                for lo in range(0, n_steps, STEPS_PER_CALL):
+                    hi = min(n_steps, lo + STEPS_PER_CALL)
+                    if order is not None:
+                        rows = order[lo * batch : hi * batch]
+                    elif n_steps > STEPS_PER_CALL:
+                        rows = np.arange(lo * batch, min(m, hi * batch))
+                    else:
+                        rows = None  # the whole epoch in storage order
+                    lrs = schedules.rates(task.schedule, task.step + lo, hi - lo)
+                    total += ops.sgd_epoch(
+                        X,
+                        task.y,
+                        task.coef,
+                        task.intercept,
+                        lrs,
+                        order=rows,
+                        sample_weight=task.sample_weight,
+                        **kernel_args,
+                    )
+                task.last_loss = total / m
+                task.step += n_steps
+                task.n_iter += 1
+
+            active = [t for t in tasks if t.active]
+            if pool is None:
+                for task in active:
+                    one_epoch(task)
+            else:
+                list(pool.map(one_epoch, active))
+            for task in active:
+                if not (
+                    np.isfinite(task.last_loss)
+                    and np.isfinite(task.coef).all()
+                    and np.isfinite(task.intercept).all()
+                ):
+                    raise DivergenceError(
+                        f"Training diverged at epoch {epoch + 1}: the loss or the weights "
+                        f"became NaN or infinite. {DIVERGENCE_ADVICE}"
+                    )
+            result.n_iter = epoch + 1
+            epoch_loss = float(sum(t.last_loss for t in tasks))
+            result.loss_curve.append(epoch_loss)
+            for task in active:
+                _update_stopping(X, task, s)
+            if s.verbose:
+                print(
+                    f"-- Epoch {epoch + 1}: avg. loss {epoch_loss:.6g}, "
+                    f"{sum(t.active for t in tasks)} of {len(tasks)} task(s) active, "
+                    f"{time.perf_counter() - start:.3f} s"
+                )
+            if any(cb(epoch + 1, epoch_loss) is False for cb in s.callbacks):
+                result.stopped_by_callback = True
+                break
+            if not any(t.active for t in tasks):
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return result
+
+
+def _update_stopping(X, task: Task, s: Settings) -> None:
+    """scikit-learn's rule: n_iter_no_change epochs in a row without an improvement of tol in
+    the objective (or the validation score, with early stopping) stop the task, unless the
+    schedule lowers its rate in response (learning_rate='adaptive')."""
+    if s.validation_rows is not None:
+        monitor = -_validation_score(X, s.validation_rows, task, s.classification)
+    else:
+        monitor = task.last_loss + _penalty_value(task.coef, s)
+    update = getattr(task.schedule, "update", None)
+    adapted = bool(update(monitor)) if callable(update) else False
+    if s.tol is None:
+        return
+    stalled = task.plateau.update(monitor) >= s.n_iter_no_change
+    if adapted:
+        task.plateau.count = 0  # a lower rate gets n_iter_no_change fresh epochs
+    elif stalled:
+        task.active = False
