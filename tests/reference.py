@@ -88,7 +88,7 @@ def sgd_epoch(
     order = np.arange(n) if order is None else np.asarray(order)
     l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
     total = 0.0
-    for step, start in enumerate(range(0, n, batch_size)):
+    for step, start in enumerate(range(0, len(order), batch_size)):
         rows = order[start : start + batch_size]
         lr = lrs[step]
         value, deriv = loss_and_derivative(loss, X[rows] @ w + b, y[rows], epsilon)

@@ -47,7 +47,8 @@ class Task:
     step: int = 0  # global index of the next step, for the schedule
     n_iter: int = 0
     active: bool = True
-    last_loss: float = np.nan
+    last_loss: float = np.nan  # mean progressive loss of the last epoch
+    objective: float = np.nan  # last_loss + the penalty at the end of the epoch
     plateau: Plateau | None = None
 
 
@@ -203,15 +204,7 @@ def run(
             else:
                 list(pool.map(one_epoch, active))
             for task in active:
-                if not (
-                    np.isfinite(task.last_loss)
-                    and np.isfinite(task.coef).all()
-                    and np.isfinite(task.intercept).all()
-                ):
-                    raise DivergenceError(
-                        f"Training diverged at epoch {epoch + 1}: the loss or the weights "
-                        f"became NaN or infinite. {DIVERGENCE_ADVICE}"
-                    )
+                _check_divergence(task, s, epoch, limit=float(np.finfo(X.dtype).max))
             result.n_iter = epoch + 1
             epoch_loss = float(sum(t.last_loss for t in tasks))
             result.loss_curve.append(epoch_loss)
@@ -234,6 +227,23 @@ def run(
     return result
 
 
+def _check_divergence(task: Task, s: Settings, epoch: int, limit: float) -> None:
+    """Raise DivergenceError when the epoch left a non-finite weight, or an objective that the
+    model's dtype cannot represent (float32 weights of 1e35 are finite, and useless: their
+    predictions overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        task.objective = task.last_loss + _penalty_value(task.coef, s)
+    if not (
+        abs(task.objective) < limit
+        and np.isfinite(task.coef).all()
+        and np.isfinite(task.intercept).all()
+    ):
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch + 1}: the loss or the weights became NaN, "
+            f"infinite or too large for {task.coef.dtype}. {DIVERGENCE_ADVICE}"
+        )
+
+
 def _update_stopping(X, task: Task, s: Settings) -> None:
     """scikit-learn's rule: n_iter_no_change epochs in a row without an improvement of tol in
     the objective (or the validation score, with early stopping) stop the task, unless the
@@ -241,7 +251,7 @@ def _update_stopping(X, task: Task, s: Settings) -> None:
     if s.validation_rows is not None:
         monitor = -_validation_score(X, s.validation_rows, task, s.classification)
     else:
-        monitor = task.last_loss + _penalty_value(task.coef, s)
+        monitor = task.objective
     update = getattr(task.schedule, "update", None)
     adapted = bool(update(monitor)) if callable(update) else False
     if s.tol is None:
