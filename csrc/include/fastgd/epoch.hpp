@@ -49,65 +49,48 @@ inline Range split(index_t count, int parts, int k) noexcept {
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
 
-// Dot products accumulate in the data's type, in chunks of this many columns that are then added
-// in double: float32 rows get single-precision vector FMAs (half the work of converting every
-// element to double) while the rounding error stays bounded by the chunk length, not by d.
+// Dot products accumulate in the data's type, in the lanes of a Vec (simd.hpp): float32 rows get
+// single-precision vector FMAs, half the work of widening every element to double, and the
+// lanes are independent partial sums, so no add waits on the previous one. Every kDotChunk
+// columns the partial sums are added in double, so the rounding error is bounded by the chunk
+// length, not by d.
 constexpr index_t kDotChunk = 512;
 
-// x·w for one row.
-template <class T>
-inline acc_t dot(const T* FASTGD_RESTRICT x, const T* FASTGD_RESTRICT w, index_t d) noexcept {
-  acc_t p = 0;
+// p_k = x_k·w for R rows at once: the loads of w are shared, and the R sums are independent.
+template <int R, class T>
+FASTGD_ALWAYS_INLINE void dot_rows(const T* const* x, const T* FASTGD_RESTRICT w, index_t d,
+                                   acc_t* p) noexcept {
+  constexpr index_t L = kVecBytes / sizeof(T);
+  for (int k = 0; k < R; ++k) p[k] = 0;
   for (index_t j0 = 0; j0 < d; j0 += kDotChunk) {
     const index_t j1 = std::min(d, j0 + kDotChunk);
-    T s = 0;
-#pragma omp simd reduction(+ : s)
-    for (index_t j = j0; j < j1; ++j) s += x[j] * w[j];
-    p += acc_t(s);
-  }
-  return p;
-}
-
-// x_k·w for four rows at once: the loads of w are shared and the four sums are independent
-// chains, which keeps the FMA units busy where one row's chain would wait on its own latency.
-template <class T>
-inline void dot4(const T* const* x, const T* FASTGD_RESTRICT w, index_t d, acc_t* p) noexcept {
-  const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-  p[0] = p[1] = p[2] = p[3] = 0;
-  for (index_t j0 = 0; j0 < d; j0 += kDotChunk) {
-    const index_t j1 = std::min(d, j0 + kDotChunk);
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-    for (index_t j = j0; j < j1; ++j) {
-      const T wj = w[j];
-      s0 += x0[j] * wj;
-      s1 += x1[j] * wj;
-      s2 += x2[j] * wj;
-      s3 += x3[j] * wj;
+    Vec<T> s[R] = {};
+    T tail[R] = {};
+    index_t j = j0;
+    for (; j + L <= j1; j += L) {
+      const Vec<T> wj = load_vec(w + j);
+      for (int k = 0; k < R; ++k) s[k] += load_vec(x[k] + j) * wj;
     }
-    p[0] += acc_t(s0);
-    p[1] += acc_t(s1);
-    p[2] += acc_t(s2);
-    p[3] += acc_t(s3);
+    for (; j < j1; ++j)
+      for (int k = 0; k < R; ++k) tail[k] += x[k][j] * w[j];
+    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T>(s[k]) + tail[k]);
   }
 }
 
-// grad += Σ_k g_k·x_k over four rows: one read-modify-write of the gradient buffer for four rows.
-template <class T>
-inline void add4(const acc_t* g, const T* const* x, acc_t* FASTGD_RESTRICT grad,
-                 index_t d) noexcept {
-  const T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-  const acc_t g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
+// grad += Σ_k g_k·x_k over R rows: one read-modify-write of the gradient buffer for R rows. The
+// R products are combined in the data's type (one widening to double per element, not R), and
+// added to the double accumulators, which carry the sum over the batch.
+template <int R, class T>
+FASTGD_ALWAYS_INLINE void add_rows(const acc_t* g, const T* const* x, acc_t* FASTGD_RESTRICT grad,
+                     index_t d) noexcept {
+  T gk[R];
+  for (int k = 0; k < R; ++k) gk[k] = T(g[k]);
 #pragma omp simd
-  for (index_t j = 0; j < d; ++j)
-    grad[j] += (g0 * acc_t(x0[j]) + g1 * acc_t(x1[j])) + (g2 * acc_t(x2[j]) + g3 * acc_t(x3[j]));
-}
-
-template <class T>
-inline void axpy(acc_t a, const T* FASTGD_RESTRICT x, acc_t* FASTGD_RESTRICT y,
-                 index_t d) noexcept {
-#pragma omp simd
-  for (index_t j = 0; j < d; ++j) y[j] += a * acc_t(x[j]);
+  for (index_t j = 0; j < d; ++j) {
+    T v = 0;
+    for (int k = 0; k < R; ++k) v += gk[k] * x[k][j];
+    grad[j] += acc_t(v);
+  }
 }
 
 // Rows read through a permutation are prefetched this many rows ahead: far enough to hide DRAM
@@ -168,20 +151,63 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
       x[k] = X.row(idx[k]);
     }
     acc_t p[4], g[4];
-    dot4(x, w, d, p);
+    dot_rows<4>(x, w, d, p);
     for (int k = 0; k < 4; ++k) g[k] = factor(idx[k], p[k] + b);
     // Margin losses (hinge, ...) give g = 0 for most rows late in training: skip their reads.
-    if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add4(g, x, grad, d);
+    if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
   }
   for (; r < slice.rows.end; ++r) {
     slice.prefetch_ahead(X, r);
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
-    const acc_t g = factor(i, dot(x, w, d) + b);
-    if (g != 0) axpy(g, x, grad, d);
+    acc_t p, g;
+    dot_rows<1>(&x, w, d, &p);
+    g = factor(i, p + b);
+    if (g != 0) add_rows<1>(&g, &x, grad, d);
   }
   *grad_b += gb;
   return loss_sum;
+}
+
+// The update of one step: w_j ← update_coordinate(w_j, (Σ_k grad_k[j]) / b_s, lr, pen) for all
+// j, the threads' buffers (`nt` of them, `stride` apart) summed in order 0..nt−1. Compiled for
+// several instruction sets: the division and the L1 step are vector work over d.
+template <class T>
+FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
+                                        index_t stride, int nt, index_t bs, acc_t lr,
+                                        const Penalty& pen) noexcept {
+  // In column chunks, so that each loop is a plain vector loop (a loop over threads inside the
+  // loop over columns would keep it scalar).
+  constexpr index_t kChunk = 64;
+  acc_t sum[kChunk];
+  auto run = [&](auto mean) {
+    for (index_t j0 = 0; j0 < d; j0 += kChunk) {
+      const index_t m = std::min(kChunk, d - j0);
+      const acc_t* g = grads + j0;
+      if (nt > 1) {
+        std::copy(g, g + m, sum);
+        for (int k = 1; k < nt; ++k) {
+          const acc_t* gk = grads + k * stride + j0;
+#pragma omp simd
+          for (index_t j = 0; j < m; ++j) sum[j] += gk[j];
+        }
+        g = sum;
+      }
+      T* FASTGD_RESTRICT wc = w + j0;
+#pragma omp simd
+      for (index_t j = 0; j < m; ++j) wc[j] = T(update_coordinate(wc[j], mean(g[j]), lr, pen));
+    }
+  };
+  // The mean is a division, so that batch_size = n gives bitwise the gradient of loss_and_grad.
+  // For a power-of-two batch, multiplying by 2⁻ᵏ is exactly that division (both round the same
+  // real number once) and costs a fraction of it; small steps spend much of their time here.
+  if ((bs & (bs - 1)) == 0) {
+    const acc_t inv = 1.0 / acc_t(bs);
+    run([inv](acc_t x) { return x * inv; });
+  } else {
+    const acc_t div = acc_t(bs);
+    run([div](acc_t x) { return x / div; });
+  }
 }
 
 // Per-thread scratch: a gradient buffer of d accumulators plus the thread's intercept gradient
@@ -209,8 +235,10 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
   for (index_t r = 0; r < n; ++r) {
     all.prefetch_ahead(X, r);
     const index_t i = all.row_at(r);
-    const T* FASTGD_RESTRICT x = X.row(i);
-    const acc_t p = dot(x, w, d) + acc_t(*b);
+    const T* x = X.row(i);
+    acc_t p;
+    dot_rows<1>(&x, w, d, &p);
+    p += acc_t(*b);
     const acc_t yi = acc_t(y[i]), si = sw ? acc_t(sw[i]) : acc_t(1);
     loss_sum += si * loss.value(p, yi);
     const acc_t g = si * loss.derivative(p, yi), lr = lrs[r];
@@ -336,15 +364,9 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
       scratch.loss(set + t) = detail::row_pass(a.X, a.y, a.sample_weight, slice, wt, acc_t(bt),
                                                loss, g, &scratch.grad_b(set + t));
       if (nt > 1) detail::barrier();
-      // Divide (not multiply by 1/b_s) so that batch_size = n gives bitwise the gradient of
-      // loss_and_grad.
       const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
-#pragma omp simd
-      for (index_t j = 0; j < d; ++j) {
-        acc_t gj = 0;
-        for (int k = 0; k < nt; ++k) gj += scratch.grad(set + k)[j];
-        wt[j] = T(update_coordinate(wt[j], gj / bs, lr, a.penalty));
-      }
+      detail::update_weights(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
+                             a.penalty);
       acc_t gb = 0, ls = 0;
       for (int k = 0; k < nt; ++k) {
         gb += scratch.grad_b(set + k);
