@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "fastgd/simd.hpp"
 #include "register.hpp"
 
 #if defined(_OPENMP)
@@ -28,26 +29,6 @@ std::string compiler() {
   return "msvc " + std::to_string(_MSC_VER);
 #else
   return "unknown";
-#endif
-}
-
-// The widest vector instruction set the kernels were compiled for (the compiler's target, not the
-// machine the module runs on).
-const char* simd_level() {
-#if defined(__AVX512F__)
-  return "avx512f";
-#elif defined(__AVX2__) && defined(__FMA__)
-  return "avx2+fma";
-#elif defined(__AVX__)
-  return "avx";
-#elif defined(__SSE4_2__)
-  return "sse4.2";
-#elif defined(__SSE2__) || defined(_M_X64)
-  return "sse2";
-#elif defined(__ARM_NEON)
-  return "neon";
-#else
-  return "scalar";
 #endif
 }
 
@@ -79,7 +60,10 @@ void register_info(py::module_& m) {
         info["openmp_version"] = py::none();
 #endif
         info["max_threads"] = max_threads();
-        info["simd"] = simd_level();
+        // "simd": what the whole build targets; "simd_runtime": what the hot loops run with on
+        // this CPU (FASTGD_MULTIVERSION, simd.hpp).
+        info["simd"] = compiled_simd_level();
+        info["simd_runtime"] = runtime_simd_level();
         return info;
       },
       "What this extension was built with.");

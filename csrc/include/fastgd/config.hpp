@@ -15,9 +15,13 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define FASTGD_PREFETCH(ptr) __builtin_prefetch((ptr), 0, 3)
 #define FASTGD_RESTRICT __restrict__
+// For the helpers of the hot loops: inlined into each instruction-set clone of their caller
+// (simd.hpp), so they are compiled for that instruction set instead of the baseline.
+#define FASTGD_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
 #define FASTGD_PREFETCH(ptr) ((void)0)
 #define FASTGD_RESTRICT
+#define FASTGD_ALWAYS_INLINE inline
 #endif
 
 namespace fastgd {

@@ -2,8 +2,8 @@
 //
 // Both read each row of X once: p_i = x_i·w + b, g_i = s_i·L'(p_i, y_i), and grad += g_i·x_i while
 // the row is still in L1. Threads split the rows of a batch into private gradient buffers; after a
-// barrier each thread sums a slice of coordinates over the buffers in thread order 0..T−1, so the
-// result depends only on the inputs and the thread count, never on timing.
+// barrier the buffers are summed in thread order 0..T−1, so the result depends only on the inputs
+// and the thread count, never on timing.
 //
 // Nothing inside the parallel regions allocates or throws: scratch space is sized before them.
 #pragma once
@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "data.hpp"
 #include "penalties.hpp"
+#include "simd.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -32,6 +33,12 @@ inline int thread_id() noexcept {
 #endif
 }
 
+inline void barrier() noexcept {
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+}
+
 // [begin, end) of part `k` when `count` items are split into `parts` near-equal static parts.
 struct Range {
   index_t begin, end;
@@ -42,23 +49,52 @@ inline Range split(index_t count, int parts, int k) noexcept {
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
 
-template <class T>
-inline acc_t dot(const T* FASTGD_RESTRICT x, const T* FASTGD_RESTRICT w, index_t d) noexcept {
-  acc_t s = 0;
-#pragma omp simd reduction(+ : s)
-  for (index_t j = 0; j < d; ++j) s += acc_t(x[j]) * acc_t(w[j]);
-  return s;
+// Dot products accumulate in the data's type, in the lanes of a Vec (simd.hpp): float32 rows get
+// single-precision vector FMAs, half the work of widening every element to double, and the
+// lanes are independent partial sums, so no add waits on the previous one. Every kDotChunk
+// columns the partial sums are added in double, so the rounding error is bounded by the chunk
+// length, not by d.
+constexpr index_t kDotChunk = 512;
+
+// p_k = x_k·w for R rows at once: the loads of w are shared, and the R sums are independent.
+template <int R, class T>
+FASTGD_ALWAYS_INLINE void dot_rows(const T* const* x, const T* FASTGD_RESTRICT w, index_t d,
+                                   acc_t* p) noexcept {
+  constexpr index_t L = kVecBytes / sizeof(T);
+  for (int k = 0; k < R; ++k) p[k] = 0;
+  for (index_t j0 = 0; j0 < d; j0 += kDotChunk) {
+    const index_t j1 = std::min(d, j0 + kDotChunk);
+    Vec<T> s[R] = {};
+    T tail[R] = {};
+    index_t j = j0;
+    for (; j + L <= j1; j += L) {
+      const Vec<T> wj = load_vec(w + j);
+      for (int k = 0; k < R; ++k) s[k] += load_vec(x[k] + j) * wj;
+    }
+    for (; j < j1; ++j)
+      for (int k = 0; k < R; ++k) tail[k] += x[k][j] * w[j];
+    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T>(s[k]) + tail[k]);
+  }
 }
 
-template <class T>
-inline void axpy(acc_t a, const T* FASTGD_RESTRICT x, acc_t* FASTGD_RESTRICT y,
-                 index_t d) noexcept {
+// grad += Σ_k g_k·x_k over R rows: one read-modify-write of the gradient buffer for R rows. The
+// R products are combined in the data's type (one widening to double per element, not R), and
+// added to the double accumulators, which carry the sum over the batch.
+template <int R, class T>
+FASTGD_ALWAYS_INLINE void add_rows(const acc_t* g, const T* const* x, acc_t* FASTGD_RESTRICT grad,
+                     index_t d) noexcept {
+  T gk[R];
+  for (int k = 0; k < R; ++k) gk[k] = T(g[k]);
 #pragma omp simd
-  for (index_t j = 0; j < d; ++j) y[j] += a * acc_t(x[j]);
+  for (index_t j = 0; j < d; ++j) {
+    T v = 0;
+    for (int k = 0; k < R; ++k) v += gk[k] * x[k][j];
+    grad[j] += acc_t(v);
+  }
 }
 
-// Rows are this far ahead when prefetched through a permutation: far enough to hide DRAM latency
-// for rows of a few hundred bytes, near enough to stay in L1/L2.
+// Rows read through a permutation are prefetched this many rows ahead: far enough to hide DRAM
+// latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
 template <class T>
@@ -68,48 +104,157 @@ inline void prefetch_row(const T* row, index_t d) noexcept {
   for (index_t off = 0; off < bytes; off += 64) FASTGD_PREFETCH(p + off);
 }
 
-// The fused row pass over rows order[lo:hi) (or lo:hi without order): adds g_i·x_i into grad,
-// returns Σ s_i·L(p_i, y_i) and adds Σ g_i into *grad_b.
+// The rows one thread reads in one step: positions [rows.begin, rows.end) of the epoch's order,
+// and the positions it reads in its next step (empty if none), so that prefetching runs on past
+// the end of the step instead of stalling at the start of every small batch.
+struct RowSlice {
+  const std::int64_t* order;  // nullptr: position = row index
+  Range rows;
+  Range next;
+  index_t row_at(index_t r) const noexcept { return order ? index_t(order[r]) : r; }
+  // Prefetch the row kPrefetchRows positions ahead of r (in this slice or the next one).
+  template <class T>
+  void prefetch_ahead(const DenseView<T>& X, index_t r) const noexcept {
+    if (!order) return;  // in order: the hardware prefetcher already streams the rows
+    index_t q = r + kPrefetchRows;
+    if (q >= rows.end) {
+      q = next.begin + (q - rows.end);
+      if (q >= next.end) return;
+    }
+    prefetch_row(X.row(order[q]), X.n_cols);
+  }
+};
+
+// The fused row pass over one slice: adds g_i·x_i into grad (which it does not clear), returns
+// Σ s_i·L(p_i, y_i) and adds Σ g_i into *grad_b. Compiled for several instruction sets.
 template <class T, class Loss>
-inline acc_t row_pass(const DenseView<T>& X, const T* y, const T* sw, const std::int64_t* order,
-                      index_t lo, index_t hi, const T* w, acc_t b, const Loss& loss,
-                      acc_t* FASTGD_RESTRICT grad, acc_t* grad_b) noexcept {
+FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* sw,
+                                   const RowSlice& slice, const T* w, acc_t b, const Loss& loss,
+                                   acc_t* FASTGD_RESTRICT grad, acc_t* grad_b) noexcept {
   const index_t d = X.n_cols;
   acc_t loss_sum = 0, gb = 0;
-  for (index_t r = lo; r < hi; ++r) {
-    index_t i = r;
-    if (order) {
-      i = order[r];
-      if (r + kPrefetchRows < hi) prefetch_row(X.row(order[r + kPrefetchRows]), d);
-    }
-    const T* x = X.row(i);
-    const acc_t p = dot(x, w, d) + b;
+  // One row's share: its loss and its factor g = s·L'(p, y).
+  auto factor = [&](index_t i, acc_t p) {
     const acc_t yi = acc_t(y[i]), si = sw ? acc_t(sw[i]) : acc_t(1);
-    const acc_t g = si * loss.derivative(p, yi);
     loss_sum += si * loss.value(p, yi);
+    const acc_t g = si * loss.derivative(p, yi);
     gb += g;
-    if (g != 0) axpy(g, x, grad, d);
+    return g;
+  };
+  index_t r = slice.rows.begin;
+  for (; r + 4 <= slice.rows.end; r += 4) {
+    const T* x[4];
+    index_t idx[4];
+    for (int k = 0; k < 4; ++k) {
+      slice.prefetch_ahead(X, r + k);
+      idx[k] = slice.row_at(r + k);
+      x[k] = X.row(idx[k]);
+    }
+    acc_t p[4], g[4];
+    dot_rows<4>(x, w, d, p);
+    for (int k = 0; k < 4; ++k) g[k] = factor(idx[k], p[k] + b);
+    // Margin losses (hinge, ...) give g = 0 for most rows late in training: skip their reads.
+    if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
+  }
+  for (; r < slice.rows.end; ++r) {
+    slice.prefetch_ahead(X, r);
+    const index_t i = slice.row_at(r);
+    const T* x = X.row(i);
+    acc_t p, g;
+    dot_rows<1>(&x, w, d, &p);
+    g = factor(i, p + b);
+    if (g != 0) add_rows<1>(&g, &x, grad, d);
   }
   *grad_b += gb;
   return loss_sum;
 }
 
+// The update of one step: w_j ← update_coordinate(w_j, (Σ_k grad_k[j]) / b_s, lr, pen) for all
+// j, the threads' buffers (`nt` of them, `stride` apart) summed in order 0..nt−1. Compiled for
+// several instruction sets: the division and the L1 step are vector work over d.
+template <class T>
+FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
+                                        index_t stride, int nt, index_t bs, acc_t lr,
+                                        const Penalty& pen) noexcept {
+  // In column chunks, so that each loop is a plain vector loop (a loop over threads inside the
+  // loop over columns would keep it scalar).
+  constexpr index_t kChunk = 64;
+  acc_t sum[kChunk];
+  auto run = [&](auto mean) {
+    for (index_t j0 = 0; j0 < d; j0 += kChunk) {
+      const index_t m = std::min(kChunk, d - j0);
+      const acc_t* g = grads + j0;
+      if (nt > 1) {
+        std::copy(g, g + m, sum);
+        for (int k = 1; k < nt; ++k) {
+          const acc_t* gk = grads + k * stride + j0;
+#pragma omp simd
+          for (index_t j = 0; j < m; ++j) sum[j] += gk[j];
+        }
+        g = sum;
+      }
+      T* FASTGD_RESTRICT wc = w + j0;
+#pragma omp simd
+      for (index_t j = 0; j < m; ++j) wc[j] = T(update_coordinate(wc[j], mean(g[j]), lr, pen));
+    }
+  };
+  // The mean is a division, so that batch_size = n gives bitwise the gradient of loss_and_grad.
+  // For a power-of-two batch, multiplying by 2⁻ᵏ is exactly that division (both round the same
+  // real number once) and costs a fraction of it; small steps spend much of their time here.
+  if ((bs & (bs - 1)) == 0) {
+    const acc_t inv = 1.0 / acc_t(bs);
+    run([inv](acc_t x) { return x * inv; });
+  } else {
+    const acc_t div = acc_t(bs);
+    run([div](acc_t x) { return x / div; });
+  }
+}
+
 // Per-thread scratch: a gradient buffer of d accumulators plus the thread's intercept gradient
-// and loss, padded to a cache line so threads do not share lines.
+// and loss, padded to whole cache lines (and one line apart) so threads never share a line.
 struct Scratch {
   index_t stride;  // accumulators per thread
   std::vector<acc_t> data;
-  Scratch(int threads, index_t d) : stride(((d + 2 + 7) / 8) * 8), data(threads * stride) {}
+  Scratch(int threads, index_t d) : stride(((d + 2 + 7) / 8) * 8 + 8), data(threads * stride) {}
   acc_t* grad(int t) noexcept { return data.data() + t * stride; }
   acc_t& grad_b(int t) noexcept { return data[t * stride + stride - 2]; }
   acc_t& loss(int t) noexcept { return data[t * stride + stride - 1]; }
 };
 
+// Batch size 1 on one thread: the step's gradient is g·x itself, so the update reads x and
+// writes w directly, with no gradient buffer to clear, fill and read back (scikit-learn's
+// per-sample loop). The same arithmetic as the general step: w ← w − lr·(g·x + l2·w), then L1.
+template <class T, class Loss>
+FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, const T* sw,
+                                           const std::int64_t* order, const double* lrs,
+                                           const Penalty& pen, bool fit_intercept,
+                                           const Loss& loss, T* FASTGD_RESTRICT w, T* b) noexcept {
+  const index_t n = X.n_rows, d = X.n_cols;
+  const RowSlice all{order, {0, n}, {n, n}};
+  acc_t loss_sum = 0;
+  for (index_t r = 0; r < n; ++r) {
+    all.prefetch_ahead(X, r);
+    const index_t i = all.row_at(r);
+    const T* x = X.row(i);
+    acc_t p;
+    dot_rows<1>(&x, w, d, &p);
+    p += acc_t(*b);
+    const acc_t yi = acc_t(y[i]), si = sw ? acc_t(sw[i]) : acc_t(1);
+    loss_sum += si * loss.value(p, yi);
+    const acc_t g = si * loss.derivative(p, yi), lr = lrs[r];
+#pragma omp simd
+    for (index_t j = 0; j < d; ++j) w[j] = T(update_coordinate(w[j], g * acc_t(x[j]), lr, pen));
+    if (fit_intercept) *b = T(acc_t(*b) - lr * g);
+  }
+  return loss_sum;
+}
+
 }  // namespace detail
 
 // Below this many multiply-adds per thread, a step is cheaper on one thread than the barrier
-// that splitting it would need.
-constexpr index_t kMinWorkPerThread = 16384;
+// that splitting it would need (about 0.6 µs per step for the barrier and the cross-core reads of
+// the gradient buffers, measured on the 2-core development machine: d = 100 splits from 128 rows).
+constexpr index_t kMinWorkPerThread = 6400;
 
 // Threads worth using for steps of `rows` rows of width d (at most `requested`).
 inline int threads_for(index_t rows, index_t d, int requested) noexcept {
@@ -136,12 +281,9 @@ acc_t loss_and_grad(const DenseView<T>& X, const T* y, const T* sw, const T* w, 
     acc_t* g = scratch.grad(t);
     std::fill(g, g + d, acc_t(0));
     scratch.grad_b(t) = 0;
-    const detail::Range rows = detail::split(n, nt, t);
-    scratch.loss(t) = detail::row_pass(X, y, sw, nullptr, rows.begin, rows.end, w, b, loss, g,
-                                       &scratch.grad_b(t));
-#if defined(_OPENMP)
-#pragma omp barrier
-#endif
+    const detail::RowSlice slice{nullptr, detail::split(n, nt, t), {n, n}};
+    scratch.loss(t) = detail::row_pass(X, y, sw, slice, w, b, loss, g, &scratch.grad_b(t));
+    detail::barrier();
     const detail::Range cols = detail::split(d, nt, t);
     for (index_t j = cols.begin; j < cols.end; ++j) {
       acc_t gj = 0;
@@ -181,12 +323,24 @@ struct EpochArgs {
 // One epoch of minibatch SGD, all steps in one parallel region. Updates w (d values) and *b in
 // place and returns the progressive loss Σ_i s_i·L(p_i, y_i), each p_i computed with the weights
 // before the step that uses row i.
+//
+// One barrier per step: every thread sums all the gradient buffers (in thread order) and applies
+// the same update to its own copy of (w, b), so all copies stay bitwise equal and no thread waits
+// for another's update before its next row pass. The buffers alternate between two sets by step
+// parity, so a thread that runs ahead into step s+1 never overwrites a buffer still being summed
+// for step s; it cannot get further ahead than that, because step s+1 ends with a barrier.
 template <class T, class Loss>
 acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
   const index_t n_steps = (n + B - 1) / B;
   const int nt = threads_for(std::min(B, n), d, a.n_threads);
-  detail::Scratch scratch(nt, d);
+  if (nt == 1 && B == 1)
+    return detail::per_sample_epoch(a.X, a.y, a.sample_weight, a.order, a.lrs, a.penalty,
+                                    a.fit_intercept, loss, w, b);
+  detail::Scratch scratch(2 * nt, d);
+  // Thread 0 updates w in place; threads 1.. keep private copies, a cache line apart.
+  const index_t w_stride = ((d + 15) / 16) * 16 + 16;
+  std::vector<T> w_copies((nt - 1) * w_stride);
   acc_t total_loss = 0;
 
 #if defined(_OPENMP)
@@ -194,41 +348,36 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
 #endif
   {
     const int t = detail::thread_id();
-    acc_t* g = scratch.grad(t);
-    const detail::Range cols = detail::split(d, nt, t);
+    T* wt = t == 0 ? w : w_copies.data() + (t - 1) * w_stride;
+    if (t > 0) std::copy(w, w + d, wt);  // before barrier 0, so before thread 0 changes w
+    T bt = *b;
     for (index_t s = 0; s < n_steps; ++s) {
       const index_t lo = s * B, hi = std::min(n, lo + B);
-      const detail::Range rows = detail::split(hi - lo, nt, t);
+      const index_t next_hi = std::min(n, hi + B);
+      const detail::Range rows = detail::split(hi - lo, nt, t),
+                          next = detail::split(next_hi - hi, nt, t);
+      const detail::RowSlice slice{a.order,
+                                   {lo + rows.begin, lo + rows.end},
+                                   {hi + next.begin, hi + next.end}};
+      const int set = int(s & 1) * nt;
+      acc_t* g = scratch.grad(set + t);
       std::fill(g, g + d, acc_t(0));
-      scratch.grad_b(t) = 0;
-      scratch.loss(t) = detail::row_pass(a.X, a.y, a.sample_weight, a.order, lo + rows.begin,
-                                         lo + rows.end, w, acc_t(*b), loss, g,
-                                         &scratch.grad_b(t));
-#if defined(_OPENMP)
-#pragma omp barrier
-#endif
-      // Every thread has finished reading w for this step; now each updates its own coordinates.
-      // Divide (not multiply by 1/b_s) so that batch_size = n gives bitwise the gradient of
-      // loss_and_grad.
+      scratch.grad_b(set + t) = 0;
+      scratch.loss(set + t) = detail::row_pass(a.X, a.y, a.sample_weight, slice, wt, acc_t(bt),
+                                               loss, g, &scratch.grad_b(set + t));
+      if (nt > 1) detail::barrier();
       const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
-      for (index_t j = cols.begin; j < cols.end; ++j) {
-        acc_t gj = 0;
-        for (int k = 0; k < nt; ++k) gj += scratch.grad(k)[j];
-        w[j] = T(update_coordinate(w[j], gj / bs, lr, a.penalty));
+      detail::update_weights(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
+                             a.penalty);
+      acc_t gb = 0, ls = 0;
+      for (int k = 0; k < nt; ++k) {
+        gb += scratch.grad_b(set + k);
+        ls += scratch.loss(set + k);
       }
-      if (t == 0) {
-        acc_t gb = 0, ls = 0;
-        for (int k = 0; k < nt; ++k) {
-          gb += scratch.grad_b(k);
-          ls += scratch.loss(k);
-        }
-        total_loss += ls;
-        if (a.fit_intercept) *b = T(acc_t(*b) - lr * (gb / bs));
-      }
-#if defined(_OPENMP)
-#pragma omp barrier
-#endif
+      if (t == 0) total_loss += ls;
+      if (a.fit_intercept) bt = T(acc_t(bt) - lr * (gb / bs));
     }
+    if (t == 0) *b = bt;
   }
   return total_loss;
 }

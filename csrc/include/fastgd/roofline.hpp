@@ -1,0 +1,68 @@
+// The memory read bandwidth that the epoch kernels are measured against (bench/roofline.py).
+//
+// An epoch over dense X must read X once, so bytes(X) / read bandwidth is its floor. The read is
+// STREAM-like: every 8-byte word of a buffer once, split over threads in static parts, folded with
+// XOR (one-cycle latency, so the loop is bound by loads, not arithmetic), timed around the whole
+// parallel region. NumPy's .sum() is single-threaded and adds float latency chains, so it is no
+// roofline.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+
+#include "config.hpp"
+#include "simd.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace fastgd {
+
+namespace detail {
+
+FASTGD_MULTIVERSION inline std::uint64_t fold_words(const std::uint64_t* p, index_t n) noexcept {
+  std::uint64_t acc = 0;
+#pragma omp simd reduction(^ : acc)
+  for (index_t i = 0; i < n; ++i) acc ^= p[i];
+  return acc;
+}
+
+}  // namespace detail
+
+// Best read bandwidth, in bytes per second, over `repeats` reads of `bytes` bytes at `data`
+// (8-byte aligned) with `n_threads` threads.
+inline double read_bandwidth(const void* data, index_t bytes, int n_threads, int repeats) {
+  const auto* words = static_cast<const std::uint64_t*>(data);
+  const index_t n = bytes / 8;
+  double best = 0;
+  std::uint64_t sink = 0;
+  for (int rep = 0; rep < repeats; ++rep) {
+    std::uint64_t folded = 0;
+    const auto start = std::chrono::steady_clock::now();
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(n_threads) reduction(^ : folded)
+#endif
+    {
+      int t = 0, nt = 1;
+#if defined(_OPENMP)
+      t = omp_get_thread_num();
+      nt = omp_get_num_threads();
+#endif
+      const index_t begin = n * t / nt, end = n * (t + 1) / nt;
+      folded ^= detail::fold_words(words + begin, end - begin);
+    }
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    sink ^= folded;
+    best = std::max(best, double(n * 8) / took.count());
+  }
+  // The folded value must be used, or the compiler may drop the reads.
+  volatile std::uint64_t keep = sink;
+  (void)keep;
+  (void)n_threads;
+  return best;
+}
+
+}  // namespace fastgd

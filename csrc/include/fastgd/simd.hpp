@@ -1,0 +1,120 @@
+// Runtime choice of the vector instruction set for the hot loops.
+//
+// A wheel must run on any x86-64 CPU, so the default build targets the SSE2 baseline. The few
+// functions that touch every element of X (the row passes) are marked FASTGD_MULTIVERSION: GCC
+// compiles them once per level below and picks one when the module is loaded (an ifunc resolved
+// once, so a call costs what any call through the PLT costs). Everything they inline (dot
+// products, losses) is compiled for that level too. Elsewhere — other compilers, other
+// architectures, or a -march=native build, which already targets this CPU — it is a no-op.
+//
+// The clones compute bitwise the same results: the build keeps a*b+c as two roundings
+// (-ffp-contract=off, CMakeLists.txt) and the dot products sum in the fixed lanes of a Vec (below)
+// whatever the register width, so only the speed depends on the CPU.
+#pragma once
+
+#include <cstring>
+
+#include "config.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(FASTGD_NATIVE_BUILD)
+// x86-64-v4: AVX-512 F/BW/CD/DQ/VL. x86-64-v3: AVX2, FMA, BMI1/2. default: the build's target.
+#define FASTGD_MULTIVERSION \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define FASTGD_HAS_MULTIVERSION 1
+#else
+#define FASTGD_MULTIVERSION
+#define FASTGD_HAS_MULTIVERSION 0
+#endif
+
+namespace fastgd {
+
+// A fixed-size vector of T, 64 bytes (16 floats, 8 doubles), for the dot products: one AVX-512
+// register, two AVX2 or four SSE2 registers, whichever the clone has. GCC/Clang's vector extension
+// is used rather than an `omp simd reduction`, whose lane sum GCC leaves to a scalar loop through
+// memory, and rather than intrinsics, which would need one version per instruction set.
+constexpr int kVecBytes = 64;
+#if defined(__GNUC__)
+template <class T, int Bytes = kVecBytes>
+struct VecOf {
+  typedef T type __attribute__((vector_size(Bytes)));
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+#else
+template <class T>
+struct Vec {  // the same operations, element by element, for compilers without the extension
+  T v[kVecBytes / sizeof(T)] = {};
+  Vec& operator+=(const Vec& o) {
+    for (std::size_t l = 0; l < kVecBytes / sizeof(T); ++l) v[l] += o.v[l];
+    return *this;
+  }
+  Vec operator*(const Vec& o) const {
+    Vec r;
+    for (std::size_t l = 0; l < kVecBytes / sizeof(T); ++l) r.v[l] = v[l] * o.v[l];
+    return r;
+  }
+};
+#endif
+
+template <class T>
+FASTGD_ALWAYS_INLINE Vec<T> load_vec(const T* p) noexcept {
+  Vec<T> v;
+  std::memcpy(&v, p, sizeof v);  // an unaligned vector load
+  return v;
+}
+
+// The sum of the lanes of v, by halving: a tree of vector adds, in a fixed order.
+template <class T>
+FASTGD_ALWAYS_INLINE T sum_lanes(const Vec<T>& v) noexcept {
+#if defined(__GNUC__)
+  using Half = typename VecOf<T, kVecBytes / 2>::type;
+  using Quarter = typename VecOf<T, kVecBytes / 4>::type;
+  Half lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  const Half h = lo + hi;
+  Quarter qlo, qhi;
+  std::memcpy(&qlo, &h, sizeof qlo);
+  std::memcpy(&qhi, reinterpret_cast<const char*>(&h) + sizeof qlo, sizeof qhi);
+  const Quarter q = qlo + qhi;
+  T s = 0;
+  for (std::size_t l = 0; l < sizeof q / sizeof(T); ++l) s += q[l];
+  return s;
+#else
+  T s = 0;
+  for (T x : v.v) s += x;
+  return s;
+#endif
+}
+
+// The widest instruction set the build targets everywhere (the compiler's target).
+inline const char* compiled_simd_level() noexcept {
+#if defined(__AVX512F__)
+  return "avx512f";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "avx2+fma";
+#elif defined(__AVX__)
+  return "avx";
+#elif defined(__SSE4_2__)
+  return "sse4.2";
+#elif defined(__SSE2__) || defined(_M_X64)
+  return "sse2";
+#elif defined(__ARM_NEON)
+  return "neon";
+#else
+  return "scalar";
+#endif
+}
+
+// The instruction set the FASTGD_MULTIVERSION loops run with on this CPU: the first of the
+// clone levels above that the CPU supports (the order GCC's resolver uses), else the build's.
+inline const char* runtime_simd_level() noexcept {
+#if FASTGD_HAS_MULTIVERSION
+  if (__builtin_cpu_supports("x86-64-v4")) return "avx512f";
+  if (__builtin_cpu_supports("x86-64-v3")) return "avx2+fma";
+#endif
+  return compiled_simd_level();
+}
+
+}  // namespace fastgd
