@@ -120,12 +120,13 @@ def test_sgd_epoch_batch_sizes(batch, dtype):
     assert_close(total, ref_total, dtype)
 
 
-def test_order_may_select_a_subset_of_rows(dtype):
+@pytest.mark.parametrize("batch", [1, 8])
+def test_order_may_select_a_subset_of_rows(dtype, batch):
     # A training split used in place: the same as running on the copied rows.
     X, y = make_problem(120, 5, dtype, "squared_error", seed=15)
     rows = np.random.default_rng(1).permutation(120)[:77]
-    lrs = np.full(ops.n_steps(77, 8), 0.05)
-    kw = dict(batch_size=8, penalty="elasticnet", **PARAMS)
+    lrs = np.full(ops.n_steps(77, batch), 0.05)
+    kw = dict(batch_size=batch, penalty="elasticnet", **PARAMS)
     w, b, total = _run_epoch(X, y, _coef(5, dtype), 0.3, lrs, order=rows, **kw)
     w_c, b_c, total_c = _run_epoch(X[rows], y[rows], _coef(5, dtype), 0.3, lrs, **kw)
     np.testing.assert_array_equal(w, w_c)

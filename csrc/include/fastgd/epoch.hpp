@@ -226,10 +226,11 @@ struct Scratch {
 // per-sample loop). The same arithmetic as the general step: w ← w − lr·(g·x + l2·w), then L1.
 template <class T, class Loss>
 FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, const T* sw,
-                                           const std::int64_t* order, const double* lrs,
-                                           const Penalty& pen, bool fit_intercept,
-                                           const Loss& loss, T* FASTGD_RESTRICT w, T* b) noexcept {
-  const index_t n = X.n_rows, d = X.n_cols;
+                                           const std::int64_t* order, index_t n,
+                                           const double* lrs, const Penalty& pen,
+                                           bool fit_intercept, const Loss& loss,
+                                           T* FASTGD_RESTRICT w, T* b) noexcept {
+  const index_t d = X.n_cols;  // n: rows in the epoch (len(order), or all of X)
   const RowSlice all{order, {0, n}, {n, n}};
   acc_t loss_sum = 0;
   for (index_t r = 0; r < n; ++r) {
@@ -335,7 +336,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
   const index_t n_steps = (n + B - 1) / B;
   const int nt = threads_for(std::min(B, n), d, a.n_threads);
   if (nt == 1 && B == 1)
-    return detail::per_sample_epoch(a.X, a.y, a.sample_weight, a.order, a.lrs, a.penalty,
+    return detail::per_sample_epoch(a.X, a.y, a.sample_weight, a.order, n, a.lrs, a.penalty,
                                     a.fit_intercept, loss, w, b);
   detail::Scratch scratch(2 * nt, d);
   // Thread 0 updates w in place; threads 1.. keep private copies, a cache line apart.
