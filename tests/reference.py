@@ -100,3 +100,74 @@ def sgd_epoch(
             b = b - lr * g_b
         w = np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0)
     return w, b, total
+
+
+def optimizer_direction(name, g, state, t, p):
+    """PyTorch's update direction for one step (state: dict of arrays, updated in place); returns
+    (direction, lr factor). t counts steps from 1."""
+    if name == "sgd":
+        return g, 1.0
+    if name in ("momentum", "nesterov"):
+        buf = g.copy() if t == 1 else p["momentum"] * state["buf"] + (1 - p["dampening"]) * g
+        state["buf"] = buf
+        return (g + p["momentum"] * buf if name == "nesterov" else buf), 1.0
+    if name == "adagrad":
+        state["sum"] = state["sum"] + g * g
+        return g / (np.sqrt(state["sum"]) + p["eps"]), 1.0 / (1 + (t - 1) * p["lr_decay"])
+    if name == "rmsprop":
+        state["v"] = p["alpha"] * state["v"] + (1 - p["alpha"]) * g * g
+        return g / (np.sqrt(state["v"]) + p["eps"]), 1.0
+    if name in ("adam", "adamw"):
+        state["m"] = p["beta1"] * state["m"] + (1 - p["beta1"]) * g
+        state["v"] = p["beta2"] * state["v"] + (1 - p["beta2"]) * g * g
+        m_hat = state["m"] / (1 - p["beta1"] ** t)
+        return m_hat / (np.sqrt(state["v"]) / np.sqrt(1 - p["beta2"] ** t) + p["eps"]), 1.0
+    raise ValueError(name)
+
+
+def optimizer_epoch(
+    X,
+    y,
+    w,
+    b,
+    lrs,
+    *,
+    batch_size,
+    loss,
+    penalty,
+    alpha,
+    l1_ratio,
+    epsilon,
+    optimizer,
+    params,
+    state_w,
+    state_b,
+    t0,
+    order=None,
+):
+    """One epoch with a PyTorch optimizer: g += l2·w, torch's step, then the L1 step; the
+    intercept has its own state, no penalty, no decay. Returns (w, b, t) after the epoch."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.array(w, dtype=np.float64)
+    b = np.array([b], dtype=np.float64)
+    order = np.arange(X.shape[0]) if order is None else order
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    t = t0
+    for step, start in enumerate(range(0, len(order), batch_size)):
+        t += 1
+        rows = order[start : start + batch_size]
+        lr = lrs[step]
+        _, deriv = loss_and_derivative(loss, X[rows] @ w + b[0], y[rows], epsilon)
+        g = X[rows].T @ deriv / len(rows)
+        g_b = np.array([deriv.sum() / len(rows)])
+        if optimizer == "adamw":
+            w = w * (1 - lr * params["weight_decay"])
+        dw, f = optimizer_direction(optimizer, g + l2 * w, state_w, t, params)
+        db, _ = optimizer_direction(
+            "adam" if optimizer == "adamw" else optimizer, g_b, state_b, t, params
+        )
+        w = w - lr * f * dw
+        b = b - lr * f * db
+        w = np.sign(w) * np.maximum(np.abs(w) - lr * f * l1, 0.0)
+    return w, b[0], t

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "fastgd/config.hpp"
 #include "fastgd/data.hpp"
@@ -94,6 +95,28 @@ T* inout_vector(py::array& a, const char* name, index_t n, const char* n_desc) {
   if (!unit_stride(a, 0))
     value_error(std::string(name) + " must be C-contiguous (it is updated in place), got strides (" +
                 std::to_string(a.strides(0)) + ",)");
+  if (!a.writeable()) value_error(std::string(name) + " must be writeable (it is updated in place)");
+  return static_cast<T*>(a.mutable_data());
+}
+
+// An in-place array of any shape (e.g. optimizer state (k, d)): exact dtype and shape, C-contiguous,
+// writeable. Same rules as inout_vector.
+template <class T>
+T* inout_array(py::array& a, const char* name, const std::vector<py::ssize_t>& shape,
+               const char* desc) {
+  require_dtype<T>(a, name, "it is updated in place");
+  bool same = a.ndim() == py::ssize_t(shape.size());
+  for (size_t k = 0; same && k < shape.size(); ++k) same = a.shape(py::ssize_t(k)) == shape[k];
+  if (!same) {
+    std::string want = "(";
+    for (size_t k = 0; k < shape.size(); ++k)
+      want += (k ? ", " : "") + std::to_string(shape[k]);
+    want += shape.size() == 1 ? ",)" : ")";
+    value_error(std::string(name) + " must have shape " + want + " (" + desc + "), got " +
+                describe(a));
+  }
+  if (!(a.flags() & py::array::c_style))
+    value_error(std::string(name) + " must be C-contiguous (it is updated in place)");
   if (!a.writeable()) value_error(std::string(name) + " must be writeable (it is updated in place)");
   return static_cast<T*>(a.mutable_data());
 }

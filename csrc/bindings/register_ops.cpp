@@ -104,11 +104,54 @@ py::tuple loss_and_grad(const py::array& X, const py::array& y, const py::array&
   });
 }
 
+OptimizerParams optimizer_params(const py::dict& given) {
+  OptimizerParams p;
+  const std::pair<const char*, double*> fields[] = {
+      {"momentum", &p.momentum}, {"dampening", &p.dampening}, {"alpha", &p.alpha},
+      {"beta1", &p.beta1},       {"beta2", &p.beta2},         {"eps", &p.eps},
+      {"lr_decay", &p.lr_decay}, {"weight_decay", &p.weight_decay}};
+  for (const auto& item : given) {
+    const std::string key = py::str(item.first);
+    double* field = nullptr;
+    for (const auto& f : fields)
+      if (key == f.first) field = f.second;
+    if (!field) value_error("optimizer_params: unknown hyper-parameter '" + key + "'");
+    *field = item.second.cast<double>();
+    if (!std::isfinite(*field)) value_error("optimizer_params: " + key + " must be finite");
+  }
+  return p;
+}
+
+// The optimizer's and the average's in-place buffers, checked like coef.
+template <class T>
+OptimizerArgs<T> optimizer_args(OptimizerKind kind, const py::dict& params,
+                                std::optional<py::array>& state,
+                                std::optional<py::array>& intercept_state,
+                                std::optional<py::array>& step, index_t d) {
+  OptimizerArgs<T> opt{kind, optimizer_params(params)};
+  const py::ssize_t k = state_arrays(kind);
+  if (kind == OptimizerKind::sgd) return opt;
+  if (!state || !intercept_state || !step)
+    value_error("optimizer_state, optimizer_intercept_state and optimizer_step are required "
+                "with this optimizer (fastgd.optimizers allocates them)");
+  opt.coef_state = inout_array<T>(*state, "optimizer_state", {k, d}, "state arrays x coef");
+  opt.intercept_state =
+      inout_array<T>(*intercept_state, "optimizer_intercept_state", {k}, "state per array");
+  opt.step = inout_array<std::int64_t>(*step, "optimizer_step", {1}, "steps taken so far");
+  if (*opt.step < 0) value_error("optimizer_step must be >= 0");
+  return opt;
+}
+
 double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::array& intercept,
                  const py::array& lrs, index_t batch_size, const std::optional<py::array>& order,
                  LossKind loss, PenaltyKind penalty, double alpha, double l1_ratio,
                  double epsilon, const std::optional<py::array>& sample_weight,
-                 bool fit_intercept, int n_threads, bool check_input) {
+                 bool fit_intercept, int n_threads, bool check_input, OptimizerKind optimizer,
+                 const py::dict& optimizer_params, std::optional<py::array> optimizer_state,
+                 std::optional<py::array> optimizer_intercept_state,
+                 std::optional<py::array> optimizer_step, std::optional<py::array> average_coef,
+                 std::optional<py::array> average_intercept,
+                 std::optional<py::array> average_step, index_t average_start) {
   check_scalars(alpha, l1_ratio, epsilon, n_threads);
   if (batch_size < 1) value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
   return with_dtype(X, "X", [&](auto tag) -> double {
@@ -144,10 +187,21 @@ double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::ar
       if (!(std::isfinite(lr[s]) && lr[s] >= 0))
         value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at(s));
 
-    const EpochArgs<T> args{in.X,      in.y,       in.sw,
-                            perm,      n_rows,     lr,
-                            batch_size, make_penalty(penalty, alpha, l1_ratio),
-                            fit_intercept, n_threads};
+    EpochArgs<T> args{in.X,      in.y,       in.sw,
+                      perm,      n_rows,     lr,
+                      batch_size, make_penalty(penalty, alpha, l1_ratio),
+                      fit_intercept, n_threads};
+    args.optimizer = optimizer_args<T>(optimizer, optimizer_params, optimizer_state,
+                                       optimizer_intercept_state, optimizer_step, d);
+    if (average_coef || average_intercept || average_step) {
+      if (!(average_coef && average_intercept && average_step))
+        value_error("average_coef, average_intercept and average_step go together");
+      if (average_start < 1) value_error("average_start must be >= 1");
+      args.average = {inout_array<T>(*average_coef, "average_coef", {d}, "one per column of X"),
+                      inout_array<T>(*average_intercept, "average_intercept", {1}, "one value"),
+                      inout_array<std::int64_t>(*average_step, "average_step", {1}, "steps"),
+                      average_start};
+    }
     py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
     return double(with_loss(loss, epsilon, [&](const auto& L) {
       return fastgd::sgd_epoch(args, L, w, b);
@@ -191,6 +245,17 @@ void register_ops(py::module_& m) {
   m.def("is_classification", [](LossKind k) { return is_classification(k); }, py::arg("loss"),
         "Whether the loss takes labels in {-1, +1}.");
 
+  py::enum_<OptimizerKind>(m, "Optimizer", "The optimizers of the kernels (optimizers.hpp).")
+      .value("sgd", OptimizerKind::sgd)
+      .value("momentum", OptimizerKind::momentum)
+      .value("nesterov", OptimizerKind::nesterov)
+      .value("adagrad", OptimizerKind::adagrad)
+      .value("rmsprop", OptimizerKind::rmsprop)
+      .value("adam", OptimizerKind::adam)
+      .value("adamw", OptimizerKind::adamw);
+  m.def("optimizer_state_arrays", [](OptimizerKind k) { return state_arrays(k); },
+        py::arg("optimizer"), "State values each coefficient carries for this optimizer.");
+
   py::enum_<PenaltyKind>(m, "Penalty", "The penalties of the kernels (penalties.hpp).")
       .value("none", PenaltyKind::none)
       .value("l2", PenaltyKind::l2)
@@ -208,6 +273,13 @@ void register_ops(py::module_& m) {
         py::arg("loss"), py::arg("penalty"), py::arg("alpha"), py::arg("l1_ratio"),
         py::arg("epsilon"), py::arg("sample_weight").noconvert(), py::arg("fit_intercept"),
         py::arg("n_threads"), py::arg("check_input"),
+        py::arg("optimizer") = OptimizerKind::sgd, py::arg("optimizer_params") = py::dict(),
+        py::arg("optimizer_state").noconvert() = py::none(),
+        py::arg("optimizer_intercept_state").noconvert() = py::none(),
+        py::arg("optimizer_step").noconvert() = py::none(),
+        py::arg("average_coef").noconvert() = py::none(),
+        py::arg("average_intercept").noconvert() = py::none(),
+        py::arg("average_step").noconvert() = py::none(), py::arg("average_start") = 1,
         "One epoch of fused minibatch SGD, in place. See fastgd.ops.sgd_epoch.");
   m.def("loss_and_derivative", &loss_and_derivative, py::arg("loss"), py::arg("p"), py::arg("y"),
         py::arg("epsilon"), "Pointwise L(p, y) and dL/dp, as float64 arrays.");

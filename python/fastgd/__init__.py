@@ -3,11 +3,12 @@
 - :class:`SGDRegressor`, :class:`SGDClassifier`: scikit-learn-compatible estimators
   (need scikit-learn; imported on first use).
 - :mod:`fastgd.ops`: the fused kernels as functions (``loss_and_grad``, ``sgd_epoch``).
+- :mod:`fastgd.optimizers`: Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW, averaging.
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`build_info`: how this installation was built.
 """
 
-from . import ops, schedules
+from . import ops, optimizers, schedules
 from ._backend import HAS_CUDA, build_info
 from ._core import __version__
 
@@ -18,6 +19,7 @@ __all__ = [
     "__version__",
     "build_info",
     "ops",
+    "optimizers",
     "schedules",
 ]
 

@@ -9,6 +9,7 @@ written twice. Every error names the argument.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from typing import Any
@@ -112,3 +113,15 @@ def check_inplace(a: Any, name: str) -> np.ndarray:
             f"{name} must be a NumPy array updated in place (dtype of X), got {type(a).__name__}"
         )
     return a
+
+
+def repr_from_signature(obj: Any) -> str:
+    """``ClassName(param=value, ...)`` for the constructor parameters, read from the same-named
+    attributes (as scikit-learn's get_params): the one __repr__ of schedules and optimizers."""
+    params = inspect.signature(type(obj).__init__).parameters.values()
+    args = ", ".join(
+        f"{p.name}={getattr(obj, p.name)!r}"
+        for p in params
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    return f"{type(obj).__name__}({args})"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, optimizers
 from ._backend import default_threads
 from ._validation import (
     as_order,
@@ -123,6 +123,8 @@ def sgd_epoch(
     fit_intercept: bool = True,
     n_threads: int | None = None,
     check_input: bool = True,
+    optimizer: Any = None,
+    average: Any = None,
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -147,6 +149,11 @@ def sgd_epoch(
     :func:`n_steps` and :func:`fastgd.schedules.rates`). ``order`` must hold distinct indices
     in [0, n). All inputs are checked before any work; on error, ``coef`` is untouched.
 
+    ``optimizer`` (default plain SGD as above) is a :mod:`fastgd.optimizers` object or name
+    (Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW: PyTorch's formulas), fused into the same
+    update; its state lives in the object and carries over to the next epoch. ``average`` (a
+    :class:`fastgd.optimizers.Average`) keeps the running mean of the weights (averaged SGD).
+
     Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
     with the weights before the step that used row i (no extra pass over X).
     """
@@ -154,8 +161,32 @@ def sgd_epoch(
     lrs_arr = np.asarray(lrs)
     if lrs_arr.dtype.kind not in "iuf":
         raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
+    coef = check_inplace(coef, "coef")
+    extra: dict[str, Any] = {}
+    if optimizer is not None:
+        opt = optimizers.get_optimizer(optimizer)
+        state = opt.state_for(coef)
+        extra.update(
+            optimizer=_core.Optimizer.__members__[opt.kind], optimizer_params=opt.kernel_params()
+        )
+        if state is not None:
+            extra.update(
+                optimizer_state=state.coef,
+                optimizer_intercept_state=state.intercept,
+                optimizer_step=state.step,
+            )
+    if average is not None:
+        if not isinstance(average, optimizers.Average):
+            raise TypeError(f"average must be a fastgd.optimizers.Average, got {average!r}")
+        avg_coef, avg_intercept, avg_step = average.arrays_for(coef)
+        extra.update(
+            average_coef=avg_coef,
+            average_intercept=avg_intercept,
+            average_step=avg_step,
+            average_start=average.start,
+        )
     return _core.sgd_epoch(
-        coef=check_inplace(coef, "coef"),
+        coef=coef,
         intercept=check_inplace(intercept, "intercept"),
         lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
         batch_size=check_int(batch_size, "batch_size", low=1),
@@ -163,6 +194,7 @@ def sgd_epoch(
         fit_intercept=bool(fit_intercept),
         check_input=bool(check_input),
         **args,
+        **extra,
     )
 
 

@@ -34,13 +34,12 @@ start of each fit); see :class:`Adaptive`.
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any, Callable
 
 import numpy as np
 
-from ._validation import check_bool, check_int, check_real
+from ._validation import check_bool, check_int, check_real, repr_from_signature
 
 __all__ = [
     "Schedule",
@@ -112,15 +111,7 @@ class Schedule:
         return None
 
     def __repr__(self) -> str:
-        # Like scikit-learn's get_params: the constructor signature says which attributes
-        # are parameters, in which order.
-        params = inspect.signature(type(self).__init__).parameters.values()
-        args = ", ".join(
-            f"{p.name}={getattr(self, p.name)!r}"
-            for p in params
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        )
-        return f"{type(self).__name__}({args})"
+        return repr_from_signature(self)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "data.hpp"
+#include "optimizers.hpp"
 #include "penalties.hpp"
 #include "simd.hpp"
 
@@ -172,10 +173,10 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
 // The update of one step: w_j ← update_coordinate(w_j, (Σ_k grad_k[j]) / b_s, lr, pen) for all
 // j, the threads' buffers (`nt` of them, `stride` apart) summed in order 0..nt−1. Compiled for
 // several instruction sets: the division and the L1 step are vector work over d.
-template <class T>
-FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
-                                        index_t stride, int nt, index_t bs, acc_t lr,
-                                        const Penalty& pen) noexcept {
+template <class T, class Coord>
+FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d,
+                                                 const acc_t* grads, index_t stride, int nt,
+                                                 index_t bs, Coord coord) noexcept {
   // In column chunks, so that each loop is a plain vector loop (a loop over threads inside the
   // loop over columns would keep it scalar).
   constexpr index_t kChunk = 64;
@@ -195,7 +196,7 @@ FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const a
       }
       T* FASTGD_RESTRICT wc = w + j0;
 #pragma omp simd
-      for (index_t j = 0; j < m; ++j) wc[j] = T(update_coordinate(wc[j], mean(g[j]), lr, pen));
+      for (index_t j = 0; j < m; ++j) wc[j] = T(coord(j0 + j, acc_t(wc[j]), mean(g[j])));
     }
   };
   // The mean is a division, so that batch_size = n gives bitwise the gradient of loss_and_grad.
@@ -208,6 +209,59 @@ FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const a
     const acc_t div = acc_t(bs);
     run([div](acc_t x) { return x / div; });
   }
+}
+
+// The update of one step, plain SGD: w_j ← update_coordinate(w_j, ḡ_j, lr, pen), where ḡ_j is the
+// batch mean of the gradient, the threads' buffers (`nt` of them, `stride` apart) summed in order
+// 0..nt−1. Compiled for several instruction sets: the division and the L1 step are vector work.
+template <class T>
+FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
+                                        index_t stride, int nt, index_t bs, acc_t lr,
+                                        const Penalty& pen) noexcept {
+  for_each_mean_gradient(w, d, grads, stride, nt, bs, [&](index_t, acc_t wj, acc_t gj) {
+    return update_coordinate(wj, gj, lr, pen);
+  });
+}
+
+// The same with an optimizer (optimizers.hpp): its state s0 (and s1), d values each.
+template <OptimizerKind K, class T>
+FASTGD_MULTIVERSION void update_weights_with(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
+                                             index_t stride, int nt, index_t bs,
+                                             const Penalty& pen, const OptimizerParams& p,
+                                             const StepConstants& c, T* FASTGD_RESTRICT s0,
+                                             T* FASTGD_RESTRICT s1) noexcept {
+  for_each_mean_gradient(w, d, grads, stride, nt, bs, [&](index_t j, acc_t wj, acc_t gj) {
+    return optimizer_step<K>(wj, gj, pen.l2, pen.l1, p, c, s0[j], state_arrays(K) == 2 ? s1[j]
+                                                                                   : s0[j]);
+  });
+}
+
+template <class T>
+using OptimizerUpdate = void (*)(T*, index_t, const acc_t*, index_t, int, index_t,
+                                 const Penalty&, const OptimizerParams&, const StepConstants&,
+                                 T*, T*);
+
+// The update function of a kind known at run time: chosen once per epoch.
+template <class T>
+OptimizerUpdate<T> optimizer_update(OptimizerKind kind) noexcept {
+  switch (kind) {
+    case OptimizerKind::momentum: return &update_weights_with<OptimizerKind::momentum, T>;
+    case OptimizerKind::nesterov: return &update_weights_with<OptimizerKind::nesterov, T>;
+    case OptimizerKind::adagrad: return &update_weights_with<OptimizerKind::adagrad, T>;
+    case OptimizerKind::rmsprop: return &update_weights_with<OptimizerKind::rmsprop, T>;
+    case OptimizerKind::adam: return &update_weights_with<OptimizerKind::adam, T>;
+    case OptimizerKind::adamw: return &update_weights_with<OptimizerKind::adamw, T>;
+    case OptimizerKind::sgd: break;
+  }
+  return &update_weights_with<OptimizerKind::sgd, T>;
+}
+
+// avg ← avg + (w − avg) / k over d values (averaged SGD).
+template <class T>
+inline void average_into(T* FASTGD_RESTRICT avg, const T* FASTGD_RESTRICT w, index_t d,
+                         acc_t k) noexcept {
+#pragma omp simd
+  for (index_t j = 0; j < d; ++j) avg[j] = T(acc_t(avg[j]) + (acc_t(w[j]) - acc_t(avg[j])) / k);
 }
 
 // Per-thread scratch: a gradient buffer of d accumulators plus the thread's intercept gradient
@@ -319,6 +373,8 @@ struct EpochArgs {
   Penalty penalty;
   bool fit_intercept;
   int n_threads;
+  OptimizerArgs<T> optimizer{};  // plain SGD by default
+  AverageArgs<T> average{};      // off by default
 };
 
 // One epoch of minibatch SGD, all steps in one parallel region. Updates w (d values) and *b in
@@ -335,13 +391,21 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
   const index_t n_steps = (n + B - 1) / B;
   const int nt = threads_for(std::min(B, n), d, a.n_threads);
-  if (nt == 1 && B == 1)
+  const OptimizerArgs<T>& opt = a.optimizer;
+  const AverageArgs<T>& avg = a.average;
+  const bool plain = opt.kind == OptimizerKind::sgd;
+  if (nt == 1 && B == 1 && plain && !avg.coef)
     return detail::per_sample_epoch(a.X, a.y, a.sample_weight, a.order, n, a.lrs, a.penalty,
                                     a.fit_intercept, loss, w, b);
+  const int ns = state_arrays(opt.kind);
+  const auto update_with = detail::optimizer_update<T>(opt.kind);
+  const std::int64_t opt_step0 = opt.step ? *opt.step : 0;
+  const std::int64_t avg_step0 = avg.step ? *avg.step : 0;
   detail::Scratch scratch(2 * nt, d);
-  // Thread 0 updates w in place; threads 1.. keep private copies, a cache line apart.
+  // Thread 0 updates w and the optimizer state in place; threads 1.. keep private copies of both,
+  // a cache line apart, and apply the same updates to them.
   const index_t w_stride = ((d + 15) / 16) * 16 + 16;
-  std::vector<T> w_copies((nt - 1) * w_stride);
+  std::vector<T> copies((nt - 1) * w_stride * (1 + ns));
   acc_t total_loss = 0;
 
 #if defined(_OPENMP)
@@ -349,9 +413,19 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
 #endif
   {
     const int t = detail::thread_id();
-    T* wt = t == 0 ? w : w_copies.data() + (t - 1) * w_stride;
-    if (t > 0) std::copy(w, w + d, wt);  // before barrier 0, so before thread 0 changes w
+    T* wt = w;
+    T* st[2] = {opt.coef_state, opt.coef_state ? opt.coef_state + d : nullptr};
+    if (t > 0) {  // before barrier 0, so before thread 0 changes anything
+      wt = copies.data() + (t - 1) * w_stride * (1 + ns);
+      std::copy(w, w + d, wt);
+      for (int k = 0; k < ns; ++k) {
+        T* copy = wt + (k + 1) * w_stride;
+        std::copy(st[k], st[k] + d, copy);
+        st[k] = copy;
+      }
+    }
     T bt = *b;
+    T bst[2] = {ns > 0 ? opt.intercept_state[0] : T(0), ns > 1 ? opt.intercept_state[1] : T(0)};
     for (index_t s = 0; s < n_steps; ++s) {
       const index_t lo = s * B, hi = std::min(n, lo + B);
       const index_t next_hi = std::min(n, hi + B);
@@ -368,18 +442,39 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
                                                loss, g, &scratch.grad_b(set + t));
       if (nt > 1) detail::barrier();
       const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
-      detail::update_weights(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
-                             a.penalty);
       acc_t gb = 0, ls = 0;
       for (int k = 0; k < nt; ++k) {
         gb += scratch.grad_b(set + k);
         ls += scratch.loss(set + k);
       }
       if (t == 0) total_loss += ls;
-      if (a.fit_intercept) bt = T(acc_t(bt) - lr * (gb / bs));
+      if (plain) {
+        detail::update_weights(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
+                               a.penalty);
+        if (a.fit_intercept) bt = T(acc_t(bt) - lr * (gb / bs));
+      } else {
+        const StepConstants c =
+            step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
+        update_with(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, a.penalty, opt.params,
+                    c, st[0], st[1]);
+        if (a.fit_intercept)
+          bt = T(optimizer_step(opt.kind, acc_t(bt), gb / bs, opt.params, c, bst[0], bst[1]));
+      }
+      // The average does not feed back into training: thread 0 alone keeps it.
+      const std::int64_t step = avg_step0 + s + 1;
+      if (t == 0 && avg.coef && step >= avg.start) {
+        const acc_t k = acc_t(step - avg.start + 1);
+        detail::average_into(avg.coef, wt, d, k);
+        *avg.intercept = T(acc_t(*avg.intercept) + (acc_t(bt) - acc_t(*avg.intercept)) / k);
+      }
     }
-    if (t == 0) *b = bt;
+    if (t == 0) {
+      *b = bt;
+      for (int k = 0; k < ns; ++k) opt.intercept_state[k] = bst[k];
+    }
   }
+  if (opt.step) *opt.step += n_steps;
+  if (avg.step) *avg.step += n_steps;
   return total_loss;
 }
 
