@@ -349,7 +349,8 @@ def test_convergence_warning_once():
         (dict(tol=-1.0), ValueError, "tol"),
         (dict(validation_fraction=1.0), ValueError, "validation_fraction"),
         (dict(n_jobs=0), ValueError, "n_jobs"),
-        (dict(average=True), ValueError, "average"),
+        (dict(average=-1), ValueError, "average"),
+        (dict(optimizer="lbfgs"), ValueError, "optimizer must be one of"),
         (dict(callbacks=[1]), TypeError, "callbacks"),
     ],
 )

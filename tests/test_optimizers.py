@@ -218,3 +218,100 @@ def test_optimizer_errors():
     with pytest.raises(TypeError, match="average must be"):
         ops.sgd_epoch(X, y, w, b, [0.1], batch_size=20, average=True)
     assert repr(optimizers.AdamW()) == "AdamW(beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.01)"
+
+
+# ---------------------------------------------------------------------------------------------
+# In the estimators; and what adaptive rates are for
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("average", [True, 10, 500])
+def test_estimator_average_matches_sklearn(average):
+    from sklearn import linear_model as sk
+
+    from fastgd import SGDClassifier, SGDRegressor
+
+    X, y = make_problem(300, 6, np.float64, "squared_error", seed=7)
+    kw = dict(
+        max_iter=5,
+        tol=None,
+        shuffle=False,
+        alpha=0.01,
+        average=average,
+        learning_rate="constant",
+        eta0=0.01,
+    )
+    ours, theirs = SGDRegressor(**kw).fit(X, y), sk.SGDRegressor(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-12)
+    labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
+    kw.update(loss="log_loss", learning_rate="invscaling", eta0=0.05)
+    ours, theirs = SGDClassifier(**kw).fit(X, labels), sk.SGDClassifier(**kw).fit(X, labels)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_estimator_optimizer_state_persists_across_partial_fit():
+    from fastgd import SGDRegressor
+
+    X, y = make_problem(200, 5, np.float64, "squared_error", seed=8)
+    kw = dict(
+        optimizer=optimizers.Adam(),
+        learning_rate="constant",
+        eta0=0.01,
+        batch_size=20,
+        shuffle=False,
+    )
+    fitted = SGDRegressor(max_iter=3, tol=None, **kw).fit(X, y)
+    est = SGDRegressor(**kw)
+    for _ in range(3):
+        est.partial_fit(X, y)
+    np.testing.assert_allclose(est.coef_, fitted.coef_, rtol=1e-12)
+    assert kw["optimizer"].__dict__.get("state_") is None  # the parameter is never modified
+
+
+def _ill_conditioned(seed=0, n=2000, d=10):
+    rng = np.random.default_rng(seed)
+    scales = np.logspace(-2, 2, d)  # feature scales spanning 10^4
+    X = rng.standard_normal((n, d)) * scales
+    y = X @ (rng.standard_normal(d) / scales) + 0.1 * rng.standard_normal(n)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    w = np.linalg.solve(Xc.T @ Xc / n + 1e-4 * np.eye(d), Xc.T @ yc / n)
+    best = ops.loss_and_grad(X, y, w, y.mean() - X.mean(0) @ w, alpha=1e-4)[0]
+    return X, y, best
+
+
+def _epochs_to_1_percent(X, y, best, optimizer, lr, max_epochs):
+    w, b = np.zeros(X.shape[1]), np.zeros(1)
+    order_rng = np.random.default_rng(1)
+    steps = ops.n_steps(len(X), 32)
+    for epoch in range(max_epochs):
+        ops.sgd_epoch(
+            X,
+            y,
+            w,
+            b,
+            np.full(steps, lr),
+            batch_size=32,
+            alpha=1e-4,
+            order=order_rng.permutation(len(X)),
+            optimizer=optimizer,
+        )
+        if not np.isfinite(w).all():
+            return np.inf
+        if ops.loss_and_grad(X, y, w, b[0], alpha=1e-4)[0] <= 1.01 * best:
+            return epoch + 1
+    return np.inf
+
+
+def test_adaptive_rates_beat_plain_sgd_on_ill_conditioned_data():
+    X, y, best = _ill_conditioned()
+    lrs = np.logspace(-6, 0, 7)
+    adaptive = min(
+        _epochs_to_1_percent(X, y, best, make(), lr, 200)
+        for make in (optimizers.Adagrad, optimizers.Adam)
+        for lr in lrs
+    )
+    assert adaptive < 200
+    # Plain SGD at each constant rate of the grid must not get there in 5× as many epochs.
+    for lr in lrs:
+        assert _epochs_to_1_percent(X, y, best, "sgd", lr, 5 * adaptive) == np.inf

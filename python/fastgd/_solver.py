@@ -44,6 +44,8 @@ class Task:
     coef: np.ndarray
     intercept: np.ndarray
     schedule: Callable[[np.ndarray], Any]
+    optimizer: Any = None  # a fastgd.optimizers object (None: plain SGD); holds its state
+    average: Any = None  # a fastgd.optimizers.Average, or None
     step: int = 0  # global index of the next step, for the schedule
     n_iter: int = 0
     active: bool = True
@@ -85,19 +87,31 @@ class DivergenceError(ValueError):
     """Training produced a non-finite loss or weight."""
 
 
-def make_tasks(targets, sample_weights, coef, intercept, task_schedules, start_step=0):
-    """One Task per row of coef (K, d) and entry of intercept (K,), trained in place, each
-    with its own schedule object (stateful schedules keep one state per task)."""
+@dataclass
+class TaskState:
+    """What a task carries from one fit call to the next (partial_fit): its schedule, its
+    optimizer (with the optimizer's state) and its average."""
+
+    schedule: Callable[[np.ndarray], Any]
+    optimizer: Any = None
+    average: Any = None
+
+
+def make_tasks(targets, sample_weights, coef, intercept, states, start_step=0):
+    """One Task per row of coef (K, d) and entry of intercept (K,), trained in place, each with
+    its own TaskState (stateful schedules and optimizers keep one state per task)."""
     return [
         Task(
             y=y,
             sample_weight=sw,
             coef=coef[k],
             intercept=intercept[k : k + 1],
-            schedule=schedule,
+            schedule=st.schedule,
+            optimizer=st.optimizer,
+            average=st.average,
             step=start_step,
         )
-        for k, (y, sw, schedule) in enumerate(zip(targets, sample_weights, task_schedules))
+        for k, (y, sw, st) in enumerate(zip(targets, sample_weights, states))
     ]
 
 
@@ -191,6 +205,8 @@ def run(
                         lrs,
                         order=rows,
                         sample_weight=task.sample_weight,
+                        optimizer=task.optimizer,
+                        average=task.average,
                         **kernel_args,
                     )
                 task.last_loss = total / m

@@ -26,7 +26,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import _solver, ops, schedules
+from .. import _solver, ops, optimizers, schedules
 from .._backend import default_threads
 from .._validation import check_bool, check_int, check_option, check_real
 
@@ -70,11 +70,9 @@ class _BaseSGD(BaseEstimator):
         )
         check_int(self.n_iter_no_change, "n_iter_no_change", low=1)
         check_bool(self.warm_start, "warm_start")
-        if self.average is not False and self.average != 0:
-            raise ValueError(
-                f"average={self.average!r} is not supported yet: averaged SGD is planned in "
-                "the kernel; use average=False"
-            )
+        if not isinstance(self.average, (bool, np.bool_)):
+            check_int(self.average, "average", low=0)
+        optimizers.get_optimizer(self.optimizer)  # raises for an unknown name
         if self.batch_size is not None:
             check_int(self.batch_size, "batch_size", low=1)
         if self.n_jobs is not None:
@@ -123,6 +121,14 @@ class _BaseSGD(BaseEstimator):
         if hasattr(schedule, "reset"):
             schedule.reset()
         return schedule
+
+    def _make_optimizer(self):
+        """A fresh copy of the optimizer parameter (None for plain SGD: the fastest path)."""
+        if isinstance(self.optimizer, str) and self.optimizer == "sgd":
+            return None
+        optimizer = copy.deepcopy(optimizers.get_optimizer(self.optimizer))
+        optimizer.reset()
+        return optimizer
 
     def _n_threads(self) -> int:
         if self.n_jobs is None:
@@ -210,14 +216,18 @@ class _BaseSGD(BaseEstimator):
         """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
         step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test."""
         max_iter = 1 if partial else self.max_iter
-        if fresh or not hasattr(self, "_task_schedules"):
-            schedule = self._make_schedule()
-            task_schedules = [copy.deepcopy(schedule) for _ in targets]
+        if fresh or not hasattr(self, "_task_states"):
+            fresh_state = _solver.TaskState(
+                schedule=self._make_schedule(),
+                optimizer=self._make_optimizer(),
+                average=optimizers.Average(int(self.average)) if self.average else None,
+            )
+            states = [copy.deepcopy(fresh_state) for _ in targets]
             start_step = 0
-        else:  # partial_fit: continue the schedules and the step count
-            task_schedules = copy.deepcopy(self._task_schedules)
+        else:  # partial_fit: continue the schedules, optimizers, averages and the step count
+            states = copy.deepcopy(self._task_states)
             start_step = int(self.t_) - 1
-        tasks = _solver.make_tasks(targets, weights, coef, intercept, task_schedules, start_step)
+        tasks = _solver.make_tasks(targets, weights, coef, intercept, states, start_step)
         settings = _solver.Settings(
             loss=self.loss,
             penalty="none" if self.penalty is None else self.penalty,
@@ -241,7 +251,7 @@ class _BaseSGD(BaseEstimator):
             seed = (seed + int(self.t_)) % _MAX_SEED
         result = _solver.run(X, tasks, settings, np.random.default_rng(seed), train_rows)
         # Success: now the model changes.
-        self._task_schedules = [t.schedule for t in tasks]
+        self._task_states = states
         self.n_iter_ = result.n_iter
         self.t_ = float(start_step + max(t.step - start_step for t in tasks) + 1)
         self.loss_curve_ = (
@@ -260,6 +270,20 @@ class _BaseSGD(BaseEstimator):
                 stacklevel=3,
             )
         return result
+
+    def _continued_params(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the weights partial_fit continues from: the plain ones, not the average."""
+        coef = np.atleast_2d(self._standard_coef).astype(dtype)
+        return coef, self._standard_intercept.astype(dtype)
+
+    def _published(self, coef, intercept) -> tuple[np.ndarray, np.ndarray]:
+        """The model to expose after training coef (K, d), intercept (K,): the averaged weights
+        once averaging has started (scikit-learn's rule: average <= t_ − 1), else these."""
+        self._standard_coef, self._standard_intercept = coef, intercept
+        if self.average and int(self.average) <= self.t_ - 1:
+            coef = np.stack([st.average.coef_ for st in self._task_states])
+            intercept = np.concatenate([st.average.intercept_ for st in self._task_states])
+        return coef, intercept
 
     def _initial_params(
         self, n_outputs: int, n_features: int, dtype, coef_init, intercept_init
@@ -316,7 +340,13 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     callbacks : list of callables, default=None
         ``cb(epoch, loss)`` after each epoch (``loss``: the epoch's mean progressive loss);
         returning False stops training.
-    average : only False for now (averaged SGD is planned in the kernel).
+    optimizer : str or fastgd.optimizers object, default='sgd'
+        'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw' (PyTorch's formulas
+        and defaults) or an object with its hyper-parameters (copied at fit; its state is kept
+        across partial_fit calls and reset by fit).
+    average : bool or int, default=False
+        Averaged SGD in the kernel, scikit-learn's meaning: True averages the weights over all
+        steps, an int k from step k on; coef_ is the average once it has started.
 
     Attributes: ``coef_`` (d,), ``intercept_`` (1,), ``n_iter_``, ``t_`` (steps + 1),
     ``loss_curve_`` (mean progressive loss of each epoch), ``n_features_in_``,
@@ -350,6 +380,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         batch_size=1,
         n_jobs=None,
         callbacks=None,
+        optimizer="sgd",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -373,6 +404,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.callbacks = callbacks
+        self.optimizer = optimizer
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight, *, partial: bool):
         self._check_params(for_partial_fit=partial)
@@ -385,8 +417,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                 1, X.shape[1], X.dtype, coef_init, intercept_init
             )
         else:
-            coef = self.coef_.astype(X.dtype).reshape(1, -1)  # a copy: trained, then kept
-            intercept = self.intercept_.astype(X.dtype)
+            coef, intercept = self._continued_params(X.dtype)
         train_rows, val_rows = self._validation_split(y, sw)
         self._train(
             X,
@@ -399,7 +430,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             train_rows=train_rows,
             validation_rows=val_rows,
         )
-        self.coef_, self.intercept_ = coef.reshape(-1), intercept
+        coef, self.intercept_ = self._published(coef, intercept)
+        self.coef_ = coef.reshape(-1)
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -464,6 +496,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         average=False,
         batch_size=1,
         callbacks=None,
+        optimizer="sgd",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -488,6 +521,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.average = average
         self.batch_size = batch_size
         self.callbacks = callbacks
+        self.optimizer = optimizer
 
     def _targets(self, y, sw, dtype, for_partial_fit: bool):
         """Labels ±1 and sample weights (times class weights) of each one-vs-rest model."""
@@ -540,8 +574,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
                 n_outputs, X.shape[1], X.dtype, coef_init, intercept_init
             )
         else:
-            coef = self.coef_.astype(X.dtype)  # copies: trained, then kept
-            intercept = self.intercept_.astype(X.dtype)
+            coef, intercept = self._continued_params(X.dtype)
         train_rows, val_rows = self._validation_split(y, sw)
         self._train(
             X,
@@ -554,7 +587,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             train_rows=train_rows,
             validation_rows=val_rows,
         )
-        self.coef_, self.intercept_ = coef, intercept
+        self.coef_, self.intercept_ = self._published(coef, intercept)
         return self
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
