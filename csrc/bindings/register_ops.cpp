@@ -10,6 +10,8 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "arrays.hpp"
 #include "fastgd/dispatch.hpp"
@@ -33,33 +35,24 @@ void check_scalars(double alpha, double l1_ratio, double epsilon, int n_threads)
   if (n_threads < 1) value_error("n_threads must be >= 1, got " + std::to_string(n_threads));
 }
 
-// X, y and sample_weight: shapes, dtypes and values. `check_finite` = false skips the full pass
-// over X for callers (the training loop) that checked X once already.
+// X and sample_weight: shapes, dtypes and values. `check_finite` = false skips the full pass over
+// X for callers (the training loop) that checked X once already.
 template <class T>
-struct Inputs {
+struct Data {
   DenseView<T> X;
-  const T* y;
   const T* sw;
 };
 
 template <class T>
-Inputs<T> check_inputs(const py::array& X, const py::array& y,
-                       const std::optional<py::array>& sample_weight, LossKind loss,
-                       bool check_finite, int n_threads) {
+Data<T> check_data(const py::array& X, const std::optional<py::array>& sample_weight,
+                   bool check_finite, int n_threads) {
   const DenseView<T> view = dense_view<T>(X, "X");
   const index_t n = view.n_rows;
-  const T* yp = input_vector<T>(y, "y", n, "one target per row of X");
   const T* sw = nullptr;
   if (sample_weight) sw = input_vector<T>(*sample_weight, "sample_weight", n, "one per row of X");
   if (check_finite) {
     if (index_t i = first_nonfinite_row(view, n_threads); i >= 0)
       value_error("X contains NaN or inf (first in row " + std::to_string(i) + ")");
-  }
-  if (index_t i = first_nonfinite(yp, n); i >= 0) value_error("y contains NaN or inf" + at(i));
-  if (is_classification(loss)) {
-    if (index_t i = first_not_plus_minus_one(yp, n); i >= 0)
-      value_error("y must hold labels -1 or +1 for a classification loss, got " +
-                  std::to_string(double(yp[i])) + at(i));
   }
   if (sw) {
     if (index_t i = first_nonfinite(sw, n); i >= 0)
@@ -67,41 +60,74 @@ Inputs<T> check_inputs(const py::array& X, const py::array& y,
     if (index_t i = first_negative(sw, n); i >= 0)
       value_error("sample_weight must be >= 0, got " + std::to_string(double(sw[i])) + at(i));
   }
-  return {view, yp, sw};
+  return {view, sw};
 }
 
-py::tuple loss_and_grad(const py::array& X, const py::array& y, const py::array& coef,
-                        double intercept, LossKind loss, PenaltyKind penalty, double alpha,
-                        double l1_ratio, double epsilon,
-                        const std::optional<py::array>& sample_weight, int n_threads,
-                        bool check_input) {
-  check_scalars(alpha, l1_ratio, epsilon, n_threads);
-  if (!std::isfinite(intercept)) value_error("intercept must be finite");
-  return with_dtype(X, "X", [&](auto tag) -> py::tuple {
-    using T = decltype(tag);
-    const Inputs<T> in = check_inputs<T>(X, y, sample_weight, loss, check_input, n_threads);
-    const index_t d = in.X.n_cols;
-    require_dtype<T>(coef, "coef", "it must match X's dtype");
-    if (coef.ndim() != 1 || coef.shape(0) != d)
-      value_error("coef must have shape (" + std::to_string(d) + ",) (one per column of X), got " +
-                  describe(coef));
-    if (!unit_stride(coef, 0)) value_error("coef must be contiguous");
-    const T* w = static_cast<const T*>(coef.data());
-    if (index_t j = first_nonfinite(w, d); j >= 0) value_error("coef contains NaN or inf" + at(j));
+// y of a linear model: one finite target per row; labels ±1 for a classification loss.
+template <class T>
+const T* check_targets(const py::array& y, index_t n, LossKind loss) {
+  const T* yp = input_vector<T>(y, "y", n, "one target per row of X");
+  if (index_t i = first_nonfinite(yp, n); i >= 0) value_error("y contains NaN or inf" + at(i));
+  if (is_classification(loss)) {
+    if (index_t i = first_not_plus_minus_one(yp, n); i >= 0)
+      value_error("y must hold labels -1 or +1 for a classification loss, got " +
+                  std::to_string(double(yp[i])) + at(i));
+  }
+  return yp;
+}
 
-    py::array_t<T> grad(d);
-    T* gp = grad.mutable_data();
-    const Penalty pen = make_penalty(penalty, alpha, l1_ratio);
-    acc_t objective = 0, grad_b = 0;
-    {
-      py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
-      objective = with_loss(loss, epsilon, [&](const auto& L) {
-        return fastgd::loss_and_grad(in.X, in.y, in.sw, w, acc_t(intercept), L, pen, gp, &grad_b,
-                                     n_threads);
-      });
+// y of a softmax model: class indices in [0, K) (int64, shape (n,)), or target probabilities
+// (X's dtype, shape (n, K), rows of non-negative values summing to 1).
+template <class T>
+SoftmaxModel<T> check_softmax_targets(const py::array& y, index_t n, index_t K,
+                                      double smoothing) {
+  if (!(smoothing >= 0 && smoothing <= 1))
+    value_error("label_smoothing must be in [0, 1], got " + std::to_string(smoothing));
+  SoftmaxModel<T> model{K, nullptr, nullptr, smoothing};
+  if (y.ndim() == 1) {
+    model.labels = input_vector<std::int64_t>(y, "y", n, "one class index per row of X");
+    for (index_t i = 0; i < n; ++i)
+      if (model.labels[i] < 0 || model.labels[i] >= K)
+        value_error("y must hold class indices in [0, " + std::to_string(K) + "), got " +
+                    std::to_string(model.labels[i]) + at(i));
+    return model;
+  }
+  require_dtype<T>(y, "y", "class probabilities, in X's dtype");
+  if (y.ndim() != 2 || y.shape(0) != n || y.shape(1) != K || !(y.flags() & py::array::c_style))
+    value_error("y must be class indices of shape (" + std::to_string(n) +
+                ",) or C-contiguous class probabilities of shape (" + std::to_string(n) + ", " +
+                std::to_string(K) + "), got " + describe(y));
+  model.probs = static_cast<const T*>(y.data());
+  for (index_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (index_t k = 0; k < K; ++k) {
+      const double v = model.probs[i * K + k];
+      if (!(std::isfinite(v) && v >= 0))
+        value_error("y (class probabilities) must be finite and >= 0; row " + std::to_string(i) +
+                    " holds " + std::to_string(v));
+      sum += v;
     }
-    return py::make_tuple(double(objective), grad, double(grad_b));
-  });
+    if (std::fabs(sum - 1.0) > 1e-4)
+      value_error("y (class probabilities): each row must sum to 1; row " + std::to_string(i) +
+                  " sums to " + std::to_string(sum));
+  }
+  return model;
+}
+
+// The read-only coefficients of loss_and_grad: shape, dtype, finite.
+template <class T>
+const T* check_coef(const py::array& coef, const std::vector<py::ssize_t>& shape) {
+  require_dtype<T>(coef, "coef", "it must match X's dtype");
+  bool same = coef.ndim() == py::ssize_t(shape.size());
+  for (size_t k = 0; same && k < shape.size(); ++k) same = coef.shape(py::ssize_t(k)) == shape[k];
+  if (!same || !(coef.flags() & py::array::c_style))
+    value_error("coef must have shape (" + std::to_string(shape[0]) +
+                (shape.size() > 1 ? ", " + std::to_string(shape[1]) : std::string(",")) +
+                ") and be C-contiguous, got " + describe(coef));
+  const T* w = static_cast<const T*>(coef.data());
+  const index_t P = coef.size();
+  if (index_t j = first_nonfinite(w, P); j >= 0) value_error("coef contains NaN or inf" + at(j));
+  return w;
 }
 
 OptimizerParams optimizer_params(const py::dict& given) {
@@ -122,24 +148,152 @@ OptimizerParams optimizer_params(const py::dict& given) {
   return p;
 }
 
-// The optimizer's and the average's in-place buffers, checked like coef.
+// Everything of an epoch but the model's targets and weights: its rows, rates, penalty,
+// optimizer and average, all checked. `coef_shape` and `m` are the model's coefficient shape and
+// intercept count (the optimizer state and the average have the same shapes).
+struct EpochOptions {
+  const py::array& lrs;
+  index_t batch_size;
+  const std::optional<py::array>& order;
+  PenaltyKind penalty;
+  double alpha, l1_ratio;
+  bool fit_intercept;
+  int n_threads;
+  OptimizerKind optimizer;
+  const py::dict& optimizer_params;
+  std::optional<py::array>& optimizer_state;
+  std::optional<py::array>& optimizer_intercept_state;
+  std::optional<py::array>& optimizer_step;
+  std::optional<py::array>& average_coef;
+  std::optional<py::array>& average_intercept;
+  std::optional<py::array>& average_step;
+  index_t average_start;
+};
+
 template <class T>
-OptimizerArgs<T> optimizer_args(OptimizerKind kind, const py::dict& params,
-                                std::optional<py::array>& state,
-                                std::optional<py::array>& intercept_state,
-                                std::optional<py::array>& step, index_t d) {
-  OptimizerArgs<T> opt{kind, optimizer_params(params)};
-  const py::ssize_t k = state_arrays(kind);
-  if (kind == OptimizerKind::sgd) return opt;
-  if (!state || !intercept_state || !step)
-    value_error("optimizer_state, optimizer_intercept_state and optimizer_step are required "
-                "with this optimizer (fastgd.optimizers allocates them)");
-  opt.coef_state = inout_array<T>(*state, "optimizer_state", {k, d}, "state arrays x coef");
-  opt.intercept_state =
-      inout_array<T>(*intercept_state, "optimizer_intercept_state", {k}, "state per array");
-  opt.step = inout_array<std::int64_t>(*step, "optimizer_step", {1}, "steps taken so far");
-  if (*opt.step < 0) value_error("optimizer_step must be >= 0");
-  return opt;
+EpochArgs<T> epoch_args(const Data<T>& data, EpochOptions& o,
+                        const std::vector<py::ssize_t>& coef_shape, index_t m) {
+  if (o.batch_size < 1)
+    value_error("batch_size must be >= 1, got " + std::to_string(o.batch_size));
+  const index_t n = data.X.n_rows;
+  // The epoch's rows: `order` (distinct row indices: a permutation, or a subset such as the
+  // training part of a split, used without copying X), or all rows in storage order.
+  const std::int64_t* perm = nullptr;
+  index_t n_rows = n;
+  if (o.order) {
+    if (o.order->ndim() != 1 || o.order->shape(0) < 1 || o.order->shape(0) > n)
+      value_error("order must be a 1-D array of 1 to " + std::to_string(n) +
+                  " distinct row indices, got " + describe(*o.order));
+    n_rows = o.order->shape(0);
+    perm = input_vector<std::int64_t>(*o.order, "order", n_rows, "distinct row indices");
+    if (index_t k = first_non_permutation(perm, n_rows, n); k >= 0)
+      value_error("order must hold distinct row indices in [0, " + std::to_string(n) +
+                  "); entry " + std::to_string(k) + " (" + std::to_string(perm[k]) +
+                  ") is out of range or repeated");
+  }
+  const index_t n_steps = (n_rows + o.batch_size - 1) / o.batch_size;
+  const std::string steps_desc =
+      "one learning rate per step: ceil(len(order) / batch_size) = " + std::to_string(n_steps);
+  const double* lr = input_vector<double>(o.lrs, "lrs", n_steps, steps_desc.c_str());
+  for (index_t s = 0; s < n_steps; ++s)
+    if (!(std::isfinite(lr[s]) && lr[s] >= 0))
+      value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at(s));
+
+  EpochArgs<T> args{data.X, data.sw,       perm,
+                    n_rows, lr,            o.batch_size,
+                    make_penalty(o.penalty, o.alpha, o.l1_ratio), o.fit_intercept,
+                    o.n_threads};
+  args.optimizer = {o.optimizer, optimizer_params(o.optimizer_params)};
+  if (o.optimizer != OptimizerKind::sgd) {
+    if (!o.optimizer_state || !o.optimizer_intercept_state || !o.optimizer_step)
+      value_error("optimizer_state, optimizer_intercept_state and optimizer_step are required "
+                  "with this optimizer (fastgd.optimizers allocates them)");
+    std::vector<py::ssize_t> state_shape{py::ssize_t(state_arrays(o.optimizer))};
+    state_shape.insert(state_shape.end(), coef_shape.begin(), coef_shape.end());
+    args.optimizer.coef_state =
+        inout_array<T>(*o.optimizer_state, "optimizer_state", state_shape, "state x coef");
+    args.optimizer.intercept_state =
+        inout_array<T>(*o.optimizer_intercept_state, "optimizer_intercept_state",
+                       {state_shape[0], py::ssize_t(m)}, "state x intercept");
+    args.optimizer.step = inout_array<std::int64_t>(*o.optimizer_step, "optimizer_step", {1},
+                                                    "steps taken so far");
+    if (*args.optimizer.step < 0) value_error("optimizer_step must be >= 0");
+  }
+  if (o.average_coef || o.average_intercept || o.average_step) {
+    if (!(o.average_coef && o.average_intercept && o.average_step))
+      value_error("average_coef, average_intercept and average_step go together");
+    if (o.average_start < 1) value_error("average_start must be >= 1");
+    args.average = {
+        inout_array<T>(*o.average_coef, "average_coef", coef_shape, "the shape of coef"),
+        inout_array<T>(*o.average_intercept, "average_intercept", {py::ssize_t(m)},
+                       "one per intercept"),
+        inout_array<std::int64_t>(*o.average_step, "average_step", {1}, "steps"),
+        o.average_start};
+  }
+  return args;
+}
+
+py::tuple loss_and_grad(const py::array& X, const py::array& y, const py::array& coef,
+                        double intercept, LossKind loss, PenaltyKind penalty, double alpha,
+                        double l1_ratio, double epsilon,
+                        const std::optional<py::array>& sample_weight, int n_threads,
+                        bool check_input) {
+  check_scalars(alpha, l1_ratio, epsilon, n_threads);
+  if (!std::isfinite(intercept)) value_error("intercept must be finite");
+  return with_dtype(X, "X", [&](auto tag) -> py::tuple {
+    using T = decltype(tag);
+    const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
+    const index_t d = data.X.n_cols;
+    const T* yp = check_targets<T>(y, data.X.n_rows, loss);
+    const T* w = check_coef<T>(coef, {py::ssize_t(d)});
+    const T b = T(intercept);
+    py::array_t<T> grad(d);
+    T* gp = grad.mutable_data();
+    const Penalty pen = make_penalty(penalty, alpha, l1_ratio);
+    acc_t objective = 0, grad_b = 0;
+    {
+      py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
+      objective = with_loss(loss, epsilon, [&](const auto& L) {
+        const LinearModel<T, std::decay_t<decltype(L)>> model{L, yp};
+        return fastgd::loss_and_grad(data.X, data.sw, w, &b, model, pen, gp, &grad_b, n_threads);
+      });
+    }
+    return py::make_tuple(double(objective), grad, double(grad_b));
+  });
+}
+
+py::tuple multinomial_loss_and_grad(const py::array& X, const py::array& y, const py::array& coef,
+                                    const py::array& intercept, PenaltyKind penalty,
+                                    double alpha, double l1_ratio, double label_smoothing,
+                                    const std::optional<py::array>& sample_weight,
+                                    int n_threads, bool check_input) {
+  check_scalars(alpha, l1_ratio, 0.0, n_threads);
+  return with_dtype(X, "X", [&](auto tag) -> py::tuple {
+    using T = decltype(tag);
+    const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
+    const index_t d = data.X.n_cols;
+    if (coef.ndim() != 2) value_error("coef must have shape (n_classes, n_features)");
+    const index_t K = coef.shape(0);
+    const SoftmaxModel<T> model = check_softmax_targets<T>(y, data.X.n_rows, K, label_smoothing);
+    const T* w = check_coef<T>(coef, {py::ssize_t(K), py::ssize_t(d)});
+    require_dtype<T>(intercept, "intercept", "it must match X's dtype");
+    if (intercept.ndim() != 1 || intercept.shape(0) != K || !unit_stride(intercept, 0))
+      value_error("intercept must have shape (" + std::to_string(K) + ",), got " +
+                  describe(intercept));
+    const T* b = static_cast<const T*>(intercept.data());
+    py::array_t<T> grad({K, d});
+    py::array_t<double> grad_b(K);
+    T* gp = grad.mutable_data();
+    double* gbp = grad_b.mutable_data();
+    acc_t objective = 0;
+    {
+      py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
+      objective = fastgd::loss_and_grad(data.X, data.sw, w, b, model,
+                                        make_penalty(penalty, alpha, l1_ratio), gp, gbp,
+                                        n_threads);
+    }
+    return py::make_tuple(double(objective), grad, grad_b);
+  });
 }
 
 double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::array& intercept,
@@ -153,59 +307,65 @@ double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::ar
                  std::optional<py::array> average_intercept,
                  std::optional<py::array> average_step, index_t average_start) {
   check_scalars(alpha, l1_ratio, epsilon, n_threads);
-  if (batch_size < 1) value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
+  EpochOptions o{lrs,           batch_size,     order,          penalty,
+                 alpha,         l1_ratio,       fit_intercept,  n_threads,
+                 optimizer,     optimizer_params, optimizer_state, optimizer_intercept_state,
+                 optimizer_step, average_coef,  average_intercept, average_step,
+                 average_start};
   return with_dtype(X, "X", [&](auto tag) -> double {
     using T = decltype(tag);
-    const Inputs<T> in = check_inputs<T>(X, y, sample_weight, loss, check_input, n_threads);
-    const index_t n = in.X.n_rows, d = in.X.n_cols;
+    const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
+    const index_t d = data.X.n_cols;
+    const T* yp = check_targets<T>(y, data.X.n_rows, loss);
     T* w = inout_vector<T>(coef, "coef", d, "one per column of X");
     T* b = inout_vector<T>(intercept, "intercept", 1, "a one-element array updated in place");
     if (index_t j = first_nonfinite(w, d); j >= 0) value_error("coef contains NaN or inf" + at(j));
     if (!std::isfinite(double(*b))) value_error("intercept contains NaN or inf");
-
-    // The epoch's rows: `order` (distinct row indices: a permutation, or a subset such as the
-    // training part of a split, used without copying X), or all rows in storage order.
-    const std::int64_t* perm = nullptr;
-    index_t n_rows = n;
-    if (order) {
-      if (order->ndim() != 1 || order->shape(0) < 1 || order->shape(0) > n)
-        value_error("order must be a 1-D array of 1 to " + std::to_string(n) +
-                    " distinct row indices, got " + describe(*order));
-      n_rows = order->shape(0);
-      perm = input_vector<std::int64_t>(*order, "order", n_rows, "distinct row indices");
-      if (index_t k = first_non_permutation(perm, n_rows, n); k >= 0)
-        value_error("order must hold distinct row indices in [0, " + std::to_string(n) +
-                    "); entry " + std::to_string(k) + " (" + std::to_string(perm[k]) +
-                    ") is out of range or repeated");
-    }
-
-    const index_t n_steps = (n_rows + batch_size - 1) / batch_size;
-    const std::string steps_desc =
-        "one learning rate per step: ceil(len(order) / batch_size) = " + std::to_string(n_steps);
-    const double* lr = input_vector<double>(lrs, "lrs", n_steps, steps_desc.c_str());
-    for (index_t s = 0; s < n_steps; ++s)
-      if (!(std::isfinite(lr[s]) && lr[s] >= 0))
-        value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at(s));
-
-    EpochArgs<T> args{in.X,      in.y,       in.sw,
-                      perm,      n_rows,     lr,
-                      batch_size, make_penalty(penalty, alpha, l1_ratio),
-                      fit_intercept, n_threads};
-    args.optimizer = optimizer_args<T>(optimizer, optimizer_params, optimizer_state,
-                                       optimizer_intercept_state, optimizer_step, d);
-    if (average_coef || average_intercept || average_step) {
-      if (!(average_coef && average_intercept && average_step))
-        value_error("average_coef, average_intercept and average_step go together");
-      if (average_start < 1) value_error("average_start must be >= 1");
-      args.average = {inout_array<T>(*average_coef, "average_coef", {d}, "one per column of X"),
-                      inout_array<T>(*average_intercept, "average_intercept", {1}, "one value"),
-                      inout_array<std::int64_t>(*average_step, "average_step", {1}, "steps"),
-                      average_start};
-    }
+    const EpochArgs<T> args = epoch_args<T>(data, o, {py::ssize_t(d)}, 1);
     py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
     return double(with_loss(loss, epsilon, [&](const auto& L) {
-      return fastgd::sgd_epoch(args, L, w, b);
+      const LinearModel<T, std::decay_t<decltype(L)>> model{L, yp};
+      return fastgd::sgd_epoch(args, model, w, b);
     }));
+  });
+}
+
+double multinomial_epoch(const py::array& X, const py::array& y, py::array& coef,
+                         py::array& intercept, const py::array& lrs, index_t batch_size,
+                         const std::optional<py::array>& order, PenaltyKind penalty,
+                         double alpha, double l1_ratio, double label_smoothing,
+                         const std::optional<py::array>& sample_weight, bool fit_intercept,
+                         int n_threads, bool check_input, OptimizerKind optimizer,
+                         const py::dict& optimizer_params,
+                         std::optional<py::array> optimizer_state,
+                         std::optional<py::array> optimizer_intercept_state,
+                         std::optional<py::array> optimizer_step,
+                         std::optional<py::array> average_coef,
+                         std::optional<py::array> average_intercept,
+                         std::optional<py::array> average_step, index_t average_start) {
+  check_scalars(alpha, l1_ratio, 0.0, n_threads);
+  EpochOptions o{lrs,           batch_size,     order,          penalty,
+                 alpha,         l1_ratio,       fit_intercept,  n_threads,
+                 optimizer,     optimizer_params, optimizer_state, optimizer_intercept_state,
+                 optimizer_step, average_coef,  average_intercept, average_step,
+                 average_start};
+  return with_dtype(X, "X", [&](auto tag) -> double {
+    using T = decltype(tag);
+    const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
+    const index_t d = data.X.n_cols;
+    if (coef.ndim() != 2 || coef.shape(0) < 2)
+      value_error("coef must have shape (n_classes >= 2, n_features), got " + describe(coef));
+    const index_t K = coef.shape(0);
+    const SoftmaxModel<T> model = check_softmax_targets<T>(y, data.X.n_rows, K, label_smoothing);
+    T* w = inout_array<T>(coef, "coef", {py::ssize_t(K), py::ssize_t(d)}, "classes x features");
+    T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(K)}, "one per class");
+    if (index_t j = first_nonfinite(w, K * d); j >= 0)
+      value_error("coef contains NaN or inf" + at(j));
+    if (index_t j = first_nonfinite(b, K); j >= 0)
+      value_error("intercept contains NaN or inf" + at(j));
+    const EpochArgs<T> args = epoch_args<T>(data, o, {py::ssize_t(K), py::ssize_t(d)}, K);
+    py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
+    return double(fastgd::sgd_epoch(args, model, w, b));
   });
 }
 
@@ -281,6 +441,25 @@ void register_ops(py::module_& m) {
         py::arg("average_intercept").noconvert() = py::none(),
         py::arg("average_step").noconvert() = py::none(), py::arg("average_start") = 1,
         "One epoch of fused minibatch SGD, in place. See fastgd.ops.sgd_epoch.");
+  m.def("multinomial_loss_and_grad", &multinomial_loss_and_grad, py::arg("X").noconvert(),
+        py::arg("y").noconvert(), py::arg("coef").noconvert(), py::arg("intercept").noconvert(),
+        py::arg("penalty"), py::arg("alpha"), py::arg("l1_ratio"), py::arg("label_smoothing"),
+        py::arg("sample_weight").noconvert(), py::arg("n_threads"), py::arg("check_input"),
+        "Softmax cross-entropy objective and gradient in one pass over X.");
+  m.def("multinomial_epoch", &multinomial_epoch, py::arg("X").noconvert(),
+        py::arg("y").noconvert(), py::arg("coef").noconvert(), py::arg("intercept").noconvert(),
+        py::arg("lrs").noconvert(), py::arg("batch_size"), py::arg("order").noconvert(),
+        py::arg("penalty"), py::arg("alpha"), py::arg("l1_ratio"), py::arg("label_smoothing"),
+        py::arg("sample_weight").noconvert(), py::arg("fit_intercept"), py::arg("n_threads"),
+        py::arg("check_input"), py::arg("optimizer") = OptimizerKind::sgd,
+        py::arg("optimizer_params") = py::dict(),
+        py::arg("optimizer_state").noconvert() = py::none(),
+        py::arg("optimizer_intercept_state").noconvert() = py::none(),
+        py::arg("optimizer_step").noconvert() = py::none(),
+        py::arg("average_coef").noconvert() = py::none(),
+        py::arg("average_intercept").noconvert() = py::none(),
+        py::arg("average_step").noconvert() = py::none(), py::arg("average_start") = 1,
+        "One epoch of fused minibatch SGD of a softmax model, in place.");
   m.def("loss_and_derivative", &loss_and_derivative, py::arg("loss"), py::arg("p"), py::arg("y"),
         py::arg("epsilon"), "Pointwise L(p, y) and dL/dp, as float64 arrays.");
 }

@@ -78,6 +78,45 @@ def sgd_epoch(
     average_step: npt.NDArray[np.int64] | None = ...,
     average_start: int = ...,
 ) -> float: ...
+def multinomial_loss_and_grad(
+    X: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[Any],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    penalty: Penalty,
+    alpha: float,
+    l1_ratio: float,
+    label_smoothing: float,
+    sample_weight: npt.NDArray[np.floating[Any]] | None,
+    n_threads: int,
+    check_input: bool,
+) -> tuple[float, npt.NDArray[np.floating[Any]], npt.NDArray[np.float64]]: ...
+def multinomial_epoch(
+    X: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[Any],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    lrs: npt.NDArray[np.float64],
+    batch_size: int,
+    order: npt.NDArray[np.int64] | None,
+    penalty: Penalty,
+    alpha: float,
+    l1_ratio: float,
+    label_smoothing: float,
+    sample_weight: npt.NDArray[np.floating[Any]] | None,
+    fit_intercept: bool,
+    n_threads: int,
+    check_input: bool,
+    optimizer: Optimizer = ...,
+    optimizer_params: dict[str, float] = ...,
+    optimizer_state: npt.NDArray[np.floating[Any]] | None = ...,
+    optimizer_intercept_state: npt.NDArray[np.floating[Any]] | None = ...,
+    optimizer_step: npt.NDArray[np.int64] | None = ...,
+    average_coef: npt.NDArray[np.floating[Any]] | None = ...,
+    average_intercept: npt.NDArray[np.floating[Any]] | None = ...,
+    average_step: npt.NDArray[np.int64] | None = ...,
+    average_start: int = ...,
+) -> float: ...
 def loss_and_derivative(
     loss: Loss, p: npt.NDArray[np.float64], y: npt.NDArray[np.float64], epsilon: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

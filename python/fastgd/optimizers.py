@@ -54,8 +54,8 @@ __all__ = [
 
 @dataclass
 class OptimizerState:
-    """The arrays an optimizer updates in place: per coefficient (k, d), per intercept (k,), and
-    the number of steps taken (torch's t − 1)."""
+    """The arrays an optimizer updates in place: k state values per coefficient (k, *coef.shape)
+    and per intercept (k, n_intercepts), and the number of steps taken (torch's t − 1)."""
 
     coef: np.ndarray
     intercept: np.ndarray
@@ -79,19 +79,21 @@ class Optimizer:
         return {}
 
     def state_for(self, coef: np.ndarray) -> OptimizerState | None:
-        """This optimizer's state for ``coef`` (shape (d,)), allocated at the first call."""
+        """This optimizer's state for ``coef`` ((d,), or (K, d) for a softmax model), allocated at
+        the first call."""
         k = _core.optimizer_state_arrays(_core.Optimizer.__members__[self.kind])
         if k == 0:
             return None
         state = getattr(self, "state_", None)
         if state is None:
+            n_intercepts = 1 if coef.ndim == 1 else coef.shape[0]
             state = OptimizerState(
-                coef=np.full((k, coef.shape[0]), self._initial_state, dtype=coef.dtype),
-                intercept=np.full(k, self._initial_state, dtype=coef.dtype),
+                coef=np.full((k, *coef.shape), self._initial_state, dtype=coef.dtype),
+                intercept=np.full((k, n_intercepts), self._initial_state, dtype=coef.dtype),
                 step=np.zeros(1, dtype=np.int64),
             )
             self.state_ = state
-        elif state.coef.shape != (k, coef.shape[0]) or state.coef.dtype != coef.dtype:
+        elif state.coef.shape != (k, *coef.shape) or state.coef.dtype != coef.dtype:
             raise ValueError(
                 f"optimizer {self!r} holds state for coefficients of shape "
                 f"{state.coef.shape[1:]} and dtype {state.coef.dtype}, not {coef.shape} "
@@ -236,10 +238,11 @@ class Average:
         self.start = check_int(start, "start", low=1)
 
     def arrays_for(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(average coef, average intercept (1,), steps seen (1,) int64), allocated once."""
+        """(average coef, average intercept (1,) or (K,), steps seen (1,) int64), allocated
+        once."""
         if getattr(self, "coef_", None) is None:
             self.coef_ = np.zeros_like(coef)
-            self.intercept_ = np.zeros(1, dtype=coef.dtype)
+            self.intercept_ = np.zeros(1 if coef.ndim == 1 else coef.shape[0], dtype=coef.dtype)
             self.step_ = np.zeros(1, dtype=np.int64)
         elif self.coef_.shape != coef.shape or self.coef_.dtype != coef.dtype:
             raise ValueError(

@@ -264,14 +264,16 @@ inline void average_into(T* FASTGD_RESTRICT avg, const T* FASTGD_RESTRICT w, ind
   for (index_t j = 0; j < d; ++j) avg[j] = T(acc_t(avg[j]) + (acc_t(w[j]) - acc_t(avg[j])) / k);
 }
 
-// Per-thread scratch: a gradient buffer of d accumulators plus the thread's intercept gradient
-// and loss, padded to whole cache lines (and one line apart) so threads never share a line.
+// Per-thread scratch: a gradient buffer of P accumulators (the coefficients), m for the
+// intercepts and one for the loss, padded to whole cache lines (and one line apart) so threads
+// never share a line.
 struct Scratch {
-  index_t stride;  // accumulators per thread
+  index_t n_coef, stride;  // accumulators per thread
   std::vector<acc_t> data;
-  Scratch(int threads, index_t d) : stride(((d + 2 + 7) / 8) * 8 + 8), data(threads * stride) {}
+  Scratch(int threads, index_t P, index_t m = 1)
+      : n_coef(P), stride(((P + m + 1 + 7) / 8) * 8 + 8), data(threads * stride) {}
   acc_t* grad(int t) noexcept { return data.data() + t * stride; }
-  acc_t& grad_b(int t) noexcept { return data[t * stride + stride - 2]; }
+  acc_t* grad_b(int t) noexcept { return data.data() + t * stride + n_coef; }
   acc_t& loss(int t) noexcept { return data[t * stride + stride - 1]; }
 };
 
@@ -304,6 +306,61 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
   return loss_sum;
 }
 
+// The fused row pass of the softmax model over one slice (see SoftmaxModel): per row, K dot
+// products, the softmax, then grad_k += s·(q_k − t_k)·x for each class. Row blocks of 4 would
+// need 4·K partial sums; K dots per row over a row already in L1 cost no extra memory traffic.
+template <class T>
+FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const RowSlice& slice,
+                                       const T* W, const T* b, index_t K,
+                                       const std::int64_t* labels, const T* probs,
+                                       double smoothing, acc_t* FASTGD_RESTRICT grad,
+                                       acc_t* FASTGD_RESTRICT grad_b) noexcept {
+  const index_t d = X.n_cols;
+  constexpr index_t kMaxStack = 64;  // classes held on the stack; more are done in chunks
+  acc_t loss_sum = 0;
+  for (index_t r = slice.rows.begin; r < slice.rows.end; ++r) {
+    slice.prefetch_ahead(X, r);
+    const index_t i = slice.row_at(r);
+    const T* x = X.row(i);
+    const acc_t si = sw ? acc_t(sw[i]) : acc_t(1);
+    // Two passes over the classes (max and normaliser, then the gradient); p_k is recomputed
+    // in the second only when K exceeds the stack buffer.
+    acc_t p_buf[kMaxStack];
+    auto logit = [&](index_t k) {
+      if (k < kMaxStack) return p_buf[k];
+      acc_t p;
+      const T* wk = W + k * d;
+      dot_rows<1>(&x, wk, d, &p);
+      return p + acc_t(b[k]);
+    };
+    acc_t pmax = -INFINITY;
+    for (index_t k = 0; k < K; ++k) {
+      acc_t p;
+      const T* wk = W + k * d;
+      dot_rows<1>(&x, wk, d, &p);
+      p += acc_t(b[k]);
+      if (k < kMaxStack) p_buf[k] = p;
+      pmax = std::max(pmax, p);
+    }
+    acc_t z = 0;
+    for (index_t k = 0; k < K; ++k) z += std::exp(logit(k) - pmax);
+    const acc_t log_z = pmax + std::log(z);
+    const acc_t uniform = smoothing / acc_t(K);
+    acc_t row_loss = 0;
+    for (index_t k = 0; k < K; ++k) {
+      acc_t t = labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]);
+      t = (1.0 - smoothing) * t + uniform;
+      const acc_t p = logit(k);
+      row_loss += t * (log_z - p);  // −t_k·log q_k
+      const acc_t g = si * (std::exp(p - log_z) - t);
+      grad_b[k] += g;
+      if (g != 0) add_rows<1>(&g, &x, grad + k * d, d);
+    }
+    loss_sum += si * row_loss;
+  }
+  return loss_sum;
+}
+
 }  // namespace detail
 
 // Below this many multiply-adds per thread, a step is cheaper on one thread than the barrier
@@ -317,16 +374,54 @@ inline int threads_for(index_t rows, index_t d, int requested) noexcept {
   return int(std::max<index_t>(1, std::min<index_t>(requested, useful)));
 }
 
-// Objective F(w, b) = (1/n) Σ s_i·L(x_i·w + b, y_i) + α·R(w) and its (sub)gradient: grad (d values)
-// and *grad_b. The L1 part of the subgradient is sign(w)·l1, zero at w = 0.
+// A model says how many coefficients and intercepts it has and how a slice of rows adds to the
+// gradient; the drivers below do the rest (threads, the update, optimizers, averaging).
+//
+// LinearModel: one output, p = x·w + b, any pointwise loss (losses.hpp).
 template <class T, class Loss>
-acc_t loss_and_grad(const DenseView<T>& X, const T* y, const T* sw, const T* w, acc_t b,
-                    const Loss& loss, const Penalty& pen, T* grad, acc_t* grad_b,
+struct LinearModel {
+  static constexpr bool kPerSampleFastPath = true;  // detail::per_sample_epoch applies
+  const Loss& loss;
+  const T* y;
+  index_t n_coef(index_t d) const noexcept { return d; }
+  index_t n_intercepts() const noexcept { return 1; }
+  acc_t pass(const DenseView<T>& X, const T* sw, const detail::RowSlice& slice, const T* w,
+             const T* b, acc_t* grad, acc_t* grad_b) const noexcept {
+    return detail::row_pass(X, y, sw, slice, w, acc_t(b[0]), loss, grad, grad_b);
+  }
+};
+
+// SoftmaxModel: K outputs p = W·x + b (W is K×d, row-major), cross-entropy against a target
+// distribution t: hard labels (one-hot), or the rows of a probability matrix (soft labels),
+// optionally smoothed, t ← (1 − ε)·t + ε/K. L = logsumexp(p) − Σ_k t_k·p_k, ∂L/∂p_k = q_k − t_k
+// with q = softmax(p).
+template <class T>
+struct SoftmaxModel {
+  static constexpr bool kPerSampleFastPath = false;
+  index_t K;
+  const std::int64_t* labels;  // class of each row in [0, K), or nullptr
+  const T* probs;              // n × K target probabilities, or nullptr
+  double smoothing;            // ε
+  index_t n_coef(index_t d) const noexcept { return K * d; }
+  index_t n_intercepts() const noexcept { return K; }
+
+  acc_t pass(const DenseView<T>& X, const T* sw, const detail::RowSlice& slice, const T* W,
+             const T* b, acc_t* grad, acc_t* grad_b) const noexcept {
+    return detail::softmax_pass(X, sw, slice, W, b, K, labels, probs, smoothing, grad, grad_b);
+  }
+};
+
+// Objective F(w, b) = (1/n) Σ s_i·L_i + α·R(w) of a model and its (sub)gradient: grad (its P
+// coefficients) and grad_b (its m intercepts). The L1 part of the subgradient is sign(w)·l1,
+// zero at w = 0. One pass over X.
+template <class T, class Model>
+acc_t loss_and_grad(const DenseView<T>& X, const T* sw, const T* w, const T* b,
+                    const Model& model, const Penalty& pen, T* grad, acc_t* grad_b,
                     int n_threads) {
-  const index_t n = X.n_rows, d = X.n_cols;
-  const int nt = threads_for(n, d, n_threads);
-  detail::Scratch scratch(nt, d);
-  acc_t loss_sum = 0, gb_sum = 0, sq = 0, ab = 0;
+  const index_t n = X.n_rows, d = X.n_cols, P = model.n_coef(d), m = model.n_intercepts();
+  const int nt = threads_for(n, P, n_threads);
+  detail::Scratch scratch(nt, P, m);
+  acc_t loss_sum = 0, sq = 0, ab = 0;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
@@ -334,12 +429,11 @@ acc_t loss_and_grad(const DenseView<T>& X, const T* y, const T* sw, const T* w, 
   {
     const int t = detail::thread_id();
     acc_t* g = scratch.grad(t);
-    std::fill(g, g + d, acc_t(0));
-    scratch.grad_b(t) = 0;
+    std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
     const detail::RowSlice slice{nullptr, detail::split(n, nt, t), {n, n}};
-    scratch.loss(t) = detail::row_pass(X, y, sw, slice, w, b, loss, g, &scratch.grad_b(t));
+    scratch.loss(t) = model.pass(X, sw, slice, w, b, g, scratch.grad_b(t));
     detail::barrier();
-    const detail::Range cols = detail::split(d, nt, t);
+    const detail::Range cols = detail::split(P, nt, t);
     for (index_t j = cols.begin; j < cols.end; ++j) {
       acc_t gj = 0;
       for (int k = 0; k < nt; ++k) gj += scratch.grad(k)[j];
@@ -348,23 +442,23 @@ acc_t loss_and_grad(const DenseView<T>& X, const T* y, const T* sw, const T* w, 
       grad[j] = T(gj / acc_t(n) + pen.l2 * wj + pen.l1 * sign);
     }
   }
-  for (int k = 0; k < nt; ++k) {
-    loss_sum += scratch.loss(k);
-    gb_sum += scratch.grad_b(k);
+  for (int k = 0; k < nt; ++k) loss_sum += scratch.loss(k);
+  for (index_t c = 0; c < m; ++c) {
+    acc_t gb = 0;
+    for (int k = 0; k < nt; ++k) gb += scratch.grad_b(k)[c];
+    grad_b[c] = gb / acc_t(n);
   }
-  for (index_t j = 0; j < d; ++j) {
+  for (index_t j = 0; j < P; ++j) {
     sq += acc_t(w[j]) * acc_t(w[j]);
     ab += std::fabs(acc_t(w[j]));
   }
-  *grad_b = gb_sum / acc_t(n);
   return loss_sum / acc_t(n) + pen.value(sq, ab);
 }
 
-// Inputs of one minibatch epoch (DESIGN.md, "Exact semantics").
+// Inputs of one minibatch epoch (DESIGN.md, "Exact semantics"); the targets belong to the model.
 template <class T>
 struct EpochArgs {
   DenseView<T> X;
-  const T* y;
   const T* sample_weight;     // nullptr: all ones
   const std::int64_t* order;  // rows of the epoch, in order (distinct); nullptr: 0..n−1
   index_t n_rows;             // rows in the epoch: len(order), or n without order
@@ -377,35 +471,41 @@ struct EpochArgs {
   AverageArgs<T> average{};      // off by default
 };
 
-// One epoch of minibatch SGD, all steps in one parallel region. Updates w (d values) and *b in
-// place and returns the progressive loss Σ_i s_i·L(p_i, y_i), each p_i computed with the weights
-// before the step that uses row i.
+// One epoch of minibatch SGD, all steps in one parallel region. Updates the model's P
+// coefficients w and m intercepts b in place and returns the progressive loss Σ_i s_i·L_i, each
+// computed with the weights before the step that uses row i.
 //
 // One barrier per step: every thread sums all the gradient buffers (in thread order) and applies
-// the same update to its own copy of (w, b), so all copies stay bitwise equal and no thread waits
-// for another's update before its next row pass. The buffers alternate between two sets by step
-// parity, so a thread that runs ahead into step s+1 never overwrites a buffer still being summed
-// for step s; it cannot get further ahead than that, because step s+1 ends with a barrier.
-template <class T, class Loss>
-acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
+// the same update to its own copy of (w, b) and of the optimizer state, so all copies stay bitwise
+// equal and no thread waits for another's update before its next row pass. The buffers alternate
+// between two sets by step parity, so a thread that runs ahead into step s+1 never overwrites a
+// buffer still being summed for step s; it cannot get further ahead than that, because step s+1
+// ends with a barrier.
+template <class T, class Model>
+acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
+  const index_t P = model.n_coef(d), m = model.n_intercepts();
   const index_t n_steps = (n + B - 1) / B;
-  const int nt = threads_for(std::min(B, n), d, a.n_threads);
+  const int nt = threads_for(std::min(B, n), P, a.n_threads);
   const OptimizerArgs<T>& opt = a.optimizer;
   const AverageArgs<T>& avg = a.average;
   const bool plain = opt.kind == OptimizerKind::sgd;
-  if (nt == 1 && B == 1 && plain && !avg.coef)
-    return detail::per_sample_epoch(a.X, a.y, a.sample_weight, a.order, n, a.lrs, a.penalty,
-                                    a.fit_intercept, loss, w, b);
+  if constexpr (Model::kPerSampleFastPath) {
+    if (nt == 1 && B == 1 && plain && !avg.coef)
+      return detail::per_sample_epoch(a.X, model.y, a.sample_weight, a.order, n, a.lrs,
+                                      a.penalty, a.fit_intercept, model.loss, w, b);
+  }
   const int ns = state_arrays(opt.kind);
   const auto update_with = detail::optimizer_update<T>(opt.kind);
   const std::int64_t opt_step0 = opt.step ? *opt.step : 0;
   const std::int64_t avg_step0 = avg.step ? *avg.step : 0;
-  detail::Scratch scratch(2 * nt, d);
-  // Thread 0 updates w and the optimizer state in place; threads 1.. keep private copies of both,
-  // a cache line apart, and apply the same updates to them.
-  const index_t w_stride = ((d + 15) / 16) * 16 + 16;
-  std::vector<T> copies((nt - 1) * w_stride * (1 + ns));
+  detail::Scratch scratch(2 * nt, P, m);
+  // Thread 0 updates w, b and the optimizer state in place; threads 1.. keep private copies of
+  // them, a cache line apart, and apply the same updates. Per thread: w, its ns state arrays,
+  // then b and its ns intercept states.
+  const index_t w_stride = ((P + 15) / 16) * 16 + 16, b_stride = ((m + 15) / 16) * 16 + 16;
+  const index_t block = (1 + ns) * (w_stride + b_stride);
+  std::vector<T> copies((nt - 1) * block);
   acc_t total_loss = 0;
 
 #if defined(_OPENMP)
@@ -414,18 +514,21 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
   {
     const int t = detail::thread_id();
     T* wt = w;
-    T* st[2] = {opt.coef_state, opt.coef_state ? opt.coef_state + d : nullptr};
+    T* bt = b;
+    T* st[2] = {opt.coef_state, opt.coef_state ? opt.coef_state + P : nullptr};
+    T* bst[2] = {opt.intercept_state, opt.intercept_state ? opt.intercept_state + m : nullptr};
     if (t > 0) {  // before barrier 0, so before thread 0 changes anything
-      wt = copies.data() + (t - 1) * w_stride * (1 + ns);
-      std::copy(w, w + d, wt);
-      for (int k = 0; k < ns; ++k) {
-        T* copy = wt + (k + 1) * w_stride;
-        std::copy(st[k], st[k] + d, copy);
-        st[k] = copy;
-      }
+      T* mine = copies.data() + (t - 1) * block;
+      auto take = [&](T*& p, index_t count, index_t stride) {
+        std::copy(p, p + count, mine);
+        p = mine;
+        mine += stride;
+      };
+      take(wt, P, w_stride);
+      for (int k = 0; k < ns; ++k) take(st[k], P, w_stride);
+      take(bt, m, b_stride);
+      for (int k = 0; k < ns; ++k) take(bst[k], m, b_stride);
     }
-    T bt = *b;
-    T bst[2] = {ns > 0 ? opt.intercept_state[0] : T(0), ns > 1 ? opt.intercept_state[1] : T(0)};
     for (index_t s = 0; s < n_steps; ++s) {
       const index_t lo = s * B, hi = std::min(n, lo + B);
       const index_t next_hi = std::min(n, hi + B);
@@ -436,41 +539,40 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Loss& loss, T* w, T* b) {
                                    {hi + next.begin, hi + next.end}};
       const int set = int(s & 1) * nt;
       acc_t* g = scratch.grad(set + t);
-      std::fill(g, g + d, acc_t(0));
-      scratch.grad_b(set + t) = 0;
-      scratch.loss(set + t) = detail::row_pass(a.X, a.y, a.sample_weight, slice, wt, acc_t(bt),
-                                               loss, g, &scratch.grad_b(set + t));
+      std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
+      scratch.loss(set + t) =
+          model.pass(a.X, a.sample_weight, slice, wt, bt, g, scratch.grad_b(set + t));
       if (nt > 1) detail::barrier();
       const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
-      acc_t gb = 0, ls = 0;
-      for (int k = 0; k < nt; ++k) {
-        gb += scratch.grad_b(set + k);
-        ls += scratch.loss(set + k);
-      }
+      acc_t ls = 0;
+      for (int k = 0; k < nt; ++k) ls += scratch.loss(set + k);
       if (t == 0) total_loss += ls;
-      if (plain) {
-        detail::update_weights(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
+      const StepConstants c =
+          step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
+      if (plain)
+        detail::update_weights(wt, P, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
                                a.penalty);
-        if (a.fit_intercept) bt = T(acc_t(bt) - lr * (gb / bs));
-      } else {
-        const StepConstants c =
-            step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
-        update_with(wt, d, scratch.grad(set), scratch.stride, nt, hi - lo, a.penalty, opt.params,
-                    c, st[0], st[1]);
-        if (a.fit_intercept)
-          bt = T(optimizer_step(opt.kind, acc_t(bt), gb / bs, opt.params, c, bst[0], bst[1]));
+      else
+        update_with(wt, P, scratch.grad(set), scratch.stride, nt, hi - lo, a.penalty,
+                    opt.params, c, st[0], st[1]);
+      if (a.fit_intercept) {
+        for (index_t k = 0; k < m; ++k) {
+          acc_t gb = 0;
+          for (int u = 0; u < nt; ++u) gb += scratch.grad_b(set + u)[k];
+          T dummy = 0;
+          bt[k] = plain ? T(acc_t(bt[k]) - lr * (gb / bs))
+                        : T(optimizer_step(opt.kind, acc_t(bt[k]), gb / bs, opt.params, c,
+                                           ns > 0 ? bst[0][k] : dummy,
+                                           ns > 1 ? bst[1][k] : dummy));
+        }
       }
       // The average does not feed back into training: thread 0 alone keeps it.
       const std::int64_t step = avg_step0 + s + 1;
       if (t == 0 && avg.coef && step >= avg.start) {
         const acc_t k = acc_t(step - avg.start + 1);
-        detail::average_into(avg.coef, wt, d, k);
-        *avg.intercept = T(acc_t(*avg.intercept) + (acc_t(bt) - acc_t(*avg.intercept)) / k);
+        detail::average_into(avg.coef, wt, P, k);
+        detail::average_into(avg.intercept, bt, m, k);
       }
-    }
-    if (t == 0) {
-      *b = bt;
-      for (int k = 0; k < ns; ++k) opt.intercept_state[k] = bst[k];
     }
   }
   if (opt.step) *opt.step += n_steps;
