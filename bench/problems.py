@@ -22,7 +22,7 @@ try:  # PyTorch is optional: its cases skip without it
 except ImportError:  # pragma: no cover - depends on the environment
     torch = None
 
-CHUNK = 65_536  # rows per chunk of the float64 NumPy passes (bounds their temporary memory)
+CHUNK = 8_192  # rows per chunk of the float64 NumPy passes (bounds their temporary memory)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,6 @@ class Problem:
     seed: int = 0
 
 
-
 def problems(scale: float = 1.0) -> dict[str, Problem]:
     """The four problems of issue 4, with n multiplied by `scale` (at least 2,000 rows)."""
 
@@ -50,14 +49,26 @@ def problems(scale: float = 1.0) -> dict[str, Problem]:
         return max(2_000, int(rows * scale))
 
     return {
-        "ridge-float32": Problem("ridge-float32", n(1_000_000), 100, np.float32, "squared_error",
-                                 "l2", 1e-4, 0.01),
-        "ridge-float64": Problem("ridge-float64", n(1_000_000), 100, np.float64, "squared_error",
-                                 "l2", 1e-4, 0.01),
-        "logistic-float64": Problem("logistic-float64", n(500_000), 200, np.float64, "log_loss",
-                                    "l2", 1e-4, 0.05),
-        "lasso-float64": Problem("lasso-float64", n(200_000), 500, np.float64, "squared_error",
-                                 "l1", 0.01, 0.005, nonzeros=20),
+        "ridge-float32": Problem(
+            "ridge-float32", n(1_000_000), 100, np.float32, "squared_error", "l2", 1e-4, 0.01
+        ),
+        "ridge-float64": Problem(
+            "ridge-float64", n(1_000_000), 100, np.float64, "squared_error", "l2", 1e-4, 0.01
+        ),
+        "logistic-float64": Problem(
+            "logistic-float64", n(500_000), 200, np.float64, "log_loss", "l2", 1e-4, 0.05
+        ),
+        "lasso-float64": Problem(
+            "lasso-float64",
+            n(200_000),
+            500,
+            np.float64,
+            "squared_error",
+            "l1",
+            0.01,
+            0.005,
+            nonzeros=20,
+        ),
     }
 
 
@@ -68,10 +79,10 @@ def make_data(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     X = rng.standard_normal((p.n, p.d), dtype=np.float32).astype(p.dtype, copy=False)
     w = rng.standard_normal(p.d) / np.sqrt(p.nonzeros or p.d)
     if p.nonzeros is not None:
-        w[p.nonzeros:] = 0.0
+        w[p.nonzeros :] = 0.0
     t = np.empty(p.n)
     for lo in range(0, p.n, CHUNK):
-        t[lo:lo + CHUNK] = X[lo:lo + CHUNK] @ w + 0.5
+        t[lo : lo + CHUNK] = X[lo : lo + CHUNK] @ w + 0.5
     if p.loss == "log_loss":
         y = np.where(t + 0.5 * rng.standard_normal(p.n) > 0, 1.0, -1.0)
     else:
@@ -84,8 +95,8 @@ def _margin_terms(p: Problem, X, y, w, b):
     w = np.asarray(w, dtype=np.float64)
     total, grad, grad_b = 0.0, np.zeros_like(w), 0.0
     for lo in range(0, len(X), CHUNK):
-        x = X[lo:lo + CHUNK].astype(np.float64)
-        t = y[lo:lo + CHUNK].astype(np.float64)
+        x = X[lo : lo + CHUNK].astype(np.float64)
+        t = y[lo : lo + CHUNK].astype(np.float64)
         z = x @ w + b
         if p.loss == "squared_error":
             r = z - t
@@ -116,14 +127,14 @@ def optimum(p: Problem, X, y) -> float:
     if p.loss == "squared_error" and p.penalty == "l2":
         mean_x = np.zeros(d)
         for lo in range(0, n, CHUNK):
-            mean_x += X[lo:lo + CHUNK].sum(axis=0, dtype=np.float64)
+            mean_x += X[lo : lo + CHUNK].sum(axis=0, dtype=np.float64)
         mean_x /= n
         mean_y = float(y.mean(dtype=np.float64))
         gram, rhs = np.zeros((d, d)), np.zeros(d)
         for lo in range(0, n, CHUNK):
-            xc = X[lo:lo + CHUNK].astype(np.float64) - mean_x
+            xc = X[lo : lo + CHUNK].astype(np.float64) - mean_x
             gram += xc.T @ xc
-            rhs += xc.T @ (y[lo:lo + CHUNK].astype(np.float64) - mean_y)
+            rhs += xc.T @ (y[lo : lo + CHUNK].astype(np.float64) - mean_y)
         w = np.linalg.solve(gram / n + p.alpha * np.eye(d), rhs / n)
         return objective(p, X, y, w, mean_y - mean_x @ w)
     if p.loss == "log_loss":
@@ -134,8 +145,13 @@ def optimum(p: Problem, X, y) -> float:
             w = v[:-1]
             return data + 0.5 * p.alpha * float(w @ w), np.append(g + p.alpha * w, gb)
 
-        res = minimize(f, np.zeros(d + 1), jac=True, method="L-BFGS-B",
-                       options=dict(maxiter=1000, gtol=1e-10, ftol=1e-15))
+        res = minimize(
+            f,
+            np.zeros(d + 1),
+            jac=True,
+            method="L-BFGS-B",
+            options=dict(maxiter=1000, gtol=1e-10, ftol=1e-15),
+        )
         return objective(p, X, y, res.x[:-1], res.x[-1])
     from sklearn.linear_model import Lasso
 
@@ -175,9 +191,20 @@ class FastgdTrainer:
         p = self.p
         n_steps = ops.n_steps(len(X), self.batch_size)
         lrs = schedules.rates(schedules.Constant(p.lr), self.step, n_steps)
-        ops.sgd_epoch(X, y, self.coef, self.intercept, lrs, batch_size=self.batch_size,
-                      order=self.order, loss=p.loss, penalty=p.penalty, alpha=p.alpha,
-                      n_threads=self.n_threads, check_input=False)
+        ops.sgd_epoch(
+            X,
+            y,
+            self.coef,
+            self.intercept,
+            lrs,
+            batch_size=self.batch_size,
+            order=self.order,
+            loss=p.loss,
+            penalty=p.penalty,
+            alpha=p.alpha,
+            n_threads=self.n_threads,
+            check_input=False,
+        )
         self.step += n_steps
 
     def params(self):
@@ -200,7 +227,7 @@ class NumpyTrainer:
         p, w, b = self.p, self.w, self.b
         lr, alpha, B = p.dtype(p.lr), p.dtype(p.alpha), p.batch_size
         for lo in range(0, len(X), B):
-            xb, yb = X[lo:lo + B], y[lo:lo + B]
+            xb, yb = X[lo : lo + B], y[lo : lo + B]
             z = xb @ w + b
             g = z - yb if p.loss == "squared_error" else -yb / (1 + np.exp(yb * z))
             w -= lr * (xb.T @ g / len(xb) + (alpha * w if p.penalty == "l2" else 0))
@@ -229,8 +256,11 @@ class SklearnTrainer:
 
         p = self.p
         common = dict(penalty=p.penalty, alpha=p.alpha, shuffle=False, random_state=0)
-        self.model = (SGDClassifier(loss="log_loss", **common) if p.loss == "log_loss"
-                      else SGDRegressor(loss="squared_error", **common))
+        self.model = (
+            SGDClassifier(loss="log_loss", **common)
+            if p.loss == "log_loss"
+            else SGDRegressor(loss="squared_error", **common)
+        )
 
     def epoch(self, X, y):
         if self.p.loss == "log_loss":
@@ -256,20 +286,26 @@ class TorchTrainer:
 
     def reset(self):
         p = self.p
-        self.model = torch.nn.Linear(p.d, 1, dtype=torch.float32 if p.dtype == np.float32
-                                     else torch.float64)
+        self.model = torch.nn.Linear(
+            p.d, 1, dtype=torch.float32 if p.dtype == np.float32 else torch.float64
+        )
         torch.nn.init.zeros_(self.model.weight)
         torch.nn.init.zeros_(self.model.bias)
         decay = p.alpha if p.penalty == "l2" else 0.0
-        self.opt = torch.optim.SGD([dict(params=[self.model.weight], weight_decay=decay),
-                                    dict(params=[self.model.bias], weight_decay=0.0)], lr=p.lr)
+        self.opt = torch.optim.SGD(
+            [
+                dict(params=[self.model.weight], weight_decay=decay),
+                dict(params=[self.model.bias], weight_decay=0.0),
+            ],
+            lr=p.lr,
+        )
 
     def epoch(self, X, y):
         p, model, opt = self.p, self.model, self.opt
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
         for lo in range(0, len(X), p.batch_size):
-            z = model(Xt[lo:lo + p.batch_size]).squeeze(1)
-            t = yt[lo:lo + p.batch_size]
+            z = model(Xt[lo : lo + p.batch_size]).squeeze(1)
+            t = yt[lo : lo + p.batch_size]
             if p.loss == "squared_error":
                 loss = 0.5 * ((z - t) ** 2).mean()
             else:
@@ -285,8 +321,9 @@ class TorchTrainer:
             return self.model.weight.numpy().ravel().copy(), float(self.model.bias.item())
 
 
-def epochs_to_reach(trainer, p: Problem, X, y, f_star: float, f_zero: float, tol: float,
-                    max_epochs: int) -> int | None:
+def epochs_to_reach(
+    trainer, p: Problem, X, y, f_star: float, f_zero: float, tol: float, max_epochs: int
+) -> int | None:
     """Epochs (from zero weights) until the suboptimality F − F* falls to `tol` times its start
     F(0) − F*; None if not within max_epochs."""
     trainer.reset()

@@ -39,14 +39,18 @@ def test_epoch(benchmark, data, problem, tool):
     d = data(problem)
     trainer = make_trainer(tool, d.p)
     benchmark.group = problem
-    benchmark.extra_info.update(n=d.p.n, d=d.p.d, batch_size=d.p.batch_size,
-                                bytes=d.X.nbytes)
+    benchmark.extra_info.update(n=d.p.n, d=d.p.d, batch_size=d.p.batch_size, bytes=d.X.nbytes)
     rounds = 5 if tool == "fastgd" else 3
-    benchmark.pedantic(trainer.epoch, args=(d.X, d.y), setup=trainer.reset, rounds=rounds,
-                       iterations=1, warmup_rounds=1 if tool == "fastgd" else 0)
+    benchmark.pedantic(
+        trainer.epoch,
+        args=(d.X, d.y),
+        setup=trainer.reset,
+        rounds=rounds,
+        iterations=1,
+        warmup_rounds=1 if tool == "fastgd" else 0,
+    )
     max_epochs = -(-MAX_SAMPLES // d.p.n)
-    epochs = P.epochs_to_reach(trainer, d.p, d.X, d.y, d.f_star, d.f_zero, TOLERANCE,
-                               max_epochs)
+    epochs = P.epochs_to_reach(trainer, d.p, d.X, d.y, d.f_star, d.f_zero, TOLERANCE, max_epochs)
     benchmark.extra_info["epochs_to_tolerance"] = epochs
     assert epochs is not None, (
         f"{tool} did not bring F − F* to {TOLERANCE} × (F(0) − F*) in {max_epochs} epochs"

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ALL_LOSSES, PENALTIES, assert_close, make_problem
 
 import fastgd
-import reference as ref
 from fastgd import _core, ops
+
+import reference as ref
+from conftest import ALL_LOSSES, PENALTIES, assert_close, make_problem
 
 PARAMS = dict(alpha=0.01, l1_ratio=0.3, epsilon=0.1)
 
@@ -65,8 +66,9 @@ def test_two_threads_are_bitwise_reproducible(batch, dtype):
     X, y = make_problem(3000, 100, dtype, "squared_error", seed=31)
     order = np.random.default_rng(32).permutation(3000)
     lrs = np.full(ops.n_steps(3000, batch), 0.01)
-    kw = dict(batch_size=batch, order=order, loss="squared_error", penalty="l1", n_threads=2,
-              **PARAMS)
+    kw = dict(
+        batch_size=batch, order=order, loss="squared_error", penalty="l1", n_threads=2, **PARAMS
+    )
     first = _epoch(X, y, lrs, **kw)
     again = _epoch(X, y, lrs, **kw)
     np.testing.assert_array_equal(first[0], again[0])
