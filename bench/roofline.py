@@ -55,8 +55,17 @@ def make_ridge(n: int, d: int, dtype=np.float32, seed: int = 0):
     return X, y
 
 
-def epoch_seconds(X, y, batch_size: int, n_threads: int, *, order=None, repeats: int = 5,
-                  lr: float = 1e-3, alpha: float = 1e-4) -> float:
+def epoch_seconds(
+    X,
+    y,
+    batch_size: int,
+    n_threads: int,
+    *,
+    order=None,
+    repeats: int = 5,
+    lr: float = 1e-3,
+    alpha: float = 1e-4,
+) -> float:
     """Best wall time of one ridge-regression SGD epoch (validation of X done once, before)."""
     n, d = X.shape
     lrs = np.full(ops.n_steps(n, batch_size), lr)
@@ -65,15 +74,33 @@ def epoch_seconds(X, y, batch_size: int, n_threads: int, *, order=None, repeats:
         coef = np.zeros(d, dtype=X.dtype)
         intercept = np.zeros(1, dtype=X.dtype)
         start = time.perf_counter()
-        ops.sgd_epoch(X, y, coef, intercept, lrs, batch_size=batch_size, order=order,
-                      penalty="l2", alpha=alpha, n_threads=n_threads, check_input=False)
+        ops.sgd_epoch(
+            X,
+            y,
+            coef,
+            intercept,
+            lrs,
+            batch_size=batch_size,
+            order=order,
+            penalty="l2",
+            alpha=alpha,
+            n_threads=n_threads,
+            check_input=False,
+        )
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def roofline(n: int = 1_000_000, d: int = 100, dtype=np.float32, batches=DEFAULT_BATCHES,
-             threads: tuple[int, ...] = (1, 2), shuffle: bool = False, repeats: int = 5,
-             gib: float = 1.0) -> dict[str, Any]:
+def roofline(
+    n: int = 1_000_000,
+    d: int = 100,
+    dtype=np.float32,
+    batches=DEFAULT_BATCHES,
+    threads: tuple[int, ...] = (1, 2),
+    shuffle: bool = False,
+    repeats: int = 5,
+    gib: float = 1.0,
+) -> dict[str, Any]:
     """Measure the bandwidth, then every (batch, threads) epoch; returns the figures as a dict."""
     X, y = make_ridge(n, d, dtype)
     order = np.random.default_rng(1).permutation(n) if shuffle else None
@@ -84,15 +111,27 @@ def roofline(n: int = 1_000_000, d: int = 100, dtype=np.float32, batches=DEFAULT
         for nt in threads:
             seconds = epoch_seconds(X, y, b, nt, order=order, repeats=repeats)
             gbs = X.nbytes / seconds / 1e9
-            rows.append(dict(batch=batch, threads=nt, ms=seconds * 1e3, gbs=gbs,
-                             fraction=gbs / bandwidth[nt]))
+            rows.append(
+                dict(
+                    batch=batch, threads=nt, ms=seconds * 1e3, gbs=gbs, fraction=gbs / bandwidth[nt]
+                )
+            )
     # Measured again after the epochs; the better figure is the machine's (others may share it).
     again = read_bandwidth(threads, gib)
     bandwidth = {nt: max(bandwidth[nt], again[nt]) for nt in threads}
     for row in rows:
         row["fraction"] = row["gbs"] / bandwidth[row["threads"]]
-    return dict(cpu=cpu_model(), n=n, d=d, dtype=np.dtype(dtype).name, shuffle=shuffle,
-                bytes=X.nbytes, bandwidth=bandwidth, rows=rows, build=fastgd.build_info())
+    return dict(
+        cpu=cpu_model(),
+        n=n,
+        d=d,
+        dtype=np.dtype(dtype).name,
+        shuffle=shuffle,
+        bytes=X.nbytes,
+        bandwidth=bandwidth,
+        rows=rows,
+        build=fastgd.build_info(),
+    )
 
 
 def format_report(r: dict[str, Any], markdown: bool = False) -> str:
@@ -106,8 +145,16 @@ def format_report(r: dict[str, Any], markdown: bool = False) -> str:
         "",
     ]
     cols = ("batch", "threads", "ms / epoch", "GB/s", "% of bandwidth")
-    lines = [(row["batch"], str(row["threads"]), f"{row['ms']:.1f}", f"{row['gbs']:.1f}",
-              f"{100 * row['fraction']:.0f}%") for row in r["rows"]]
+    lines = [
+        (
+            row["batch"],
+            str(row["threads"]),
+            f"{row['ms']:.1f}",
+            f"{row['gbs']:.1f}",
+            f"{100 * row['fraction']:.0f}%",
+        )
+        for row in r["rows"]
+    ]
     if markdown:
         table = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
         table += ["| " + " | ".join(line) + " |" for line in lines]
@@ -123,16 +170,21 @@ def main(argv=None) -> None:
     p.add_argument("--n", type=int, default=1_000_000, help="rows of X")
     p.add_argument("--d", type=int, default=100, help="columns of X")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--batches", nargs="+", default=list(DEFAULT_BATCHES),
-                   help="batch sizes; 'full' is the whole data set")
+    p.add_argument(
+        "--batches",
+        nargs="+",
+        default=list(DEFAULT_BATCHES),
+        help="batch sizes; 'full' is the whole data set",
+    )
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--shuffle", action="store_true", help="read rows through a permutation")
     p.add_argument("--repeats", type=int, default=5, help="epochs per figure (the best is kept)")
     p.add_argument("--gib", type=float, default=1.0, help="size of the bandwidth buffer, GiB")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     a = p.parse_args(argv)
-    r = roofline(a.n, a.d, np.dtype(a.dtype), a.batches, tuple(a.threads), a.shuffle,
-                 a.repeats, a.gib)
+    r = roofline(
+        a.n, a.d, np.dtype(a.dtype), a.batches, tuple(a.threads), a.shuffle, a.repeats, a.gib
+    )
     print(format_report(r, a.markdown))
 
 

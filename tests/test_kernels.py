@@ -1,0 +1,105 @@
+"""The fast paths of the kernels (issue 4) against the float64 NumPy reference: the batch-1 path
+that updates w directly, the row blocks of 4 with their leftover rows, the multi-threaded step with
+private weight copies, both forms of the batch mean (power-of-two and other batch sizes), and the
+runtime instruction-set dispatch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import _core, ops
+
+import reference as ref
+from conftest import ALL_LOSSES, PENALTIES, assert_close, make_problem
+
+PARAMS = dict(alpha=0.01, l1_ratio=0.3, epsilon=0.1)
+
+
+def _epoch(X, y, lrs, **kw):
+    w, b = np.zeros(X.shape[1], dtype=X.dtype), np.zeros(1, dtype=X.dtype)
+    total = ops.sgd_epoch(X, y, w, b, lrs, **kw)
+    return w, b[0], total
+
+
+def _reference(X, y, lrs, **kw):
+    w, b = np.zeros(X.shape[1]), 0.0
+    return ref.sgd_epoch(X.astype(np.float64), y.astype(np.float64), w, b, lrs, **kw)
+
+
+@pytest.mark.parametrize("penalty", PENALTIES)
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_batch_one_fast_path_matches_reference(loss, penalty, dtype):
+    # d = 37: one full 16-lane block of the dot product, then a partial one, then a tail.
+    X, y = make_problem(300, 37, dtype, loss, seed=21)
+    order = np.random.default_rng(22).permutation(300)
+    sw = np.random.default_rng(23).uniform(0.5, 2.0, 300).astype(dtype)
+    lrs = np.linspace(0.05, 0.01, 300)
+    kw = dict(batch_size=1, order=order, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS)
+    w, b, total = _epoch(X, y, lrs, n_threads=1, **kw)
+    w_ref, b_ref, total_ref = _reference(X, y, lrs, **kw)
+    assert_close(w, w_ref, dtype)
+    assert_close([b], [b_ref], dtype, scale=max(1.0, abs(b_ref)))
+    assert_close([total], [total_ref], dtype)
+
+
+@pytest.mark.parametrize("batch", [3, 4, 7, 8, 100, 128, 999], ids=lambda b: f"batch{b}")
+@pytest.mark.parametrize("d", [1, 15, 16, 17, 100, 600], ids=lambda d: f"d{d}")
+def test_row_blocks_and_tails_match_reference(batch, d, dtype):
+    # Batches of every remainder modulo the 4-row block, widths around the 16-lane vector and
+    # past the 512-column chunk of the dot product, on one and two threads.
+    X, y = make_problem(1000, d, dtype, "log_loss", seed=d)
+    lrs = np.full(ops.n_steps(1000, batch), 0.05)
+    kw = dict(batch_size=batch, loss="log_loss", penalty="elasticnet", **PARAMS)
+    w_ref, b_ref, total_ref = _reference(X, y, lrs, **kw)
+    for n_threads in (1, 2):
+        w, b, total = _epoch(X, y, lrs, n_threads=n_threads, **kw)
+        assert_close(w, w_ref, dtype)
+        assert_close([b], [b_ref], dtype, scale=max(1.0, abs(b_ref)))
+        assert_close([total], [total_ref], dtype)
+
+
+@pytest.mark.parametrize("batch", [256, 300], ids=["power-of-two", "other"])
+def test_two_threads_are_bitwise_reproducible(batch, dtype):
+    # Wide enough that steps split over two threads, each with its own copy of the weights.
+    X, y = make_problem(3000, 100, dtype, "squared_error", seed=31)
+    order = np.random.default_rng(32).permutation(3000)
+    lrs = np.full(ops.n_steps(3000, batch), 0.01)
+    kw = dict(
+        batch_size=batch, order=order, loss="squared_error", penalty="l1", n_threads=2, **PARAMS
+    )
+    first = _epoch(X, y, lrs, **kw)
+    again = _epoch(X, y, lrs, **kw)
+    np.testing.assert_array_equal(first[0], again[0])
+    assert first[1:] == again[1:]
+    w_ref, b_ref, _ = _reference(X, y, lrs, **{k: v for k, v in kw.items() if k != "n_threads"})
+    assert_close(first[0], w_ref, dtype)
+
+
+@pytest.mark.parametrize("n", [64, 96], ids=["power-of-two", "other"])
+def test_full_batch_step_is_bitwise_loss_and_grad(n):
+    # The mean over the batch is a multiplication by 2⁻ᵏ for power-of-two batches and a division
+    # otherwise: both give bitwise the gradient of loss_and_grad (which divides).
+    X, y = make_problem(n, 9, np.float64, "squared_error", seed=41)
+    coef = np.linspace(-0.5, 0.5, 9)
+    _, grad, _ = ops.loss_and_grad(X, y, coef, 0.0, penalty="l2", alpha=0.05)
+    w, b = coef.copy(), np.zeros(1)
+    ops.sgd_epoch(X, y, w, b, [0.3], batch_size=n, penalty="l2", alpha=0.05)
+    np.testing.assert_array_equal(w, coef - 0.3 * grad)
+
+
+def test_runtime_simd_level_is_reported():
+    info = fastgd.build_info()
+    levels = {"avx512f", "avx2+fma", "avx", "sse4.2", "sse2", "neon", "scalar"}
+    assert info["simd"] in levels and info["simd_runtime"] in levels
+
+
+def test_read_bandwidth():
+    buffer = np.ones(1 << 20)
+    assert _core.read_bandwidth(buffer, 1, 2) > 0.1  # GB/s
+    assert _core.read_bandwidth(buffer, 2, 1) > 0.1
+    with pytest.raises(ValueError, match="n_threads"):
+        _core.read_bandwidth(buffer, 0)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.read_bandwidth(np.ones((8, 8))[:, ::2], 1)
