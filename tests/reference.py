@@ -171,3 +171,67 @@ def optimizer_epoch(
         b = b - lr * f * db
         w = np.sign(w) * np.maximum(np.abs(w) - lr * f * l1, 0.0)
     return w, b[0], t
+
+
+def softmax_targets(y, K, smoothing=0.0):
+    """Target distributions: one-hot for class indices, or the given probabilities; smoothed."""
+    y = np.asarray(y)
+    t = np.eye(K)[y] if y.ndim == 1 else y.astype(np.float64)
+    return (1 - smoothing) * t + smoothing / K
+
+
+def softmax_objective_and_grad(
+    X, y, W, b, *, penalty, alpha, l1_ratio, sample_weight=None, label_smoothing=0.0
+):
+    """(1/n) Σ s_i·CE(softmax(W x_i + b), t_i) + α·R(W), its gradient (K, d) and intercept grad."""
+    X = np.asarray(X, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    n, K = X.shape[0], W.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    t = softmax_targets(y, K, label_smoothing)
+    P = X @ W.T + np.asarray(b, dtype=np.float64)
+    logq = P - np.logaddexp.reduce(P, axis=1, keepdims=True)
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    objective = -(s @ (t * logq).sum(1)) / n + 0.5 * l2 * (W * W).sum() + l1 * np.abs(W).sum()
+    G = s[:, None] * (np.exp(logq) - t)
+    return objective, G.T @ X / n + l2 * W + l1 * np.sign(W), G.sum(0) / n
+
+
+def softmax_epoch(
+    X,
+    y,
+    W,
+    b,
+    lrs,
+    *,
+    batch_size,
+    order=None,
+    penalty,
+    alpha,
+    l1_ratio,
+    sample_weight=None,
+    label_smoothing=0.0,
+    fit_intercept=True,
+):
+    """One epoch of the softmax model's minibatch SGD; returns (W, b, progressive loss)."""
+    X = np.asarray(X, dtype=np.float64)
+    W = np.array(W, dtype=np.float64)
+    b = np.array(b, dtype=np.float64)
+    n, K = X.shape[0], W.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    t = softmax_targets(y, K, label_smoothing)
+    order = np.arange(n) if order is None else np.asarray(order)
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    total = 0.0
+    for step, start in enumerate(range(0, len(order), batch_size)):
+        rows = order[start : start + batch_size]
+        lr = lrs[step]
+        P = X[rows] @ W.T + b
+        logq = P - np.logaddexp.reduce(P, axis=1, keepdims=True)
+        total += -(s[rows] @ (t[rows] * logq).sum(1))
+        G = s[rows, None] * (np.exp(logq) - t[rows])
+        W = W - lr * (G.T @ X[rows] / len(rows) + l2 * W)
+        if fit_intercept:
+            b = b - lr * G.sum(0) / len(rows)
+        W = np.sign(W) * np.maximum(np.abs(W) - lr * l1, 0.0)
+    return W, b, total

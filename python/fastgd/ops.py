@@ -34,7 +34,15 @@ from ._validation import (
     check_threads,
 )
 
-__all__ = ["LOSSES", "PENALTIES", "loss_and_derivative", "loss_and_grad", "n_steps", "sgd_epoch"]
+__all__ = [
+    "LOSSES",
+    "MULTINOMIAL",
+    "PENALTIES",
+    "loss_and_derivative",
+    "loss_and_grad",
+    "n_steps",
+    "sgd_epoch",
+]
 
 #: Names accepted by ``loss=``.
 LOSSES: tuple[str, ...] = tuple(_core.Loss.__members__)
@@ -42,22 +50,55 @@ LOSSES: tuple[str, ...] = tuple(_core.Loss.__members__)
 PENALTIES: tuple[str, ...] = tuple(_core.Penalty.__members__)
 
 
-def _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads):
+MULTINOMIAL = "multinomial"
+
+
+def _multinomial_targets(y: Any, dtype: Any) -> np.ndarray:
+    """Class indices (n,) as int64, or class probabilities (n, K) in X's dtype (soft labels)."""
+    arr = np.asarray(y)
+    if arr.ndim == 1:
+        if arr.dtype.kind not in "iu":
+            raise TypeError(
+                f"y must hold class indices (integers) or be an (n, K) matrix of class "
+                f"probabilities for loss='multinomial', got dtype {arr.dtype}"
+            )
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"y (class probabilities) must hold real numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _common(
+    X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing=0.0
+):
+    """Checked arguments of a kernel call; a multinomial call swaps loss/epsilon for
+    label_smoothing."""
     X = check_data_matrix(X)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    return dict(
+    args = dict(
         X=X,
-        y=as_vector(y, "y", dtype),
         sample_weight=None
         if sample_weight is None
         else as_vector(sample_weight, "sample_weight", dtype),
-        loss=check_option(loss, "loss", _core.Loss),
         penalty=check_option(penalty, "penalty", _core.Penalty),
         alpha=check_real(alpha, "alpha", low=0.0),
         l1_ratio=check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0),
-        epsilon=check_real(epsilon, "epsilon", low=0.0),
         n_threads=check_threads(n_threads, default_threads()),
     )
+    if loss == MULTINOMIAL:
+        args.update(
+            y=_multinomial_targets(y, dtype),
+            label_smoothing=check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+        )
+    else:
+        if label_smoothing:
+            raise ValueError("label_smoothing applies to loss='multinomial' only")
+        args.update(
+            y=as_vector(y, "y", dtype),
+            loss=check_option(loss, "loss", _core.Loss),
+            epsilon=check_real(epsilon, "epsilon", low=0.0),
+        )
+    return args
 
 
 def n_steps(n_samples: int, batch_size: int) -> int:
@@ -81,7 +122,8 @@ def loss_and_grad(
     sample_weight: Any = None,
     n_threads: int | None = None,
     check_input: bool = True,
-) -> tuple[float, np.ndarray, float]:
+    label_smoothing: float = 0.0,
+) -> tuple[float, np.ndarray, Any]:
     """Objective F(w, b) and its gradient, in one pass over X.
 
     Returns ``(objective, grad_coef, grad_intercept)`` where ``grad_coef`` (X's dtype, shape (d,))
@@ -92,9 +134,22 @@ def loss_and_grad(
     X for NaN/inf (a full pass over X) for callers that checked X already; shapes, dtypes and the
     other inputs are always checked. Parallel over rows with ``n_threads`` threads (default: all);
     the result is bitwise reproducible for a given thread count.
+
+    ``loss="multinomial"``: softmax cross-entropy over K classes, with ``coef`` of shape (K, d),
+    ``intercept`` of shape (K,), and y either class indices in [0, K) or an (n, K) matrix of
+    class probabilities (soft labels), optionally smoothed: t ← (1 − ε)·t + ε/K with
+    ε = ``label_smoothing``. L_i = −Σ_k t_ik·log softmax(W·x_i + b)_k; ``grad_intercept`` is then
+    an array of K values.
     """
-    args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
+    args = _common(
+        X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
+    )
     coef = np.ascontiguousarray(coef)
+    if loss == MULTINOMIAL:
+        b = np.ascontiguousarray(intercept, dtype=coef.dtype)
+        return _core.multinomial_loss_and_grad(
+            coef=coef, intercept=b, check_input=bool(check_input), **args
+        )
     b = np.asarray(intercept)
     if b.size != 1 or b.dtype.kind not in "iuf":
         raise ValueError(
@@ -125,6 +180,7 @@ def sgd_epoch(
     check_input: bool = True,
     optimizer: Any = None,
     average: Any = None,
+    label_smoothing: float = 0.0,
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -149,6 +205,9 @@ def sgd_epoch(
     :func:`n_steps` and :func:`fastgd.schedules.rates`). ``order`` must hold distinct indices
     in [0, n). All inputs are checked before any work; on error, ``coef`` is untouched.
 
+    ``loss="multinomial"`` trains a softmax model over K classes with the same step: ``coef``
+    (K, d), ``intercept`` (K,), y class indices or class probabilities (see :func:`loss_and_grad`).
+
     ``optimizer`` (default plain SGD as above) is a :mod:`fastgd.optimizers` object or name
     (Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW: PyTorch's formulas), fused into the same
     update; its state lives in the object and carries over to the next epoch. ``average`` (a
@@ -157,7 +216,9 @@ def sgd_epoch(
     Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
     with the weights before the step that used row i (no extra pass over X).
     """
-    args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
+    args = _common(
+        X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
+    )
     lrs_arr = np.asarray(lrs)
     if lrs_arr.dtype.kind not in "iuf":
         raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
@@ -185,7 +246,8 @@ def sgd_epoch(
             average_step=avg_step,
             average_start=average.start,
         )
-    return _core.sgd_epoch(
+    kernel = _core.multinomial_epoch if loss == MULTINOMIAL else _core.sgd_epoch
+    return kernel(
         coef=coef,
         intercept=check_inplace(intercept, "intercept"),
         lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
