@@ -128,7 +128,7 @@ CLASSIFIER_CASES = [
 def test_classifier_matches_sklearn(loss, learning_rate, classes):
     X, y = _standardized_classification(classes=classes)
     kw = dict(loss=loss, learning_rate=learning_rate, eta0=0.05, **SAME_AS_SKLEARN)
-    ours = SGDClassifier(batch_size=1, **kw).fit(X, y)
+    ours = SGDClassifier(batch_size=1, multi_class="ovr", **kw).fit(X, y)
     theirs = sk.SGDClassifier(**kw).fit(X, y)
     _assert_same_model(ours, theirs)
     np.testing.assert_array_equal(ours.classes_, theirs.classes_)
@@ -143,7 +143,7 @@ def test_class_and_sample_weights_match_sklearn(classes):
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     kw = dict(loss="log_loss", learning_rate="constant", eta0=0.05, **SAME_AS_SKLEARN)
     cw = {0: 2.0, 1: 0.5} if classes == 2 else "balanced"
-    ours = SGDClassifier(class_weight=cw, **kw).fit(X, y, sample_weight=sw)
+    ours = SGDClassifier(class_weight=cw, multi_class="ovr", **kw).fit(X, y, sample_weight=sw)
     theirs = sk.SGDClassifier(class_weight=cw, **kw).fit(X, y, sample_weight=sw)
     _assert_same_model(ours, theirs)
 

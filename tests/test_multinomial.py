@@ -136,3 +136,86 @@ def test_bad_targets_are_refused(y, match):
     with pytest.raises((ValueError, TypeError), match=match):
         ops.sgd_epoch(X, y, W, b, [0.1], batch_size=20, loss="multinomial")
     assert not W.any()
+
+
+# ---------------------------------------------------------------------------------------------
+# SGDClassifier: multinomial by default for log_loss with more than two classes, soft labels
+# ---------------------------------------------------------------------------------------------
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+MINIBATCH = dict(
+    loss="log_loss", batch_size=32, learning_rate="constant", eta0=0.1, alpha=1e-3, random_state=0
+)
+
+
+def test_softmax_on_digits_within_a_point_of_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from fastgd import SGDClassifier
+
+    X_train, X_test, y_train, y_test = _digits()
+    est = SGDClassifier(**MINIBATCH).fit(X_train, y_train)
+    assert est.multi_class_ == "multinomial" and est.coef_.shape == (10, 64)
+    proba = est.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-12)
+    scores = est.decision_function(X_test)
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    np.testing.assert_allclose(proba, expected / expected.sum(1, keepdims=True), rtol=1e-12)
+    reference_model = LogisticRegression(max_iter=5000).fit(X_train, y_train)
+    assert est.score(X_test, y_test) >= reference_model.score(X_test, y_test) - 0.01
+
+
+def test_estimator_soft_one_hot_labels_equal_hard_labels():
+    from fastgd import SGDClassifier
+
+    X_train, _, y_train, _ = _digits()
+    hard = SGDClassifier(max_iter=3, tol=None, **MINIBATCH).fit(X_train, y_train)
+    soft = SGDClassifier(max_iter=3, tol=None, **MINIBATCH).fit(X_train, np.eye(10)[y_train])
+    np.testing.assert_array_equal(hard.coef_, soft.coef_)
+    np.testing.assert_array_equal(soft.classes_, np.arange(10))
+
+
+def test_distillation_from_teacher_probabilities():
+    from sklearn.ensemble import RandomForestClassifier
+
+    from fastgd import SGDClassifier
+
+    X_train, X_test, y_train, y_test = _digits()
+    teacher = RandomForestClassifier(random_state=0).fit(X_train, y_train)
+    student = SGDClassifier(label_smoothing=0.05, **MINIBATCH).fit(
+        X_train, teacher.predict_proba(X_train)
+    )
+    assert student.score(X_test, y_test) >= teacher.score(X_test, y_test) - 0.03
+
+
+def test_multi_class_options():
+    from fastgd import SGDClassifier
+
+    X_train, X_test, y_train, y_test = _digits()
+    ovr = SGDClassifier(multi_class="ovr", **MINIBATCH).fit(X_train, y_train)
+    assert ovr.multi_class_ == "ovr" and ovr.score(X_test, y_test) > 0.9
+    two = y_train < 5
+    binary = SGDClassifier(multi_class="multinomial", **MINIBATCH).fit(X_train, two)
+    assert binary.coef_.shape == (1, 64) and binary.decision_function(X_test).shape == (
+        len(X_test),
+    )
+    np.testing.assert_allclose(binary.predict_proba(X_test).sum(1), 1.0)
+    with pytest.raises(ValueError, match="loss='log_loss'"):
+        SGDClassifier(multi_class="multinomial", loss="hinge").fit(X_train, y_train)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SGDClassifier(label_smoothing=0.1).fit(X_train, y_train)  # hinge: one-vs-rest
+    with pytest.raises(ValueError, match="rows summing to 1"):
+        SGDClassifier(loss="log_loss").fit(X_train, np.full((len(y_train), 3), 0.5))

@@ -74,6 +74,7 @@ class Settings:
     callbacks: Sequence[Callable[[int, float], Any]] = ()
     verbose: int = 0
     validation_rows: np.ndarray | None = None  # early stopping on these rows
+    label_smoothing: float = 0.0  # loss="multinomial" only
 
 
 @dataclass
@@ -97,9 +98,24 @@ class TaskState:
     average: Any = None
 
 
-def make_tasks(targets, sample_weights, coef, intercept, states, start_step=0):
+def make_tasks(targets, sample_weights, coef, intercept, states, start_step=0, joint=False):
     """One Task per row of coef (K, d) and entry of intercept (K,), trained in place, each with
-    its own TaskState (stateful schedules and optimizers keep one state per task)."""
+    its own TaskState (stateful schedules and optimizers keep one state per task); or, with
+    ``joint``, one Task for all of them (a softmax model)."""
+    if joint:
+        st = states[0]
+        return [
+            Task(
+                y=targets[0],
+                sample_weight=sample_weights[0],
+                coef=coef,
+                intercept=intercept,
+                schedule=st.schedule,
+                optimizer=st.optimizer,
+                average=st.average,
+                step=start_step,
+            )
+        ]
     return [
         Task(
             y=y,
@@ -119,17 +135,24 @@ def _penalty_value(coef: np.ndarray, s: Settings) -> float:
     if s.penalty == "none":
         return 0.0
     rho = {"l2": 0.0, "l1": 1.0, "elasticnet": s.l1_ratio}[s.penalty]
-    w = coef.astype(np.float64)
+    w = coef.astype(np.float64).ravel()
     return s.alpha * ((1.0 - rho) * 0.5 * (w @ w) + rho * np.abs(w).sum())
 
 
 def _validation_score(X, rows, task: Task, classification: bool) -> float:
     """Accuracy (classification, labels ±1) or R² of the task on the validation rows."""
-    p = np.concatenate(
-        [X[rows[i : i + _SCORE_BLOCK]] @ task.coef for i in range(0, len(rows), _SCORE_BLOCK)]
-    ) + float(task.intercept[0])
-    y = task.y[rows].astype(np.float64)
+    p = (
+        np.concatenate(
+            [X[rows[i : i + _SCORE_BLOCK]] @ task.coef.T for i in range(0, len(rows), _SCORE_BLOCK)]
+        )
+        + task.intercept
+    )
     w = None if task.sample_weight is None else task.sample_weight[rows].astype(np.float64)
+    if task.coef.ndim == 2:  # softmax: class indices, or probabilities (their argmax)
+        y = task.y[rows] if task.y.ndim == 1 else task.y[rows].argmax(1)
+        return float(np.average(p.argmax(1) == y, weights=w))
+    p = p.reshape(-1)
+    y = task.y[rows].astype(np.float64)
     if classification:
         return float(np.average(np.where(p > 0, 1.0, -1.0) == y, weights=w))
     mean = np.average(y, weights=w)
@@ -162,7 +185,9 @@ def run(
     workers = min(len(tasks), s.n_threads)
     kernel_threads = max(1, s.n_threads // workers)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    extra = dict(label_smoothing=s.label_smoothing) if s.loss == ops.MULTINOMIAL else {}
     kernel_args = dict(
+        **extra,
         batch_size=batch,
         loss=s.loss,
         penalty=s.penalty,

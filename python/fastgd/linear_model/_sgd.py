@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -212,6 +212,7 @@ class _BaseSGD(BaseEstimator):
         fresh: bool,
         train_rows=None,
         validation_rows=None,
+        joint: bool = False,
     ) -> _solver.Result:
         """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
         step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test."""
@@ -227,9 +228,12 @@ class _BaseSGD(BaseEstimator):
         else:  # partial_fit: continue the schedules, optimizers, averages and the step count
             states = copy.deepcopy(self._task_states)
             start_step = int(self.t_) - 1
-        tasks = _solver.make_tasks(targets, weights, coef, intercept, states, start_step)
+        tasks = _solver.make_tasks(
+            targets, weights, coef, intercept, states, start_step, joint=joint
+        )
         settings = _solver.Settings(
-            loss=self.loss,
+            loss=ops.MULTINOMIAL if joint else self.loss,
+            label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
             penalty="none" if self.penalty is None else self.penalty,
             alpha=float(self.alpha),
             l1_ratio=float(self.l1_ratio),
@@ -276,13 +280,17 @@ class _BaseSGD(BaseEstimator):
         coef = np.atleast_2d(self._standard_coef).astype(dtype)
         return coef, self._standard_intercept.astype(dtype)
 
-    def _published(self, coef, intercept) -> tuple[np.ndarray, np.ndarray]:
+    def _published(self, coef, intercept, joint=False) -> tuple[np.ndarray, np.ndarray]:
         """The model to expose after training coef (K, d), intercept (K,): the averaged weights
-        once averaging has started (scikit-learn's rule: average <= t_ − 1), else these."""
+        once averaging has started (scikit-learn's rule: average <= t_ − 1), else these.
+        ``joint``: one model holds all K rows (softmax), else one model per row."""
         self._standard_coef, self._standard_intercept = coef, intercept
         if self.average and int(self.average) <= self.t_ - 1:
-            coef = np.stack([st.average.coef_ for st in self._task_states])
-            intercept = np.concatenate([st.average.intercept_ for st in self._task_states])
+            averages = [st.average for st in self._task_states]
+            if joint:
+                return averages[0].coef_.copy(), averages[0].intercept_.copy()
+            coef = np.stack([a.coef_ for a in averages])
+            intercept = np.concatenate([a.intercept_ for a in averages])
         return coef, intercept
 
     def _initial_params(
@@ -454,8 +462,13 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 class SGDClassifier(ClassifierMixin, _BaseSGD):
     """Linear classifiers by SGD on fused kernels; a drop-in for sklearn's SGDClassifier.
 
-    Binary problems train one model on labels ±1 (the positive class is ``classes_[1]``);
-    more classes train one-vs-rest, one model per class, side by side on ``n_jobs`` threads.
+    Binary problems train one model on labels ±1 (the positive class is ``classes_[1]``). With
+    more classes, ``loss='log_loss'`` trains one softmax (multinomial) model in the kernel
+    (``multi_class='auto'``); other losses, or ``multi_class='ovr'``, train one-vs-rest, one
+    model per class, side by side on ``n_jobs`` threads. ``y`` may also be an (n, K) matrix of
+    class probabilities (soft labels, e.g. a teacher model's ``predict_proba`` to distil), with
+    ``loss='log_loss'``: the model then minimizes cross-entropy against them;
+    ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
     Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
     'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
     extra parameters (``batch_size``, schedule objects, ``n_jobs``, ``callbacks``). With
@@ -497,6 +510,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         batch_size=1,
         callbacks=None,
         optimizer="sgd",
+        multi_class="auto",
+        label_smoothing=0.0,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -522,16 +537,30 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.batch_size = batch_size
         self.callbacks = callbacks
         self.optimizer = optimizer
+        self.multi_class = multi_class
+        self.label_smoothing = label_smoothing
 
     def _targets(self, y, sw, dtype, for_partial_fit: bool):
-        """Labels ±1 and sample weights (times class weights) of each one-vs-rest model."""
+        """The targets and sample weights (times class weights) of each model to train: one
+        softmax model (class indices, or the probabilities as given), or one-vs-rest models
+        (labels ±1)."""
         if for_partial_fit and isinstance(self.class_weight, str):
             raise ValueError(
                 f"class_weight={self.class_weight!r} is not supported with partial_fit: it "
                 "needs the class frequencies of all the data; pass a dict instead"
             )
+        if self.multi_class_ == "multinomial" and y.ndim == 2:  # soft labels
+            if self.class_weight is not None:
+                raise ValueError("class_weight does not apply to soft labels (class probabilities)")
+            return [np.ascontiguousarray(y, dtype=dtype)], [sw]
         cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         encoded = np.searchsorted(self.classes_, y)
+        if self.multi_class_ == "multinomial":
+            w = None
+            if not np.all(cw == 1.0):
+                w = cw[encoded].astype(dtype)
+                w = w if sw is None else w * sw
+            return [encoded.astype(np.int64)], [sw if w is None else w]
         binary = len(self.classes_) == 2
         targets, weights = [], []
         for k in [1] if binary else range(len(self.classes_)):
@@ -548,34 +577,50 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     def _fit(self, X, y, coef_init, intercept_init, sample_weight, classes, *, partial: bool):
         self._check_params(for_partial_fit=partial)
         first = not partial or not hasattr(self, "classes_")
-        X, y = self._validate_X(X, y, reset=first)
-        check_classification_targets(y)
+        y_shape = np.shape(np.asarray(y))
+        soft = len(y_shape) == 2 and y_shape[1] > 1  # a column vector is labels (warned)
+        X, y = self._validate_X(X, y, reset=first, multi_output=soft)
+        if soft:
+            y = self._check_soft_labels(y)
+            classes = np.arange(y.shape[1]) if classes is None else classes
+        else:
+            check_classification_targets(y)
         if first:
             self.classes_ = np.unique(y) if classes is None else np.unique(classes)
             if partial and classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
+            self.multi_class_ = self._choose_multi_class(len(self.classes_), soft)
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes={classes!r} differs from classes_={self.classes_!r} of "
                 "the first partial_fit call"
             )
+        if not first and soft != getattr(self, "_soft_labels", False):
+            raise ValueError("partial_fit cannot switch between labels and class probabilities")
+        self._soft_labels = soft
         if len(self.classes_) < 2:
             raise ValueError(
                 f"The number of classes has to be greater than one; got {len(self.classes_)} class"
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if soft and y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} columns of class probabilities, classes_ has "
+                f"{len(self.classes_)} classes"
+            )
+        unknown = [] if soft else np.setdiff1d(np.unique(y), self.classes_)
         if len(unknown):
             raise ValueError(f"y contains labels {unknown!r} not in classes_ {self.classes_!r}")
         sw = self._check_sample_weight(sample_weight, X.shape[0], X.dtype)
         targets, weights = self._targets(y, sw, X.dtype, for_partial_fit=partial)
-        n_outputs = len(targets)
+        joint = self.multi_class_ == "multinomial"
+        n_outputs = len(self.classes_) if joint else len(targets)
         if first:
             coef, intercept = self._initial_params(
                 n_outputs, X.shape[1], X.dtype, coef_init, intercept_init
             )
         else:
             coef, intercept = self._continued_params(X.dtype)
-        train_rows, val_rows = self._validation_split(y, sw)
+        train_rows, val_rows = self._validation_split(y.argmax(1) if soft else y, sw)
         self._train(
             X,
             targets,
@@ -586,9 +631,47 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             fresh=first,
             train_rows=train_rows,
             validation_rows=val_rows,
+            joint=joint,
         )
-        self.coef_, self.intercept_ = self._published(coef, intercept)
+        coef, intercept = self._published(coef, intercept, joint=joint)
+        if joint and len(self.classes_) == 2:
+            # Two classes: expose the binary form, so that decision_function is (n,) and the
+            # probabilities are the logistic function of it (softmax of two logits).
+            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+        self.coef_, self.intercept_ = coef, intercept
         return self
+
+    def _choose_multi_class(self, n_classes: int, soft: bool) -> str:
+        """'multinomial' (one softmax model) or 'ovr' (one binary model per class)."""
+        if self.multi_class not in ("auto", "ovr", "multinomial"):
+            raise ValueError(
+                f"multi_class must be 'auto', 'ovr' or 'multinomial', got {self.multi_class!r}"
+            )
+        if self.multi_class == "multinomial" or soft:
+            if self.loss != "log_loss":
+                raise ValueError(
+                    "multi_class='multinomial' and class probabilities as y need "
+                    f"loss='log_loss', got loss={self.loss!r}"
+                )
+            return "multinomial"
+        if self.multi_class == "auto" and self.loss == "log_loss" and n_classes > 2:
+            return "multinomial"
+        if self.label_smoothing:
+            raise ValueError("label_smoothing applies to the multinomial model only")
+        return "ovr"
+
+    def _check_params(self, for_partial_fit: bool = False) -> None:
+        super()._check_params(for_partial_fit)
+        check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0, high_open=True)
+
+    @staticmethod
+    def _check_soft_labels(y) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape[1] < 2:
+            raise ValueError("class probabilities need at least 2 columns")
+        if (y < 0).any() or not np.allclose(y.sum(1), 1.0, atol=1e-6):
+            raise ValueError("y as class probabilities must be >= 0 with rows summing to 1")
+        return y
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit by SGD for up to max_iter epochs (fewer when tol/early stopping stops it)."""
@@ -627,6 +710,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         formulas.
         """
         scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        if self.loss == "log_loss" and scores.ndim == 2 and self.multi_class_ == "multinomial":
+            return softmax(scores, axis=1)
         if self.loss == "log_loss":
             prob = expit(scores)
         else:
