@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastgd import ops, schedules
+from fastgd import ops, optimizers, schedules
 
 try:  # PyTorch is optional: its cases skip without it
     import torch
@@ -176,8 +176,8 @@ class FastgdTrainer:
 
     name = "fastgd"
 
-    def __init__(self, p: Problem, n_threads=None, batch_size=None, shuffle=False):
-        self.p, self.n_threads = p, n_threads
+    def __init__(self, p: Problem, n_threads=None, batch_size=None, shuffle=False, optimizer=None):
+        self.p, self.n_threads, self.optimizer = p, n_threads, optimizer
         self.batch_size = batch_size or p.batch_size
         self.order = np.random.default_rng(1).permutation(p.n) if shuffle else None
         self.reset()
@@ -186,6 +186,9 @@ class FastgdTrainer:
         self.coef = np.zeros(self.p.d, dtype=self.p.dtype)
         self.intercept = np.zeros(1, dtype=self.p.dtype)
         self.step = 0
+        self.opt = None if self.optimizer is None else optimizers.get_optimizer(self.optimizer)
+        if self.opt is not None:
+            self.opt.reset()
 
     def epoch(self, X, y):
         p = self.p
@@ -204,6 +207,7 @@ class FastgdTrainer:
             alpha=p.alpha,
             n_threads=self.n_threads,
             check_input=False,
+            optimizer=self.opt,
         )
         self.step += n_steps
 
