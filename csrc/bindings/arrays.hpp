@@ -84,23 +84,9 @@ const T* input_vector(const py::array& a, const char* name, index_t n, const cha
   return static_cast<const T*>(a.data());
 }
 
-// A 1-D array the kernel writes in place: exact dtype, exact length, C-contiguous and writeable.
-// A mismatch is an error, never a conversion, since the update would land in a temporary copy.
-template <class T>
-T* inout_vector(py::array& a, const char* name, index_t n, const char* n_desc) {
-  require_dtype<T>(a, name, "it is updated in place, so it must match X's dtype");
-  if (a.ndim() != 1 || a.shape(0) != n)
-    value_error(std::string(name) + " must have shape (" + std::to_string(n) + ",) (" + n_desc +
-                "), got " + describe(a));
-  if (!unit_stride(a, 0))
-    value_error(std::string(name) + " must be C-contiguous (it is updated in place), got strides (" +
-                std::to_string(a.strides(0)) + ",)");
-  if (!a.writeable()) value_error(std::string(name) + " must be writeable (it is updated in place)");
-  return static_cast<T*>(a.mutable_data());
-}
-
-// An in-place array of any shape (e.g. optimizer state (k, d)): exact dtype and shape, C-contiguous,
-// writeable. Same rules as inout_vector.
+// An array the kernel writes in place (coef, intercept, optimizer state, averages): exact dtype
+// and shape, C-contiguous and writeable. A mismatch is an error, never a conversion, since the
+// update would land in a temporary copy.
 template <class T>
 T* inout_array(py::array& a, const char* name, const std::vector<py::ssize_t>& shape,
                const char* desc) {

@@ -130,6 +130,18 @@ const T* check_coef(const py::array& coef, const std::vector<py::ssize_t>& shape
   return w;
 }
 
+// The weights an epoch updates in place: coef of `coef_shape` and `m` intercepts, finite.
+template <class T>
+std::pair<T*, T*> check_weights(py::array& coef, py::array& intercept,
+                                const std::vector<py::ssize_t>& coef_shape, index_t m) {
+  T* w = inout_array<T>(coef, "coef", coef_shape, "one per column of X (and class)");
+  T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(m)}, "updated in place");
+  if (index_t j = first_nonfinite(w, index_t(coef.size())); j >= 0)
+    value_error("coef contains NaN or inf" + at(j));
+  if (index_t j = first_nonfinite(b, m); j >= 0) value_error("intercept contains NaN or inf" + at(j));
+  return {w, b};
+}
+
 OptimizerParams optimizer_params(const py::dict& given) {
   OptimizerParams p;
   const std::pair<const char*, double*> fields[] = {
@@ -317,10 +329,8 @@ double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::ar
     const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
     const index_t d = data.X.n_cols;
     const T* yp = check_targets<T>(y, data.X.n_rows, loss);
-    T* w = inout_vector<T>(coef, "coef", d, "one per column of X");
-    T* b = inout_vector<T>(intercept, "intercept", 1, "a one-element array updated in place");
-    if (index_t j = first_nonfinite(w, d); j >= 0) value_error("coef contains NaN or inf" + at(j));
-    if (!std::isfinite(double(*b))) value_error("intercept contains NaN or inf");
+    const auto wb = check_weights<T>(coef, intercept, {py::ssize_t(d)}, 1);
+    T *w = wb.first, *b = wb.second;
     const EpochArgs<T> args = epoch_args<T>(data, o, {py::ssize_t(d)}, 1);
     py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
     return double(with_loss(loss, epsilon, [&](const auto& L) {
@@ -357,12 +367,8 @@ double multinomial_epoch(const py::array& X, const py::array& y, py::array& coef
       value_error("coef must have shape (n_classes >= 2, n_features), got " + describe(coef));
     const index_t K = coef.shape(0);
     const SoftmaxModel<T> model = check_softmax_targets<T>(y, data.X.n_rows, K, label_smoothing);
-    T* w = inout_array<T>(coef, "coef", {py::ssize_t(K), py::ssize_t(d)}, "classes x features");
-    T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(K)}, "one per class");
-    if (index_t j = first_nonfinite(w, K * d); j >= 0)
-      value_error("coef contains NaN or inf" + at(j));
-    if (index_t j = first_nonfinite(b, K); j >= 0)
-      value_error("intercept contains NaN or inf" + at(j));
+    const auto wb = check_weights<T>(coef, intercept, {py::ssize_t(K), py::ssize_t(d)}, K);
+    T *w = wb.first, *b = wb.second;
     const EpochArgs<T> args = epoch_args<T>(data, o, {py::ssize_t(K), py::ssize_t(d)}, K);
     py::gil_scoped_release release;  // safe: only raw buffers owned by live arguments are used
     return double(fastgd::sgd_epoch(args, model, w, b));
