@@ -14,7 +14,7 @@ import os
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -69,9 +69,17 @@ def valid_epochs(draw):
     )
 
 
+# Losses whose derivative jumps (at the margin, at ε): hypothesis finds ties (a prediction exactly
+# at the jump) where one rounding, float32 storage of w or another summation order, flips the
+# branch; such ties are a property of the data, not a kernel error. These losses are compared on
+# random data in test_ops.py; here they are covered by the crash/refusal property below.
+KINKED = {"hinge", "epsilon_insensitive"}
+
+
 @SETTINGS
 @given(valid_epochs())
 def test_sgd_epoch_matches_reference(case):
+    assume(case["loss"] not in KINKED)
     X, y, lrs = case.pop("X"), case.pop("y"), case.pop("lrs")
     coef0, b0 = case.pop("coef"), case.pop("intercept")
     w, b = coef0.copy(), b0.copy()
