@@ -13,6 +13,10 @@ X must be a float32 or float64 NumPy array with contiguous rows (any row stride)
 copied. y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
 accumulators.
+
+GPU: when X is a device array (it has ``__cuda_array_interface__``: CuPy, PyTorch CUDA tensors,
+:class:`fastgd.cuda.DeviceArray`), :func:`loss_and_grad` and :func:`sgd_epoch` run on the GPU,
+on the arrays in place; see :mod:`fastgd.cuda` for what they accept there.
 """
 
 from __future__ import annotations
@@ -101,6 +105,11 @@ def _common(
     return args
 
 
+def _on_device(X: Any) -> bool:
+    # A device array selects the GPU kernels (fastgd.cuda, imported only then).
+    return hasattr(X, "__cuda_array_interface__")
+
+
 def n_steps(n_samples: int, batch_size: int) -> int:
     """Number of minibatch steps in one epoch: ``ceil(n_samples / batch_size)``."""
     n_samples = check_int(n_samples, "n_samples", low=1)
@@ -140,7 +149,28 @@ def loss_and_grad(
     class probabilities (soft labels), optionally smoothed: t ← (1 − ε)·t + ε/K with
     ε = ``label_smoothing``. L_i = −Σ_k t_ik·log softmax(W·x_i + b)_k; ``grad_intercept`` is then
     an array of K values.
+
+    With a device array X this runs on the GPU (:func:`fastgd.cuda.loss_and_grad`) and
+    ``grad_coef`` is a :class:`fastgd.cuda.DeviceArray`; ``n_threads`` is ignored there.
     """
+    if _on_device(X):
+        from . import cuda
+
+        check_threads(n_threads, 1)
+        return cuda.loss_and_grad(
+            X,
+            y,
+            coef,
+            intercept,
+            loss=loss,
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            epsilon=epsilon,
+            sample_weight=sample_weight,
+            check_input=check_input,
+            label_smoothing=label_smoothing,
+        )
     args = _common(
         X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
     )
@@ -215,7 +245,34 @@ def sgd_epoch(
 
     Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
     with the weights before the step that used row i (no extra pass over X).
+
+    With a device array X the whole epoch runs on the GPU in one kernel
+    (:func:`fastgd.cuda.sgd_epoch`; plain SGD only); ``n_threads`` is ignored there.
     """
+    if _on_device(X):
+        from . import cuda
+
+        check_threads(n_threads, 1)
+        return cuda.sgd_epoch(
+            X,
+            y,
+            coef,
+            intercept,
+            lrs,
+            batch_size=batch_size,
+            order=order,
+            loss=loss,
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            epsilon=epsilon,
+            sample_weight=sample_weight,
+            fit_intercept=fit_intercept,
+            check_input=check_input,
+            optimizer=optimizer,
+            average=average,
+            label_smoothing=label_smoothing,
+        )
     args = _common(
         X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
     )
