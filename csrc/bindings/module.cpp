@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "fastgd's compiled kernels (C++/OpenMP). Use fastgd.ops for the documented API.";
   fastgd::bindings::register_info(m);
   fastgd::bindings::register_ops(m);
+  fastgd::bindings::register_sparse(m);
 }

@@ -7,5 +7,6 @@ namespace fastgd::bindings {
 
 void register_ops(pybind11::module_& m);
 void register_info(pybind11::module_& m);
+void register_sparse(pybind11::module_& m);
 
 }  // namespace fastgd::bindings

@@ -10,7 +10,13 @@ never penalized. Classification losses (log_loss, hinge, squared_hinge, modified
 y in {−1, +1}; regression losses take any real y.
 
 X must be a float32 or float64 NumPy array with contiguous rows (any row stride); it is never
-copied. y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
+copied. X may also be a scipy.sparse matrix (scipy is needed only then): CSR with float32/float64
+values and int32/int64 indices is used in place; other formats are converted to CSR on each call
+(convert once with ``X.tocsr()`` to avoid that). On CSR data a minibatch step costs
+O(non-zeros of the batch), independent of the number of features, and gives the same result as
+the dense kernel on ``X.toarray()`` to rounding.
+
+y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
 accumulators.
 """
@@ -24,14 +30,17 @@ import numpy as np
 from . import _core
 from ._backend import default_threads
 from ._validation import (
+    as_csr,
     as_order,
     as_vector,
     check_data_matrix,
     check_inplace,
     check_int,
     check_option,
+    check_parallel,
     check_real,
     check_threads,
+    is_sparse,
 )
 
 __all__ = ["LOSSES", "PENALTIES", "loss_and_derivative", "loss_and_grad", "n_steps", "sgd_epoch"]
@@ -43,10 +52,20 @@ PENALTIES: tuple[str, ...] = tuple(_core.Penalty.__members__)
 
 
 def _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads):
-    X = check_data_matrix(X)
+    if is_sparse(X):
+        X = as_csr(X)
+        data = dict(
+            data=np.ascontiguousarray(X.data),
+            indices=np.ascontiguousarray(X.indices),
+            indptr=np.ascontiguousarray(X.indptr),
+            shape=(int(X.shape[0]), int(X.shape[1])),
+        )
+    else:
+        X = check_data_matrix(X)
+        data = dict(X=X)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     return dict(
-        X=X,
+        **data,
         y=as_vector(y, "y", dtype),
         sample_weight=None
         if sample_weight is None
@@ -100,7 +119,8 @@ def loss_and_grad(
         raise ValueError(
             f"intercept must be a real number or a one-element array, got {intercept!r}"
         )
-    return _core.loss_and_grad(
+    kernel = _core.loss_and_grad_csr if "indptr" in args else _core.loss_and_grad
+    return kernel(
         coef=coef, intercept=float(b.reshape(-1)[0]), check_input=bool(check_input), **args
     )
 
@@ -123,6 +143,7 @@ def sgd_epoch(
     fit_intercept: bool = True,
     n_threads: int | None = None,
     check_input: bool = True,
+    parallel: str = "sync",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -149,12 +170,25 @@ def sgd_epoch(
 
     Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
     with the weights before the step that used row i (no extra pass over X).
+
+    Sparse X (scipy.sparse, CSR used in place): each step costs O(non-zeros of its batch), not
+    O(n_features) — the penalty reaches untouched coefficients lazily, through a scale factor
+    (L2) and a cumulative threshold (L1), and every coefficient is brought up to date at the end
+    of the call (O(n_features) once per call: run long epochs in one call). ``parallel`` applies
+    to sparse X: ``"sync"`` (default) splits each step's rows over threads and gives the same
+    result whatever the thread count; ``"async"`` is Hogwild!: threads take whole steps
+    round-robin and update the shared coefficients without locks, which is faster with many
+    threads and small batches but **not deterministic** (updates of different threads may
+    interleave or be lost), so the result varies from run to run. Dense X ignores ``parallel``.
     """
+    asynchronous = check_parallel(parallel)
     args = _common(X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads)
     lrs_arr = np.asarray(lrs)
     if lrs_arr.dtype.kind not in "iuf":
         raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
-    return _core.sgd_epoch(
+    extra = {"asynchronous": asynchronous} if "indptr" in args else {}
+    kernel = _core.sgd_epoch_csr if "indptr" in args else _core.sgd_epoch
+    return kernel(
         coef=check_inplace(coef, "coef"),
         intercept=check_inplace(intercept, "intercept"),
         lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
@@ -163,6 +197,7 @@ def sgd_epoch(
         fit_intercept=bool(fit_intercept),
         check_input=bool(check_input),
         **args,
+        **extra,
     )
 
 
