@@ -65,10 +65,15 @@ inline int thread_id() noexcept {
 #endif
 }
 
-inline void barrier() noexcept {
+// A barrier of a team of `threads`; none for one thread (libgomp's barrier costs a futex
+// system call even then, which per step would dominate small sparse steps).
+inline void barrier(int threads) noexcept {
 #if defined(_OPENMP)
+  if (threads > 1) {
 #pragma omp barrier
+  }
 #endif
+  (void)threads;
 }
 
 // [begin, end) of part `k` when `count` items are split into `parts` near-equal static parts
@@ -129,7 +134,17 @@ inline void store(X* p, X value) noexcept {
 // The lazy clock (A, U) of one step, see the header comment.
 struct Clock {
   double A = 1.0, U = 0.0;
+  double inv_A = 1.0;  // 1 / A: stores multiply by it (one division per step, not per non-zero)
 };
+
+// The clock after a step with learning rate lr from clock c (a = 1 − lr·l2 > 0).
+inline Clock advance(const Clock& c, double lr, const Penalty& pen) noexcept {
+  Clock next;
+  next.A = c.A * (1.0 - lr * pen.l2);
+  next.inv_A = 1.0 / next.A;
+  next.U = c.U + lr * pen.l1 * next.inv_A;
+  return next;
+}
 
 // Restart the clock before A falls below this: v = w / A must stay well inside T's range.
 template <class T>
@@ -151,7 +166,7 @@ struct LazyCoef {
     return c.A * soft_threshold(vj, std::max(0.0, c.U - load<Relaxed>(u + j)));
   }
   void write(index_t j, double w, const Clock& c) const noexcept {
-    store<Relaxed>(v + j, T(w / c.A));
+    store<Relaxed>(v + j, T(w * c.inv_A));
     if (u) store<Relaxed>(u + j, c.U);
   }
   // Bring columns [lo, hi) up to date as of c and restart them at the clock (1, 0).
@@ -171,22 +186,43 @@ struct Pair {
   acc_t g;
 };
 
-// Sorts pairs by column, stably (equal columns keep row order, so sums do not depend on how the
-// pairs were bucketed), unless they are strictly increasing already (one canonical row).
-inline void sort_pairs(Pair* p, index_t m) {
+// Sums the pairs of equal columns, in place: p[0:returned) holds each column once, in order of
+// first occurrence, with its contributions added in the order they came (row order), so the sums
+// do not depend on how pairs were bucketed over threads. O(m) with a small open-addressing table
+// (`table`: table_size(m) entries, all -1; left all -1 again). Strictly increasing pairs
+// (one canonical row) are returned as they are.
+inline index_t combine_pairs(Pair* p, index_t m, std::vector<index_t>& table) noexcept {
   bool increasing = true;
   for (index_t k = 1; k < m && increasing; ++k) increasing = p[k - 1].j < p[k].j;
-  if (increasing) return;
-  if (m <= 32) {  // insertion sort: stable, no allocation
-    for (index_t k = 1; k < m; ++k) {
-      const Pair x = p[k];
-      index_t q = k;
-      for (; q > 0 && p[q - 1].j > x.j; --q) p[q] = p[q - 1];
-      p[q] = x;
+  if (increasing) return m;
+  // table = [slots (a power of two) | the slot each unique column took, to clear them after].
+  const std::uint64_t size = std::uint64_t(table.size()) / 2, mask = size - 1;
+  index_t* slots = table.data();
+  index_t* used = table.data() + size;
+  int shift = 64;
+  for (std::uint64_t z = size; z > 1; z >>= 1) --shift;
+  index_t unique = 0;
+  for (index_t k = 0; k < m; ++k) {
+    const index_t j = p[k].j;
+    std::uint64_t h = (std::uint64_t(j) * 0x9E3779B97F4A7C15ull) >> shift;
+    while (slots[h] >= 0 && p[slots[h]].j != j) h = (h + 1) & mask;
+    if (slots[h] < 0) {
+      slots[h] = unique;
+      used[unique] = index_t(h);
+      p[unique++] = p[k];
+    } else {
+      p[slots[h]].g += p[k].g;
     }
-    return;
   }
-  std::stable_sort(p, p + m, [](const Pair& a, const Pair& b) { return a.j < b.j; });
+  for (index_t k = 0; k < unique; ++k) slots[used[k]] = -1;
+  return unique;
+}
+
+// Table size for combine_pairs of up to m pairs: twice a power of two >= 2m.
+inline std::size_t table_size(index_t m) noexcept {
+  std::size_t size = 2;
+  while (size < std::size_t(2 * m)) size <<= 1;
+  return 2 * size;
 }
 
 // p_i = x_i·w + b and g_i = s_i·L'(p_i, y_i) for row i, with w read lazily as of clock c.
@@ -199,7 +235,7 @@ inline acc_t predict(const CsrView<T, I>& X, index_t i, const LazyCoef<T, Relaxe
   return p;
 }
 
-// Applies the summed pairs p[0:m) (sorted by column) to their columns: the dense update with
+// Applies the pairs p[0:m) (one per column, see combine_pairs) to their columns: the dense update with
 // gradient (Σ pairs)/bs, as of clock `now`, stored as of clock `next`.
 template <class T, bool Relaxed>
 inline void update_touched(const Pair* p, index_t m, const LazyCoef<T, Relaxed>& w, acc_t bs,
@@ -216,8 +252,9 @@ inline void update_touched(const Pair* p, index_t m, const LazyCoef<T, Relaxed>&
 // The same for a step with a ≤ 0, applied densely to columns [lo, hi) (up to date as of `now`,
 // stored at the clock (1, 0)): untouched columns get the update with a zero gradient.
 template <class T>
-inline void update_dense(const Pair* p, index_t m, const LazyCoef<T, false>& w, index_t lo,
+inline void update_dense(Pair* p, index_t m, const LazyCoef<T, false>& w, index_t lo,
                          index_t hi, acc_t bs, double lr, const Penalty& pen, const Clock& now) {
+  std::sort(p, p + m, [](const Pair& x, const Pair& y) { return x.j < y.j; });  // unique columns
   index_t k = 0;
   for (index_t j = lo; j < hi; ++j) {
     acc_t g = 0;
@@ -294,11 +331,14 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
     }
   }
   std::vector<std::vector<Pair>> out(nt), mine(nt > 1 ? nt : 0);
+  std::vector<std::vector<index_t>> tables(nt);
   for (int t = 0; t < nt; ++t) out[t].resize(std::max<index_t>(1, capacity[t]));
   if (nt > 1) {  // room for twice a fair share of a step's pairs; grown in the region if needed
     const index_t most = *std::max_element(capacity.begin(), capacity.end());
     for (auto& m : mine) m.resize(std::size_t(2 * most + 64));
   }
+  for (int t = 0; t < nt; ++t)
+    tables[t].assign(table_size(nt > 1 ? index_t(mine[t].size()) : capacity[t]), -1);
   // offsets[t·(nt+1) + o]: where thread t's pairs for owner o start in out[t].
   std::vector<index_t> offsets(std::size_t(nt) * (nt + 1), 0);
   std::vector<acc_t> g_rows(max_batch), loss_rows(max_batch);
@@ -318,7 +358,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
     Pair* buf = out[t].data();
     index_t* off = offsets.data() + std::size_t(t) * (nt + 1);
     Clock now;  // every thread keeps the same clock: the same arithmetic on the same rates
-    barrier();
+    barrier(nt);
     for (index_t s = 0; s < n_steps; ++s) {
       const index_t lo = s * B, hi = std::min(n, lo + B);
       const Range rows = split(hi - lo, nt, t);
@@ -350,7 +390,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
         }
         if (nt == 1) off[1] = fill[0];
       }
-      barrier();
+      barrier(nt);
       // Phase 2: my columns' pairs, in row order, summed per column and applied.
       Pair* p = buf;
       index_t m = off[1];
@@ -361,7 +401,10 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
           m += ok[t + 1] - ok[t];
         }
         try {
-          if (index_t(mine[t].size()) < m) mine[t].resize(std::size_t(m) + m / 2);
+          if (index_t(mine[t].size()) < m) {
+            mine[t].resize(std::size_t(m) + m / 2);
+            tables[t].assign(table_size(index_t(mine[t].size())), -1);
+          }
         } catch (...) {
           failure.set(std::current_exception());
         }
@@ -377,13 +420,12 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
           m = 0;
         }
       }
-      sort_pairs(p, m);
+      m = combine_pairs(p, m, tables[t]);
       const double lr = a.lrs[s];
       const double scale = 1.0 - lr * pen.l2;
       const acc_t bs = acc_t(hi - lo);
       if (scale > 0) {
-        Clock next{now.A * scale, 0.0};
-        next.U = now.U + lr * pen.l1 / next.A;
+        const Clock next = advance(now, lr, pen);
         update_touched(p, m, w, bs, lr, pen, now, next);
         now = next;
         if (now.A < rebase_below<T>()) {
@@ -403,7 +445,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
         total_loss += ls;
         if (a.fit_intercept) *b = T(acc_t(*b) - lr * (gb / bs));
       }
-      barrier();
+      barrier(nt);
       if (failure.failed.load()) break;  // every thread sees it after the same barrier
     }
     w.materialize(c_lo, c_hi, now);
@@ -428,10 +470,8 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   std::vector<index_t> segment_ends;
   Clock c;
   for (index_t s = 0; s < n_steps; ++s) {
-    const double lr = a.lrs[s], scale = 1.0 - lr * pen.l2;
     before[s] = c;
-    c.A *= scale;
-    c.U += lr * pen.l1 / c.A;
+    c = advance(c, a.lrs[s], pen);
     after[s] = c;
     if (c.A < rebase_below<T>() && s + 1 < n_steps) {
       segment_ends.push_back(s + 1);
@@ -447,7 +487,11 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
     capacity = std::max(capacity, c);
   }
   std::vector<std::vector<Pair>> out(nt);
-  for (auto& o : out) o.resize(capacity);
+  std::vector<std::vector<index_t>> tables(nt);
+  for (int t = 0; t < nt; ++t) {
+    out[t].resize(capacity);
+    tables[t].assign(table_size(capacity), -1);
+  }
   std::vector<acc_t> losses(nt, 0.0);
   std::unique_ptr<double[]> u(pen.l1 > 0 ? new double[d] : nullptr);
   const LazyCoef<T, true> w{w_out, u.get()};
@@ -464,7 +508,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
     Pair* buf = out[t].data();
     acc_t my_loss = 0;
     index_t seg_begin = 0;
-    barrier();
+    barrier(nt);
     for (const index_t seg_end : segment_ends) {
       // Steps seg_begin, seg_begin + nt, ... are mine; the clock restarted at seg_begin.
       for (index_t s = seg_begin + t; s < seg_end; s += nt) {
@@ -485,16 +529,16 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
           for (index_t k = a.X.begin(i); k < a.X.end(i); ++k)
             buf[m++] = {index_t(a.X.indices[k]), g * acc_t(a.X.data[k])};
         }
-        sort_pairs(buf, m);
+        m = combine_pairs(buf, m, tables[t]);
         const double lr = a.lrs[s];
         const acc_t bs = acc_t(hi - lo);
         update_touched(buf, m, w, bs, lr, pen, now, next);
         if (a.fit_intercept) store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs)));
       }
-      barrier();
+      barrier(nt);
       // Segment end: bring my columns up to date and restart them at the clock (1, 0).
       w_plain.materialize(c_lo, c_hi, after[seg_end - 1]);
-      barrier();
+      barrier(nt);
       seg_begin = seg_end;
     }
     losses[t] = my_loss;
@@ -546,7 +590,7 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
       g_rows[i] = si * loss.derivative(p, acc_t(y[i]));
       loss_rows[i] = si * loss.value(p, acc_t(y[i]));
     }
-    sparse_detail::barrier();
+    sparse_detail::barrier(nt);
     const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
     for (index_t i = 0; i < n; ++i) {
       const acc_t g = g_rows[i];
