@@ -225,6 +225,16 @@ inline std::size_t table_size(index_t m) noexcept {
   return 2 * size;
 }
 
+// Rows this far ahead get their coefficients prefetched: with large d each non-zero reads a
+// coefficient from DRAM, and a row's 10-100 independent misses overlap better with the next rows'.
+constexpr index_t kPrefetchAhead = 4;
+
+template <class T, class I>
+inline void prefetch_coefficients(const CsrView<T, I>& X, index_t i, const T* v) noexcept {
+  const index_t hi = X.end(i);
+  for (index_t k = X.begin(i); k < hi; ++k) FASTGD_PREFETCH(v + X.indices[k]);
+}
+
 // p_i = x_i·w + b and g_i = s_i·L'(p_i, y_i) for row i, with w read lazily as of clock c.
 template <class T, class I, bool Relaxed>
 inline acc_t predict(const CsrView<T, I>& X, index_t i, const LazyCoef<T, Relaxed>& w,
@@ -367,6 +377,8 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       std::fill(off, off + nt + 1, index_t(0));
       for (index_t r = rows.begin; r < rows.end; ++r) {
         const index_t i = row_at(a, lo + r);
+        if (lo + r + kPrefetchAhead < n)
+          prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v);
         const acc_t p = predict(a.X, i, w, now, bb);
         const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
         const acc_t g = si * loss.derivative(p, yi);
@@ -520,6 +532,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
         index_t m = 0;
         for (index_t r = lo; r < hi; ++r) {
           const index_t i = row_at(a, r);
+          if (r + kPrefetchAhead < n) prefetch_coefficients(a.X, row_at(a, r + kPrefetchAhead), w.v);
           const acc_t p = predict(a.X, i, w, now, bb);
           const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
           const acc_t g = si * loss.derivative(p, yi);
