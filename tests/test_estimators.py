@@ -44,6 +44,9 @@ def _expected_failed_checks(estimator):
         "check_sample_weight_equivalence_on_dense_data": (
             "sample_weight is not equivalent to removing/repeating samples."
         ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "sample_weight is not equivalent to removing/repeating samples."
+        ),
     }
     if isinstance(estimator, SGDRegressor):
         for check in ("check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"):

@@ -6,13 +6,18 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
+#include <cstdint>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fastgd/config.hpp"
 #include "fastgd/data.hpp"
+#include "fastgd/validation.hpp"
 
 namespace fastgd::bindings {
 
@@ -113,4 +118,161 @@ decltype(auto) with_dtype(const py::array& X, const char* name, F&& f) {
   return float_dtype(X, name) == Dtype::float32 ? f(float{}) : f(double{});
 }
 
+// ---- Checks of values, shared by the dense and the sparse entry points ----
+
+inline std::string at_index(index_t i) { return " (first at index " + std::to_string(i) + ")"; }
+
+inline void check_penalty_and_threads(double alpha, double l1_ratio, double epsilon,
+                                      int n_threads) {
+  if (!(std::isfinite(alpha) && alpha >= 0))
+    value_error("alpha must be a finite number >= 0, got " + std::to_string(alpha));
+  if (!(l1_ratio >= 0 && l1_ratio <= 1))
+    value_error("l1_ratio must be in [0, 1], got " + std::to_string(l1_ratio));
+  if (!(std::isfinite(epsilon) && epsilon >= 0))
+    value_error("epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
+  if (n_threads < 1) value_error("n_threads must be >= 1, got " + std::to_string(n_threads));
+}
+
+// y of a pointwise loss: n finite targets; labels ±1 for a classification loss.
+template <class T>
+void check_target_values(const T* y, index_t n, bool classification) {
+  if (index_t i = first_nonfinite(y, n); i >= 0) value_error("y contains NaN or inf" + at_index(i));
+  if (classification) {
+    if (index_t i = first_not_plus_minus_one(y, n); i >= 0)
+      value_error("y must hold labels -1 or +1 for a classification loss, got " +
+                  std::to_string(double(y[i])) + at_index(i));
+  }
+}
+
+// sample_weight (nullptr: none): n finite values >= 0.
+template <class T>
+void check_sample_weight_values(const T* sw, index_t n) {
+  if (sw) {
+    if (index_t i = first_nonfinite(sw, n); i >= 0)
+      value_error("sample_weight contains NaN or inf" + at_index(i));
+    if (index_t i = first_negative(sw, n); i >= 0)
+      value_error("sample_weight must be >= 0, got " + std::to_string(double(sw[i])) +
+                  at_index(i));
+  }
+}
+
+// The epoch's rows: distinct indices in [0, n) (nullptr and n rows without `order`).
+inline const std::int64_t* check_order(const std::optional<py::array>& order, index_t n,
+                                       index_t* n_rows) {
+  *n_rows = n;
+  if (!order) return nullptr;
+  if (order->ndim() != 1 || order->shape(0) < 1 || order->shape(0) > n)
+    value_error("order must be a 1-D array of 1 to " + std::to_string(n) +
+                " distinct row indices, got " + describe(*order));
+  *n_rows = order->shape(0);
+  const std::int64_t* perm =
+      input_vector<std::int64_t>(*order, "order", *n_rows, "distinct row indices");
+  if (index_t k = first_non_permutation(perm, *n_rows, n); k >= 0)
+    value_error("order must hold distinct row indices in [0, " + std::to_string(n) + "); entry " +
+                std::to_string(k) + " (" + std::to_string(perm[k]) +
+                ") is out of range or repeated");
+  return perm;
+}
+
+// One finite learning rate >= 0 per step.
+inline const double* check_lrs(const py::array& lrs, index_t n_steps) {
+  const std::string desc =
+      "one learning rate per step: ceil(len(order) / batch_size) = " + std::to_string(n_steps);
+  const double* lr = input_vector<double>(lrs, "lrs", n_steps, desc.c_str());
+  for (index_t s = 0; s < n_steps; ++s)
+    if (!(std::isfinite(lr[s]) && lr[s] >= 0))
+      value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at_index(s));
+  return lr;
+}
+
+// Read-only coefficients (loss_and_grad): X's dtype, this shape, C-contiguous, finite.
+template <class T>
+const T* check_coef(const py::array& coef, const std::vector<py::ssize_t>& shape) {
+  require_dtype<T>(coef, "coef", "it must match X's dtype");
+  bool same = coef.ndim() == py::ssize_t(shape.size());
+  for (size_t k = 0; same && k < shape.size(); ++k) same = coef.shape(py::ssize_t(k)) == shape[k];
+  if (!same || !(coef.flags() & py::array::c_style))
+    value_error("coef must have shape (" + std::to_string(shape[0]) +
+                (shape.size() > 1 ? ", " + std::to_string(shape[1]) : std::string(",")) +
+                ") and be C-contiguous, got " + describe(coef));
+  const T* w = static_cast<const T*>(coef.data());
+  if (index_t j = first_nonfinite(w, index_t(coef.size())); j >= 0)
+    value_error("coef contains NaN or inf" + at_index(j));
+  return w;
+}
+
+// The weights an epoch updates in place: coef of `coef_shape` and `m` intercepts, finite.
+template <class T>
+std::pair<T*, T*> check_weights(py::array& coef, py::array& intercept,
+                                const std::vector<py::ssize_t>& coef_shape, index_t m) {
+  T* w = inout_array<T>(coef, "coef", coef_shape, "one per column of X (and class)");
+  T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(m)}, "updated in place");
+  if (index_t j = first_nonfinite(w, index_t(coef.size())); j >= 0)
+    value_error("coef contains NaN or inf" + at_index(j));
+  if (index_t j = first_nonfinite(b, m); j >= 0)
+    value_error("intercept contains NaN or inf" + at_index(j));
+  return {w, b};
+}
+
+// A CSR matrix given as its three arrays and its shape: dtypes, lengths and structure (indptr
+// starts at 0, never decreases, ends at len(data); indices in [0, n_cols)), and with
+// `check_finite` its values. The structure is always checked: the kernels index with it.
+template <class T, class I>
+CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py::array& indptr,
+                       index_t n_rows, index_t n_cols, bool check_finite, int n_threads,
+                       bool* canonical) {
+  if (n_rows < 1 || n_cols < 1)
+    value_error("X must have at least one sample and one feature, got shape (" +
+                std::to_string(n_rows) + ", " + std::to_string(n_cols) + ")");
+  if (data.ndim() != 1 || indices.ndim() != 1 || data.shape(0) != indices.shape(0))
+    value_error("X.data and X.indices must be 1-D arrays of the same length, got " +
+                describe(data) + " and " + describe(indices));
+  if (indptr.ndim() != 1 || indptr.shape(0) != n_rows + 1)
+    value_error("X.indptr must have shape (" + std::to_string(n_rows + 1) +
+                ",) (n_samples + 1), got " + describe(indptr));
+  if (!unit_stride(data, 0) || !unit_stride(indices, 0) || !unit_stride(indptr, 0))
+    value_error("X.data, X.indices and X.indptr must be contiguous");
+  const index_t nnz = data.shape(0);
+  const T* v = static_cast<const T*>(data.data());
+  const I* idx = static_cast<const I*>(indices.data());
+  const I* ptr = static_cast<const I*>(indptr.data());
+  const CsrCheck c = check_csr(ptr, idx, n_rows, n_cols, nnz, n_threads);
+  const std::string w = std::to_string(c.where);
+  switch (c.problem) {
+    case CsrProblem::none: break;
+    case CsrProblem::indptr_start:
+      value_error("X.indptr must start at 0, got " + std::to_string(index_t(ptr[0])));
+    case CsrProblem::indptr_decreasing:
+      value_error("X.indptr must be non-decreasing, but X.indptr[" + w + "] = " +
+                  std::to_string(index_t(ptr[c.where])) + " < X.indptr[" +
+                  std::to_string(c.where - 1) + "] = " + std::to_string(index_t(ptr[c.where - 1])));
+    case CsrProblem::indptr_end:
+      value_error("X.indptr must end at len(X.data) = " + std::to_string(nnz) + ", got " +
+                  std::to_string(index_t(ptr[n_rows])));
+    case CsrProblem::index_out_of_range:
+      value_error("X.indices must be column indices in [0, " + std::to_string(n_cols) +
+                  "), got " + std::to_string(index_t(idx[c.where])) + " at position " + w);
+  }
+  if (check_finite) {
+    if (index_t k = first_nonfinite(v, nnz); k >= 0)
+      value_error("X contains NaN or inf (X.data[" + std::to_string(k) + "])");
+  }
+  *canonical = c.canonical;
+  return {v, idx, ptr, n_rows, n_cols};
+}
+
+// Calls f(I{}) with I = int32 or int64, the index dtype shared by indices and indptr.
+template <class F>
+decltype(auto) with_index_dtype(const py::array& indices, const py::array& indptr, F&& f) {
+  const bool i32 = indices.dtype().equal(py::dtype::of<std::int32_t>()) &&
+                   indptr.dtype().equal(py::dtype::of<std::int32_t>());
+  const bool i64 = indices.dtype().equal(py::dtype::of<std::int64_t>()) &&
+                   indptr.dtype().equal(py::dtype::of<std::int64_t>());
+  if (!i32 && !i64)
+    type_error("X.indices and X.indptr must both be int32 or both int64, got " +
+               describe(indices) + " and " + describe(indptr));
+  return i32 ? f(std::int32_t{}) : f(std::int64_t{});
+}
+
 }  // namespace fastgd::bindings
+

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   fastgd::bindings::register_info(m);
   fastgd::bindings::register_ops(m);
   fastgd::bindings::register_roofline(m);
+  fastgd::bindings::register_sparse(m);
 }

@@ -8,5 +8,6 @@ namespace fastgd::bindings {
 void register_ops(pybind11::module_& m);
 void register_info(pybind11::module_& m);
 void register_roofline(pybind11::module_& m);
+void register_sparse(pybind11::module_& m);
 
 }  // namespace fastgd::bindings

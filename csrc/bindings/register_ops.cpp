@@ -23,18 +23,6 @@ namespace fastgd::bindings {
 
 namespace {
 
-std::string at(index_t i) { return " (first at index " + std::to_string(i) + ")"; }
-
-void check_scalars(double alpha, double l1_ratio, double epsilon, int n_threads) {
-  if (!(std::isfinite(alpha) && alpha >= 0))
-    value_error("alpha must be a finite number >= 0, got " + std::to_string(alpha));
-  if (!(l1_ratio >= 0 && l1_ratio <= 1))
-    value_error("l1_ratio must be in [0, 1], got " + std::to_string(l1_ratio));
-  if (!(std::isfinite(epsilon) && epsilon >= 0))
-    value_error("epsilon must be a finite number >= 0, got " + std::to_string(epsilon));
-  if (n_threads < 1) value_error("n_threads must be >= 1, got " + std::to_string(n_threads));
-}
-
 // X and sample_weight: shapes, dtypes and values. `check_finite` = false skips the full pass over
 // X for callers (the training loop) that checked X once already.
 template <class T>
@@ -54,12 +42,7 @@ Data<T> check_data(const py::array& X, const std::optional<py::array>& sample_we
     if (index_t i = first_nonfinite_row(view, n_threads); i >= 0)
       value_error("X contains NaN or inf (first in row " + std::to_string(i) + ")");
   }
-  if (sw) {
-    if (index_t i = first_nonfinite(sw, n); i >= 0)
-      value_error("sample_weight contains NaN or inf" + at(i));
-    if (index_t i = first_negative(sw, n); i >= 0)
-      value_error("sample_weight must be >= 0, got " + std::to_string(double(sw[i])) + at(i));
-  }
+  check_sample_weight_values(sw, n);
   return {view, sw};
 }
 
@@ -67,12 +50,7 @@ Data<T> check_data(const py::array& X, const std::optional<py::array>& sample_we
 template <class T>
 const T* check_targets(const py::array& y, index_t n, LossKind loss) {
   const T* yp = input_vector<T>(y, "y", n, "one target per row of X");
-  if (index_t i = first_nonfinite(yp, n); i >= 0) value_error("y contains NaN or inf" + at(i));
-  if (is_classification(loss)) {
-    if (index_t i = first_not_plus_minus_one(yp, n); i >= 0)
-      value_error("y must hold labels -1 or +1 for a classification loss, got " +
-                  std::to_string(double(yp[i])) + at(i));
-  }
+  check_target_values(yp, n, is_classification(loss));
   return yp;
 }
 
@@ -89,7 +67,7 @@ SoftmaxModel<T> check_softmax_targets(const py::array& y, index_t n, index_t K,
     for (index_t i = 0; i < n; ++i)
       if (model.labels[i] < 0 || model.labels[i] >= K)
         value_error("y must hold class indices in [0, " + std::to_string(K) + "), got " +
-                    std::to_string(model.labels[i]) + at(i));
+                    std::to_string(model.labels[i]) + at_index(i));
     return model;
   }
   require_dtype<T>(y, "y", "class probabilities, in X's dtype");
@@ -112,34 +90,6 @@ SoftmaxModel<T> check_softmax_targets(const py::array& y, index_t n, index_t K,
                   " sums to " + std::to_string(sum));
   }
   return model;
-}
-
-// The read-only coefficients of loss_and_grad: shape, dtype, finite.
-template <class T>
-const T* check_coef(const py::array& coef, const std::vector<py::ssize_t>& shape) {
-  require_dtype<T>(coef, "coef", "it must match X's dtype");
-  bool same = coef.ndim() == py::ssize_t(shape.size());
-  for (size_t k = 0; same && k < shape.size(); ++k) same = coef.shape(py::ssize_t(k)) == shape[k];
-  if (!same || !(coef.flags() & py::array::c_style))
-    value_error("coef must have shape (" + std::to_string(shape[0]) +
-                (shape.size() > 1 ? ", " + std::to_string(shape[1]) : std::string(",")) +
-                ") and be C-contiguous, got " + describe(coef));
-  const T* w = static_cast<const T*>(coef.data());
-  const index_t P = coef.size();
-  if (index_t j = first_nonfinite(w, P); j >= 0) value_error("coef contains NaN or inf" + at(j));
-  return w;
-}
-
-// The weights an epoch updates in place: coef of `coef_shape` and `m` intercepts, finite.
-template <class T>
-std::pair<T*, T*> check_weights(py::array& coef, py::array& intercept,
-                                const std::vector<py::ssize_t>& coef_shape, index_t m) {
-  T* w = inout_array<T>(coef, "coef", coef_shape, "one per column of X (and class)");
-  T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(m)}, "updated in place");
-  if (index_t j = first_nonfinite(w, index_t(coef.size())); j >= 0)
-    value_error("coef contains NaN or inf" + at(j));
-  if (index_t j = first_nonfinite(b, m); j >= 0) value_error("intercept contains NaN or inf" + at(j));
-  return {w, b};
 }
 
 OptimizerParams optimizer_params(const py::dict& given) {
@@ -187,30 +137,9 @@ EpochArgs<T> epoch_args(const Data<T>& data, EpochOptions& o,
                         const std::vector<py::ssize_t>& coef_shape, index_t m) {
   if (o.batch_size < 1)
     value_error("batch_size must be >= 1, got " + std::to_string(o.batch_size));
-  const index_t n = data.X.n_rows;
-  // The epoch's rows: `order` (distinct row indices: a permutation, or a subset such as the
-  // training part of a split, used without copying X), or all rows in storage order.
-  const std::int64_t* perm = nullptr;
-  index_t n_rows = n;
-  if (o.order) {
-    if (o.order->ndim() != 1 || o.order->shape(0) < 1 || o.order->shape(0) > n)
-      value_error("order must be a 1-D array of 1 to " + std::to_string(n) +
-                  " distinct row indices, got " + describe(*o.order));
-    n_rows = o.order->shape(0);
-    perm = input_vector<std::int64_t>(*o.order, "order", n_rows, "distinct row indices");
-    if (index_t k = first_non_permutation(perm, n_rows, n); k >= 0)
-      value_error("order must hold distinct row indices in [0, " + std::to_string(n) +
-                  "); entry " + std::to_string(k) + " (" + std::to_string(perm[k]) +
-                  ") is out of range or repeated");
-  }
-  const index_t n_steps = (n_rows + o.batch_size - 1) / o.batch_size;
-  const std::string steps_desc =
-      "one learning rate per step: ceil(len(order) / batch_size) = " + std::to_string(n_steps);
-  const double* lr = input_vector<double>(o.lrs, "lrs", n_steps, steps_desc.c_str());
-  for (index_t s = 0; s < n_steps; ++s)
-    if (!(std::isfinite(lr[s]) && lr[s] >= 0))
-      value_error("lrs must be finite and >= 0, got " + std::to_string(lr[s]) + at(s));
-
+  index_t n_rows = 0;
+  const std::int64_t* perm = check_order(o.order, data.X.n_rows, &n_rows);
+  const double* lr = check_lrs(o.lrs, (n_rows + o.batch_size - 1) / o.batch_size);
   EpochArgs<T> args{data.X, data.sw,       perm,
                     n_rows, lr,            o.batch_size,
                     make_penalty(o.penalty, o.alpha, o.l1_ratio), o.fit_intercept,
@@ -250,7 +179,7 @@ py::tuple loss_and_grad(const py::array& X, const py::array& y, const py::array&
                         double l1_ratio, double epsilon,
                         const std::optional<py::array>& sample_weight, int n_threads,
                         bool check_input) {
-  check_scalars(alpha, l1_ratio, epsilon, n_threads);
+  check_penalty_and_threads(alpha, l1_ratio, epsilon, n_threads);
   if (!std::isfinite(intercept)) value_error("intercept must be finite");
   return with_dtype(X, "X", [&](auto tag) -> py::tuple {
     using T = decltype(tag);
@@ -279,7 +208,7 @@ py::tuple multinomial_loss_and_grad(const py::array& X, const py::array& y, cons
                                     double alpha, double l1_ratio, double label_smoothing,
                                     const std::optional<py::array>& sample_weight,
                                     int n_threads, bool check_input) {
-  check_scalars(alpha, l1_ratio, 0.0, n_threads);
+  check_penalty_and_threads(alpha, l1_ratio, 0.0, n_threads);
   return with_dtype(X, "X", [&](auto tag) -> py::tuple {
     using T = decltype(tag);
     const Data<T> data = check_data<T>(X, sample_weight, check_input, n_threads);
@@ -318,7 +247,7 @@ double sgd_epoch(const py::array& X, const py::array& y, py::array& coef, py::ar
                  std::optional<py::array> optimizer_step, std::optional<py::array> average_coef,
                  std::optional<py::array> average_intercept,
                  std::optional<py::array> average_step, index_t average_start) {
-  check_scalars(alpha, l1_ratio, epsilon, n_threads);
+  check_penalty_and_threads(alpha, l1_ratio, epsilon, n_threads);
   EpochOptions o{lrs,           batch_size,     order,          penalty,
                  alpha,         l1_ratio,       fit_intercept,  n_threads,
                  optimizer,     optimizer_params, optimizer_state, optimizer_intercept_state,
@@ -353,7 +282,7 @@ double multinomial_epoch(const py::array& X, const py::array& y, py::array& coef
                          std::optional<py::array> average_coef,
                          std::optional<py::array> average_intercept,
                          std::optional<py::array> average_step, index_t average_start) {
-  check_scalars(alpha, l1_ratio, 0.0, n_threads);
+  check_penalty_and_threads(alpha, l1_ratio, 0.0, n_threads);
   EpochOptions o{lrs,           batch_size,     order,          penalty,
                  alpha,         l1_ratio,       fit_intercept,  n_threads,
                  optimizer,     optimizer_params, optimizer_state, optimizer_intercept_state,

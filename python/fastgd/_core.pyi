@@ -117,6 +117,45 @@ def multinomial_epoch(
     average_step: npt.NDArray[np.int64] | None = ...,
     average_start: int = ...,
 ) -> float: ...
+def loss_and_grad_csr(
+    data: npt.NDArray[np.floating[Any]],
+    indices: npt.NDArray[np.integer[Any]],
+    indptr: npt.NDArray[np.integer[Any]],
+    shape: tuple[int, int],
+    y: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: float,
+    loss: Loss,
+    penalty: Penalty,
+    alpha: float,
+    l1_ratio: float,
+    epsilon: float,
+    sample_weight: npt.NDArray[np.floating[Any]] | None,
+    n_threads: int,
+    check_input: bool,
+) -> tuple[float, npt.NDArray[np.floating[Any]], float]: ...
+def sgd_epoch_csr(
+    data: npt.NDArray[np.floating[Any]],
+    indices: npt.NDArray[np.integer[Any]],
+    indptr: npt.NDArray[np.integer[Any]],
+    shape: tuple[int, int],
+    y: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    lrs: npt.NDArray[np.float64],
+    batch_size: int,
+    order: npt.NDArray[np.int64] | None,
+    loss: Loss,
+    penalty: Penalty,
+    alpha: float,
+    l1_ratio: float,
+    epsilon: float,
+    sample_weight: npt.NDArray[np.floating[Any]] | None,
+    fit_intercept: bool,
+    n_threads: int,
+    check_input: bool,
+    asynchronous: bool,
+) -> float: ...
 def loss_and_derivative(
     loss: Loss, p: npt.NDArray[np.float64], y: npt.NDArray[np.float64], epsilon: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

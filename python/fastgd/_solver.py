@@ -177,6 +177,11 @@ def run(
     m = X.shape[0] if train_rows is None else len(train_rows)
     batch = m if s.batch_size is None else min(s.batch_size, m)
     n_steps = ops.n_steps(m, batch)
+    # A call on sparse X ends with an O(n_features) pass (the lazy penalty is brought up to
+    # date): calls of at least n_features steps keep that below O(1) per step.
+    steps_per_call = STEPS_PER_CALL
+    if not isinstance(X, np.ndarray):
+        steps_per_call = max(STEPS_PER_CALL, int(X.shape[1]))
     for task in tasks:
         task.plateau = Plateau(s.tol if s.tol is not None else 0.0)
     # Classes are trained side by side when there are several threads: each kernel then runs on
@@ -213,11 +218,11 @@ def run(
 
             def one_epoch(task: Task, order=order) -> None:
                 total = 0.0
-                for lo in range(0, n_steps, STEPS_PER_CALL):
-                    hi = min(n_steps, lo + STEPS_PER_CALL)
+                for lo in range(0, n_steps, steps_per_call):
+                    hi = min(n_steps, lo + steps_per_call)
                     if order is not None:
                         rows = order[lo * batch : hi * batch]
-                    elif n_steps > STEPS_PER_CALL:
+                    elif n_steps > steps_per_call:
                         rows = np.arange(lo * batch, min(m, hi * batch))
                     else:
                         rows = None  # the whole epoch in storage order

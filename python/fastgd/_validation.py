@@ -125,3 +125,36 @@ def repr_from_signature(obj: Any) -> str:
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     )
     return f"{type(obj).__name__}({args})"
+
+def is_sparse(X: Any) -> bool:
+    """Whether X is a scipy.sparse matrix or array, without importing scipy (it stays optional:
+    only a user who has sparse data has scipy)."""
+    return not isinstance(X, np.ndarray) and hasattr(X, "tocsr") and hasattr(X, "format")
+
+
+def as_csr(X: Any) -> Any:
+    """A scipy.sparse matrix as CSR with float32/float64 values and one index dtype.
+
+    CSR input with float values and matching int32/int64 index arrays is used as it is (no copy).
+    Other formats (CSC, COO, ...) are converted to CSR, values of other dtypes to float64, and
+    index arrays of different dtypes to int64: each a one-time copy, made here. Unsorted and
+    repeated column indices are accepted as they are: the kernels sum repeats, as scipy's
+    canonical form (``sum_duplicates``) would.
+    """
+    if X.format != "csr":
+        X = X.tocsr()
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if X.indices.dtype != X.indptr.dtype or X.indices.dtype not in (np.int32, np.int64):
+        X = X.copy()
+        X.indices = X.indices.astype(np.int64)
+        X.indptr = X.indptr.astype(np.int64)
+    return X
+
+
+def check_parallel(parallel: Any) -> bool:
+    """``parallel="sync"`` (deterministic) or ``"async"`` (Hogwild!); True for async."""
+    if parallel not in ("sync", "async"):
+        raise ValueError(f"parallel must be 'sync' or 'async', got {parallel!r}")
+    return parallel == "async"
+

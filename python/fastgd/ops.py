@@ -10,7 +10,13 @@ never penalized. Classification losses (log_loss, hinge, squared_hinge, modified
 y in {−1, +1}; regression losses take any real y.
 
 X must be a float32 or float64 NumPy array with contiguous rows (any row stride); it is never
-copied. y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
+copied. X may also be a scipy.sparse matrix (scipy is needed only then): CSR with float32/float64
+values and int32/int64 indices is used in place; other formats are converted to CSR on each call
+(convert once with ``X.tocsr()`` to avoid that). On CSR data a minibatch step costs
+O(non-zeros of the batch), independent of the number of features, and gives the same result as
+the dense kernel on ``X.toarray()`` to rounding.
+
+y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
 accumulators.
 
@@ -28,14 +34,17 @@ import numpy as np
 from . import _core, optimizers
 from ._backend import default_threads
 from ._validation import (
+    as_csr,
     as_order,
     as_vector,
     check_data_matrix,
     check_inplace,
     check_int,
     check_option,
+    check_parallel,
     check_real,
     check_threads,
+    is_sparse,
 )
 
 __all__ = [
@@ -75,12 +84,22 @@ def _multinomial_targets(y: Any, dtype: Any) -> np.ndarray:
 def _common(
     X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing=0.0
 ):
-    """Checked arguments of a kernel call; a multinomial call swaps loss/epsilon for
-    label_smoothing."""
-    X = check_data_matrix(X)
+    """Checked arguments of a kernel call: X dense (``X=``) or CSR (``data``, ``indices``,
+    ``indptr``, ``shape``); a multinomial call swaps loss/epsilon for label_smoothing."""
+    if is_sparse(X):
+        X = as_csr(X)
+        data = dict(
+            data=np.ascontiguousarray(X.data),
+            indices=np.ascontiguousarray(X.indices),
+            indptr=np.ascontiguousarray(X.indptr),
+            shape=(int(X.shape[0]), int(X.shape[1])),
+        )
+    else:
+        X = check_data_matrix(X)
+        data = dict(X=X)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     args = dict(
-        X=X,
+        **data,
         sample_weight=None
         if sample_weight is None
         else as_vector(sample_weight, "sample_weight", dtype),
@@ -176,6 +195,8 @@ def loss_and_grad(
     )
     coef = np.ascontiguousarray(coef)
     if loss == MULTINOMIAL:
+        if "indptr" in args:
+            raise ValueError("loss='multinomial' needs dense X for now")
         b = np.ascontiguousarray(intercept, dtype=coef.dtype)
         return _core.multinomial_loss_and_grad(
             coef=coef, intercept=b, check_input=bool(check_input), **args
@@ -185,7 +206,8 @@ def loss_and_grad(
         raise ValueError(
             f"intercept must be a real number or a one-element array, got {intercept!r}"
         )
-    return _core.loss_and_grad(
+    kernel = _core.loss_and_grad_csr if "indptr" in args else _core.loss_and_grad
+    return kernel(
         coef=coef, intercept=float(b.reshape(-1)[0]), check_input=bool(check_input), **args
     )
 
@@ -211,6 +233,7 @@ def sgd_epoch(
     optimizer: Any = None,
     average: Any = None,
     label_smoothing: float = 0.0,
+    parallel: str = "sync",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -246,6 +269,16 @@ def sgd_epoch(
     Returns the progressive loss Σ_i s_i·L(p_i, y_i) over the epoch's rows, each term computed
     with the weights before the step that used row i (no extra pass over X).
 
+    Sparse X (scipy.sparse, CSR used in place): each step costs O(non-zeros of its batch), not
+    O(n_features) — the penalty reaches untouched coefficients lazily, through a scale factor
+    (L2) and a cumulative threshold (L1), and every coefficient is brought up to date at the end
+    of the call (O(n_features) once per call: run long epochs in one call). ``parallel`` applies
+    to sparse X: ``"sync"`` (default) splits each step's rows over threads and gives the same
+    result whatever the thread count; ``"async"`` is Hogwild!: threads take whole steps
+    round-robin and update the shared coefficients without locks, which is faster with many
+    threads and small batches but **not deterministic** (updates of different threads may
+    interleave or be lost), so the result varies from run to run. Dense X ignores ``parallel``.
+
     With a device array X the whole epoch runs on the GPU in one kernel
     (:func:`fastgd.cuda.sgd_epoch`; plain SGD only); ``n_threads`` is ignored there.
     """
@@ -273,9 +306,17 @@ def sgd_epoch(
             average=average,
             label_smoothing=label_smoothing,
         )
+    asynchronous = check_parallel(parallel)
     args = _common(
         X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
     )
+    sparse = "indptr" in args
+    if sparse and (loss == MULTINOMIAL or average is not None or (
+            optimizer is not None and optimizers.get_optimizer(optimizer).kind != "sgd")):
+        raise ValueError(
+            "sparse X supports plain SGD with a pointwise loss: loss='multinomial', optimizer= "
+            "and average= need dense X for now"
+        )
     lrs_arr = np.asarray(lrs)
     if lrs_arr.dtype.kind not in "iuf":
         raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
@@ -303,7 +344,12 @@ def sgd_epoch(
             average_step=avg_step,
             average_start=average.start,
         )
-    kernel = _core.multinomial_epoch if loss == MULTINOMIAL else _core.sgd_epoch
+    if sparse:
+        kernel, extra = _core.sgd_epoch_csr, {"asynchronous": asynchronous}
+    elif loss == MULTINOMIAL:
+        kernel = _core.multinomial_epoch
+    else:
+        kernel = _core.sgd_epoch
     return kernel(
         coef=coef,
         intercept=check_inplace(intercept, "intercept"),

@@ -138,7 +138,9 @@ class _BaseSGD(BaseEstimator):
     # ------------------------------------------------------------------ data
     def _validate_X(self, X, *y, reset: bool, **kw):
         """float32 stays float32; a C-contiguous float array passes through without a copy;
-        anything else (lists, ints, Fortran order) is converted once, as scikit-learn does."""
+        anything else (lists, ints, Fortran order) is converted once, as scikit-learn does.
+        scipy.sparse input is trained as CSR (O(non-zeros) per step): a CSR matrix with float
+        values is used as it is, CSC/COO/... are converted to CSR once per fit."""
         return validate_data(
             self,
             X,
@@ -146,7 +148,7 @@ class _BaseSGD(BaseEstimator):
             reset=reset,
             dtype=[np.float64, np.float32],
             order="C",
-            accept_sparse=False,
+            accept_sparse="csr",
             **kw,
         )
 
@@ -324,7 +326,7 @@ class _BaseSGD(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
