@@ -571,7 +571,9 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       // slices are claimed, not assigned.
       const int t = detail::thread_id();
       acc_t* mine = scratch.grad(nt + t);
-      std::uint64_t slice_ticks = 0;  // how long this thread's last slice took
+      // How long a slice takes this thread: its last slice's time, but at most twice the previous
+      // estimate, so that a slice during which it was descheduled does not count.
+      std::uint64_t slice_ticks = 0;
       for (;;) {
         const std::int64_t s = sync.step();
         if (s >= n_steps) break;
@@ -582,7 +584,8 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
         }
         const std::uint64_t start = detail::ticks();
         compute(s, k, mine);
-        slice_ticks = detail::ticks() - start;
+        const std::uint64_t took = detail::ticks() - start;
+        slice_ticks = slice_ticks ? std::min(took, 2 * slice_ticks) : took;
         if (!sync.complete(s, k)) continue;  // a late or backup copy: dropped
         std::swap(mine, slot[k]);
         if (sync.last(s)) {
