@@ -505,7 +505,11 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   // coefficients' accumulators, the intercepts' (at P), and the slice's loss (at loss_at).
   detail::Scratch scratch(nt > 1 ? 2 * nt : 1, P, m);
   const index_t loss_at = scratch.stride - 1;
-  acc_t total_loss = 0;
+  // Written by the thread that applies each step: on a line of its own, away from the variables
+  // that every thread reads at every step.
+  struct alignas(64) {
+    acc_t value = 0;
+  } total_loss;
 
   // Slice k of step s into buf, from the weights as they are after step s − 1.
   auto compute = [&](index_t s, int k, acc_t* buf) {
@@ -525,7 +529,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
     acc_t ls = 0;
     for (int k = 0; k < nt; ++k) ls += grads[k][loss_at];
-    total_loss += ls;
+    total_loss.value += ls;
     const StepConstants c = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
     if (plain)
       detail::update_weights(w, P, grads, nt, hi - lo, lr, a.penalty);
@@ -557,12 +561,13 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       update(s, &buf);
     }
   } else {
-    // slot[k]: the buffer holding slice k's result. Each buffer belongs either to a slot or to
-    // one thread (`mine`, where it computes); the first thread to complete slice k swaps its
-    // buffer with slot[k], whose previous result was used by the previous step's update.
-    std::vector<acc_t*> slot(nt);
-    for (int k = 0; k < nt; ++k) slot[k] = scratch.grad(k);
+    // Each gradient buffer belongs either to a slice (its result, see StepSync::swap_result) or
+    // to one thread (`mine`, where it computes). The thread that applies a step gathers the
+    // slices' buffers into its row of `gathered` (a cache line apart from the others' rows).
+    const index_t row = ((nt + 7) / 8) * 8 + 8;
+    std::vector<const acc_t*> gathered(nt * row);
     detail::StepSync sync(nt);
+    for (int k = 0; k < nt; ++k) sync.set_result(k, scratch.grad(k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
@@ -587,9 +592,11 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
         const std::uint64_t took = detail::ticks() - start;
         slice_ticks = slice_ticks ? std::min(took, 2 * slice_ticks) : took;
         if (!sync.complete(s, k)) continue;  // a late or backup copy: dropped
-        std::swap(mine, slot[k]);
+        mine = sync.swap_result(k, mine);
         if (sync.last(s)) {
-          update(s, slot.data());
+          const acc_t** grads = gathered.data() + t * row;
+          for (int u = 0; u < nt; ++u) grads[u] = sync.result<acc_t>(u);
+          update(s, grads);
           sync.publish(s);
         }
       }
@@ -597,7 +604,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   }
   if (opt.step) *opt.step += n_steps;
   if (avg.step) *avg.step += n_steps;
-  return total_loss;
+  return total_loss.value;
 }
 
 }  // namespace fastgd

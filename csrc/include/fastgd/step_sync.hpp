@@ -125,10 +125,30 @@ class StepSync {
 
   void publish(std::int64_t s) noexcept { step_.store(s + 1, std::memory_order_release); }
 
+  // The buffer holding slice k's result, kept on the slice's line (written by the thread that
+  // completes the slice, read by the thread that applies the update). After a successful
+  // complete(s, k), the winner swaps its buffer in and takes the previous one, whose result the
+  // update of step s − 1 has used.
+  template <class B>
+  B* swap_result(int k, B* mine) noexcept {
+    B* previous = static_cast<B*>(tags_[k].result);
+    tags_[k].result = mine;
+    return previous;
+  }
+  template <class B>
+  void set_result(int k, B* buffer) noexcept {
+    tags_[k].result = buffer;
+  }
+  template <class B>
+  const B* result(int k) const noexcept {
+    return static_cast<const B*>(tags_[k].result);
+  }
+
  private:
-  // Per slice, a cache line: steps for which it has been claimed, and completed.
+  // Per slice, a cache line: steps for which it has been claimed, and completed; its result.
   struct alignas(64) Tags {
     std::atomic<std::int64_t> claimed{0}, done{0};
+    void* result = nullptr;
   };
   int slices_;
   std::vector<Tags> tags_;
