@@ -576,28 +576,32 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       // slices are claimed, not assigned.
       const int t = detail::thread_id();
       acc_t* mine = scratch.grad(nt + t);
-      // How long a slice takes this thread: its last slice's time, but at most twice the previous
-      // estimate, so that a slice during which it was descheduled does not count.
-      std::uint64_t slice_ticks = 0;
+      // How long a slice and an update take this thread: the last one's time, but at most twice
+      // the previous estimate, so that one during which it was descheduled does not count.
+      std::uint64_t slice_ticks = 0, update_ticks = 0;
+      auto estimate = [](std::uint64_t& e, std::uint64_t took) {
+        e = e ? std::min(took, 2 * e) : took;
+      };
       for (;;) {
         const std::int64_t s = sync.step();
         if (s >= n_steps) break;
         int k = sync.claim(s, t);
         if (k < 0) {  // all claimed: wait for the step, or back up a late slice
-          k = sync.wait(s, slice_ticks, t);
+          k = sync.wait(s, slice_ticks, update_ticks, t);
           if (k < 0) continue;
         }
         const std::uint64_t start = detail::ticks();
         compute(s, k, mine);
-        const std::uint64_t took = detail::ticks() - start;
-        slice_ticks = slice_ticks ? std::min(took, 2 * slice_ticks) : took;
+        estimate(slice_ticks, detail::ticks() - start);
         if (!sync.complete(s, k)) continue;  // a late or backup copy: dropped
         mine = sync.swap_result(k, mine);
         if (sync.last(s)) {
           const acc_t** grads = gathered.data() + t * row;
           for (int u = 0; u < nt; ++u) grads[u] = sync.result<acc_t>(u);
+          const std::uint64_t begin = detail::ticks();
           update(s, grads);
           sync.publish(s);
+          estimate(update_ticks, detail::ticks() - begin);
         }
       }
     }

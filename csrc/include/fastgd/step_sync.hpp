@@ -60,8 +60,10 @@ inline std::uint64_t ticks() noexcept {
 // took plus this (5–20 µs): late enough that a thread that is running, only slower, is rarely
 // duplicated, and early against a scheduler time slice (milliseconds).
 constexpr std::uint64_t kBackupTicks = 20000;
-// A waiting thread spins (with cpu_relax) this long (50–200 µs), then also yields the CPU at each
-// look, so that a descheduled thread that shares its core gets to run.
+// When every slice is done and the update takes longer than expected (twice its usual time) plus
+// this (50–200 µs), its thread is probably descheduled: the waiting thread then also yields the
+// CPU at each look, in case they share a core. Not earlier: on a loaded machine a yield gives
+// the core away for a time slice.
 constexpr std::uint64_t kYieldTicks = 200000;
 
 class StepSync {
@@ -89,9 +91,12 @@ class StepSync {
   }
 
   // Waits until step s is published (returns -1) or a slice of it is late (returns that slice,
-  // to be computed again as a backup). `expected` is how long a slice takes (ticks).
-  int wait(std::int64_t s, std::uint64_t expected, int preferred) const noexcept {
-    const std::uint64_t start = ticks(), backup = expected + kBackupTicks;
+  // to be computed again as a backup). `slice` and `update` are how long a slice and an update
+  // usually take this thread (ticks).
+  int wait(std::int64_t s, std::uint64_t slice, std::uint64_t update,
+           int preferred) const noexcept {
+    const std::uint64_t start = ticks(), backup = slice + kBackupTicks;
+    const std::uint64_t yield = backup + 2 * update + kYieldTicks;
     for (unsigned spins = 1;; ++spins) {
       if (step_.load(std::memory_order_acquire) != s) return -1;
       cpu_relax();
@@ -103,8 +108,8 @@ class StepSync {
             if (tags_[k].done.load(std::memory_order_relaxed) == s) return k;
           }
           // All slices are done: the update is being applied.
+          if (waited > yield) std::this_thread::yield();
         }
-        if (waited > kYieldTicks) std::this_thread::yield();
       }
     }
   }
