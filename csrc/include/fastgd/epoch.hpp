@@ -35,6 +35,14 @@ inline int thread_id() noexcept {
 #endif
 }
 
+inline int team_size() noexcept {
+#if defined(_OPENMP)
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 inline void barrier() noexcept {
 #if defined(_OPENMP)
 #pragma omp barrier
@@ -604,6 +612,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
           estimate(update_ticks, detail::ticks() - begin);
         }
       }
+      sync.leave(detail::team_size());
     }
   }
   if (opt.step) *opt.step += n_steps;

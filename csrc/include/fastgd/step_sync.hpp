@@ -130,6 +130,18 @@ class StepSync {
 
   void publish(std::int64_t s) noexcept { step_.store(s + 1, std::memory_order_release); }
 
+  // A thread is done with the epoch: it waits until all `team` threads are, yielding the CPU
+  // after a short spin. The parallel region's own closing barrier would spin for a while
+  // instead, and a late thread that shares the core would wait for all of that spin.
+  void leave(int team) noexcept {
+    left_.fetch_add(1, std::memory_order_acq_rel);
+    const std::uint64_t start = ticks();
+    for (unsigned spins = 1; left_.load(std::memory_order_acquire) < team; ++spins) {
+      cpu_relax();
+      if (spins % 64 == 0 && ticks() - start > kBackupTicks) std::this_thread::yield();
+    }
+  }
+
   // The buffer holding slice k's result, kept on the slice's line (written by the thread that
   // completes the slice, read by the thread that applies the update). After a successful
   // complete(s, k), the winner swaps its buffer in and takes the previous one, whose result the
@@ -158,6 +170,7 @@ class StepSync {
   int slices_;
   std::vector<Tags> tags_;
   alignas(64) std::atomic<std::int64_t> finished_{0};  // slices completed over the epoch
+  alignas(64) std::atomic<int> left_{0};                // threads done with the epoch
   alignas(64) std::atomic<std::int64_t> step_{0};      // steps published (alone on its line:
                                                         // the class is padded to 64 bytes)
 };
