@@ -1,9 +1,9 @@
 // The fused drivers: the full-batch objective-and-gradient pass and the minibatch SGD epoch.
 //
 // Both read each row of X once: p_i = x_i·w + b, g_i = s_i·L'(p_i, y_i), and grad += g_i·x_i while
-// the row is still in L1. Threads split the rows of a batch into private gradient buffers; after a
-// barrier the buffers are summed in thread order 0..T−1, so the result depends only on the inputs
-// and the thread count, never on timing.
+// the row is still in L1. The rows of a batch are split into T fixed slices (T: the thread count),
+// each summed into a gradient buffer of its own; the buffers are summed in slice order 0..T−1, so
+// the result depends only on the inputs and T, never on timing or on which thread computed what.
 //
 // Nothing inside the parallel regions allocates or throws: scratch space is sized before them.
 #pragma once
@@ -17,6 +17,7 @@
 #include "optimizers.hpp"
 #include "penalties.hpp"
 #include "simd.hpp"
+#include "step_sync.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -31,6 +32,14 @@ inline int thread_id() noexcept {
   return omp_get_thread_num();
 #else
   return 0;
+#endif
+}
+
+inline int team_size() noexcept {
+#if defined(_OPENMP)
+  return omp_get_num_threads();
+#else
+  return 1;
 #endif
 }
 
@@ -170,13 +179,12 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
   return loss_sum;
 }
 
-// The update of one step: w_j ← update_coordinate(w_j, (Σ_k grad_k[j]) / b_s, lr, pen) for all
-// j, the threads' buffers (`nt` of them, `stride` apart) summed in order 0..nt−1. Compiled for
-// several instruction sets: the division and the L1 step are vector work over d.
+// The update of one step: w_j ← coord(j, w_j, (Σ_k grads[k][j]) / b_s) for all j, the slices'
+// gradient buffers (`nt` of them) summed in order 0..nt−1.
 template <class T, class Coord>
 FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d,
-                                                 const acc_t* grads, index_t stride, int nt,
-                                                 index_t bs, Coord coord) noexcept {
+                                                 const acc_t* const* grads, int nt, index_t bs,
+                                                 Coord coord) noexcept {
   // In column chunks, so that each loop is a plain vector loop (a loop over threads inside the
   // loop over columns would keep it scalar).
   constexpr index_t kChunk = 64;
@@ -184,11 +192,11 @@ FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d
   auto run = [&](auto mean) {
     for (index_t j0 = 0; j0 < d; j0 += kChunk) {
       const index_t m = std::min(kChunk, d - j0);
-      const acc_t* g = grads + j0;
+      const acc_t* g = grads[0] + j0;
       if (nt > 1) {
         std::copy(g, g + m, sum);
         for (int k = 1; k < nt; ++k) {
-          const acc_t* gk = grads + k * stride + j0;
+          const acc_t* gk = grads[k] + j0;
 #pragma omp simd
           for (index_t j = 0; j < m; ++j) sum[j] += gk[j];
         }
@@ -212,34 +220,33 @@ FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d
 }
 
 // The update of one step, plain SGD: w_j ← update_coordinate(w_j, ḡ_j, lr, pen), where ḡ_j is the
-// batch mean of the gradient, the threads' buffers (`nt` of them, `stride` apart) summed in order
-// 0..nt−1. Compiled for several instruction sets: the division and the L1 step are vector work.
+// batch mean of the gradient, the slices' buffers (`nt` of them) summed in order 0..nt−1.
+// Compiled for several instruction sets: the division and the L1 step are vector work.
 template <class T>
-FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
-                                        index_t stride, int nt, index_t bs, acc_t lr,
+FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d,
+                                        const acc_t* const* grads, int nt, index_t bs, acc_t lr,
                                         const Penalty& pen) noexcept {
-  for_each_mean_gradient(w, d, grads, stride, nt, bs, [&](index_t, acc_t wj, acc_t gj) {
+  for_each_mean_gradient(w, d, grads, nt, bs, [&](index_t, acc_t wj, acc_t gj) {
     return update_coordinate(wj, gj, lr, pen);
   });
 }
 
 // The same with an optimizer (optimizers.hpp): its state s0 (and s1), d values each.
 template <OptimizerKind K, class T>
-FASTGD_MULTIVERSION void update_weights_with(T* FASTGD_RESTRICT w, index_t d, const acc_t* grads,
-                                             index_t stride, int nt, index_t bs,
+FASTGD_MULTIVERSION void update_weights_with(T* FASTGD_RESTRICT w, index_t d,
+                                             const acc_t* const* grads, int nt, index_t bs,
                                              const Penalty& pen, const OptimizerParams& p,
                                              const StepConstants& c, T* FASTGD_RESTRICT s0,
                                              T* FASTGD_RESTRICT s1) noexcept {
-  for_each_mean_gradient(w, d, grads, stride, nt, bs, [&](index_t j, acc_t wj, acc_t gj) {
+  for_each_mean_gradient(w, d, grads, nt, bs, [&](index_t j, acc_t wj, acc_t gj) {
     return optimizer_step<K>(wj, gj, pen.l2, pen.l1, p, c, s0[j], state_arrays(K) == 2 ? s1[j]
                                                                                    : s0[j]);
   });
 }
 
 template <class T>
-using OptimizerUpdate = void (*)(T*, index_t, const acc_t*, index_t, int, index_t,
-                                 const Penalty&, const OptimizerParams&, const StepConstants&,
-                                 T*, T*);
+using OptimizerUpdate = void (*)(T*, index_t, const acc_t* const*, int, index_t, const Penalty&,
+                                 const OptimizerParams&, const StepConstants&, T*, T*);
 
 // The update function of a kind known at run time: chosen once per epoch.
 template <class T>
@@ -471,16 +478,17 @@ struct EpochArgs {
   AverageArgs<T> average{};      // off by default
 };
 
-// One epoch of minibatch SGD, all steps in one parallel region. Updates the model's P
-// coefficients w and m intercepts b in place and returns the progressive loss Σ_i s_i·L_i, each
-// computed with the weights before the step that uses row i.
+// One epoch of minibatch SGD. Updates the model's P coefficients w and m intercepts b in place and
+// returns the progressive loss Σ_i s_i·L_i, each computed with the weights before the step that
+// uses row i.
 //
-// One barrier per step: every thread sums all the gradient buffers (in thread order) and applies
-// the same update to its own copy of (w, b) and of the optimizer state, so all copies stay bitwise
-// equal and no thread waits for another's update before its next row pass. The buffers alternate
-// between two sets by step parity, so a thread that runs ahead into step s+1 never overwrites a
-// buffer still being summed for step s; it cannot get further ahead than that, because step s+1
-// ends with a barrier.
+// With nt > 1 threads all steps run in one parallel region, synchronized by a StepSync
+// (step_sync.hpp) instead of a barrier: each step's rows are split into nt fixed slices, each
+// computed by whichever thread claims it into a gradient buffer of its own; the thread that
+// completes the last slice of the step sums the slices' buffers in slice order, updates w, b, the
+// optimizer state and the average in place (one copy of each), and publishes the step. So the
+// results depend on nt, through the slices, but never on timing or on which thread computed which
+// slice, and a descheduled thread holds no one up: the others compute its slices.
 template <class T, class Model>
 acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
@@ -499,85 +507,117 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   const auto update_with = detail::optimizer_update<T>(opt.kind);
   const std::int64_t opt_step0 = opt.step ? *opt.step : 0;
   const std::int64_t avg_step0 = avg.step ? *avg.step : 0;
-  detail::Scratch scratch(2 * nt, P, m);
-  // Thread 0 updates w, b and the optimizer state in place; threads 1.. keep private copies of
-  // them, a cache line apart, and apply the same updates. Per thread: w, its ns state arrays,
-  // then b and its ns intercept states.
-  const index_t w_stride = ((P + 15) / 16) * 16 + 16, b_stride = ((m + 15) / 16) * 16 + 16;
-  const index_t block = (1 + ns) * (w_stride + b_stride);
-  std::vector<T> copies((nt - 1) * block);
-  acc_t total_loss = 0;
+  T* const st[2] = {opt.coef_state, opt.coef_state ? opt.coef_state + P : nullptr};
+  T* const bst[2] = {opt.intercept_state, opt.intercept_state ? opt.intercept_state + m : nullptr};
+  // A gradient buffer per slice and a private one per thread (nt == 1: just one): the
+  // coefficients' accumulators, the intercepts' (at P), and the slice's loss (at loss_at).
+  detail::Scratch scratch(nt > 1 ? 2 * nt : 1, P, m);
+  const index_t loss_at = scratch.stride - 1;
+  // Written by the thread that applies each step: on a line of its own, away from the variables
+  // that every thread reads at every step.
+  struct alignas(64) {
+    acc_t value = 0;
+  } total_loss;
 
+  // Slice k of step s into buf, from the weights as they are after step s − 1.
+  auto compute = [&](index_t s, int k, acc_t* buf) {
+    const index_t lo = s * B, hi = std::min(n, lo + B);
+    const index_t next_hi = std::min(n, hi + B);
+    const detail::Range rows = detail::split(hi - lo, nt, k),
+                        next = detail::split(next_hi - hi, nt, k);
+    const detail::RowSlice slice{a.order,
+                                 {lo + rows.begin, lo + rows.end},
+                                 {hi + next.begin, hi + next.end}};
+    std::fill(buf, buf + P + m, acc_t(0));
+    buf[loss_at] = model.pass(a.X, a.sample_weight, slice, w, b, buf, buf + P);
+  };
+  // Step s from its slices' buffers grads[0..nt), summed in that order.
+  auto update = [&](index_t s, const acc_t* const* grads) {
+    const index_t lo = s * B, hi = std::min(n, lo + B);
+    const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
+    acc_t ls = 0;
+    for (int k = 0; k < nt; ++k) ls += grads[k][loss_at];
+    total_loss.value += ls;
+    const StepConstants c = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
+    if (plain)
+      detail::update_weights(w, P, grads, nt, hi - lo, lr, a.penalty);
+    else
+      update_with(w, P, grads, nt, hi - lo, a.penalty, opt.params, c, st[0], st[1]);
+    if (a.fit_intercept) {
+      for (index_t k = 0; k < m; ++k) {
+        acc_t gb = 0;
+        for (int u = 0; u < nt; ++u) gb += grads[u][P + k];
+        T dummy = 0;
+        b[k] = plain ? T(acc_t(b[k]) - lr * (gb / bs))
+                     : T(optimizer_step(opt.kind, acc_t(b[k]), gb / bs, opt.params, c,
+                                        ns > 0 ? bst[0][k] : dummy, ns > 1 ? bst[1][k] : dummy));
+      }
+    }
+    // The average does not feed back into training.
+    const std::int64_t step = avg_step0 + s + 1;
+    if (avg.coef && step >= avg.start) {
+      const acc_t k = acc_t(step - avg.start + 1);
+      detail::average_into(avg.coef, w, P, k);
+      detail::average_into(avg.intercept, b, m, k);
+    }
+  };
+
+  if (nt == 1) {
+    acc_t* buf = scratch.grad(0);
+    for (index_t s = 0; s < n_steps; ++s) {
+      compute(s, 0, buf);
+      update(s, &buf);
+    }
+  } else {
+    // Each gradient buffer belongs either to a slice (its result, see StepSync::swap_result) or
+    // to one thread (`mine`, where it computes). The thread that applies a step gathers the
+    // slices' buffers into its row of `gathered` (a cache line apart from the others' rows).
+    const index_t row = ((nt + 7) / 8) * 8 + 8;
+    std::vector<const acc_t*> gathered(nt * row);
+    detail::StepSync sync(nt);
+    for (int k = 0; k < nt; ++k) sync.set_result(k, scratch.grad(k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
-  {
-    const int t = detail::thread_id();
-    T* wt = w;
-    T* bt = b;
-    T* st[2] = {opt.coef_state, opt.coef_state ? opt.coef_state + P : nullptr};
-    T* bst[2] = {opt.intercept_state, opt.intercept_state ? opt.intercept_state + m : nullptr};
-    if (t > 0) {  // before barrier 0, so before thread 0 changes anything
-      T* mine = copies.data() + (t - 1) * block;
-      auto take = [&](T*& p, index_t count, index_t stride) {
-        std::copy(p, p + count, mine);
-        p = mine;
-        mine += stride;
+    {
+      // Any team size works (a nested or limited team may have fewer threads than nt): the
+      // slices are claimed, not assigned.
+      const int t = detail::thread_id();
+      acc_t* mine = scratch.grad(nt + t);
+      // How long a slice and an update take this thread: the last one's time, but at most twice
+      // the previous estimate, so that one during which it was descheduled does not count.
+      std::uint64_t slice_ticks = 0, update_ticks = 0;
+      auto estimate = [](std::uint64_t& e, std::uint64_t took) {
+        e = e ? std::min(took, 2 * e) : took;
       };
-      take(wt, P, w_stride);
-      for (int k = 0; k < ns; ++k) take(st[k], P, w_stride);
-      take(bt, m, b_stride);
-      for (int k = 0; k < ns; ++k) take(bst[k], m, b_stride);
-    }
-    for (index_t s = 0; s < n_steps; ++s) {
-      const index_t lo = s * B, hi = std::min(n, lo + B);
-      const index_t next_hi = std::min(n, hi + B);
-      const detail::Range rows = detail::split(hi - lo, nt, t),
-                          next = detail::split(next_hi - hi, nt, t);
-      const detail::RowSlice slice{a.order,
-                                   {lo + rows.begin, lo + rows.end},
-                                   {hi + next.begin, hi + next.end}};
-      const int set = int(s & 1) * nt;
-      acc_t* g = scratch.grad(set + t);
-      std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
-      scratch.loss(set + t) =
-          model.pass(a.X, a.sample_weight, slice, wt, bt, g, scratch.grad_b(set + t));
-      if (nt > 1) detail::barrier();
-      const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
-      acc_t ls = 0;
-      for (int k = 0; k < nt; ++k) ls += scratch.loss(set + k);
-      if (t == 0) total_loss += ls;
-      const StepConstants c =
-          step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
-      if (plain)
-        detail::update_weights(wt, P, scratch.grad(set), scratch.stride, nt, hi - lo, lr,
-                               a.penalty);
-      else
-        update_with(wt, P, scratch.grad(set), scratch.stride, nt, hi - lo, a.penalty,
-                    opt.params, c, st[0], st[1]);
-      if (a.fit_intercept) {
-        for (index_t k = 0; k < m; ++k) {
-          acc_t gb = 0;
-          for (int u = 0; u < nt; ++u) gb += scratch.grad_b(set + u)[k];
-          T dummy = 0;
-          bt[k] = plain ? T(acc_t(bt[k]) - lr * (gb / bs))
-                        : T(optimizer_step(opt.kind, acc_t(bt[k]), gb / bs, opt.params, c,
-                                           ns > 0 ? bst[0][k] : dummy,
-                                           ns > 1 ? bst[1][k] : dummy));
+      for (;;) {
+        const std::int64_t s = sync.step();
+        if (s >= n_steps) break;
+        int k = sync.claim(s, t);
+        if (k < 0) {  // all claimed: wait for the step, or back up a late slice
+          k = sync.wait(s, slice_ticks, update_ticks, t);
+          if (k < 0) continue;
+        }
+        const std::uint64_t start = detail::ticks();
+        compute(s, k, mine);
+        estimate(slice_ticks, detail::ticks() - start);
+        if (!sync.complete(s, k)) continue;  // a late or backup copy: dropped
+        mine = sync.swap_result(k, mine);
+        if (sync.last(s)) {
+          const acc_t** grads = gathered.data() + t * row;
+          for (int u = 0; u < nt; ++u) grads[u] = sync.result<acc_t>(u);
+          const std::uint64_t begin = detail::ticks();
+          update(s, grads);
+          sync.publish(s);
+          estimate(update_ticks, detail::ticks() - begin);
         }
       }
-      // The average does not feed back into training: thread 0 alone keeps it.
-      const std::int64_t step = avg_step0 + s + 1;
-      if (t == 0 && avg.coef && step >= avg.start) {
-        const acc_t k = acc_t(step - avg.start + 1);
-        detail::average_into(avg.coef, wt, P, k);
-        detail::average_into(avg.intercept, bt, m, k);
-      }
+      sync.leave(detail::team_size());
     }
   }
   if (opt.step) *opt.step += n_steps;
   if (avg.step) *avg.step += n_steps;
-  return total_loss;
+  return total_loss.value;
 }
 
 }  // namespace fastgd
