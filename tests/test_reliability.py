@@ -186,3 +186,21 @@ def test_memory_stays_flat_over_2000_fits():
         est.fit(Xs, ys)
     growth = _rss_bytes() - start
     assert growth < 2 * 2**20, f"RSS grew by {growth / 2**20:.1f} MiB over 1800 fits"
+
+
+@pytest.mark.parametrize("batch, n_threads", [(1, 1), (64, 1), (256, 2)])
+def test_kernel_stops_a_diverging_epoch_and_keeps_finite_weights(batch, n_threads):
+    from fastgd import ops, optimizers
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((16384, 64)) * 10
+    y = X @ rng.standard_normal(64)
+    w, b = np.zeros(64), np.zeros(1)
+    steps = ops.n_steps(16384, batch)
+    avg = optimizers.Average()
+    with np.errstate(all="ignore"):
+        total = ops.sgd_epoch(X, y, w, b, np.full(steps, 10.0), batch_size=batch,
+                              n_threads=n_threads, average=avg)
+    assert not np.isfinite(total)  # reported to the caller, who raises (see the estimators)
+    assert np.isfinite(w).all() and np.isfinite(b).all()  # the last finite weights
+    assert avg.step_[0] < steps  # the epoch stopped at the divergence

@@ -304,7 +304,9 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
     dot_rows<1>(&x, w, d, &p);
     p += acc_t(*b);
     const acc_t yi = acc_t(y[i]), si = sw ? acc_t(sw[i]) : acc_t(1);
-    loss_sum += si * loss.value(p, yi);
+    const acc_t row_loss = si * loss.value(p, yi);
+    loss_sum += row_loss;
+    if (!std::isfinite(row_loss)) break;  // diverged: keep the last finite weights, report it
     const acc_t g = si * loss.derivative(p, yi), lr = lrs[r];
 #pragma omp simd
     for (index_t j = 0; j < d; ++j) w[j] = T(update_coordinate(w[j], g * acc_t(x[j]), lr, pen));
@@ -531,13 +533,21 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     std::fill(buf, buf + P + m, acc_t(0));
     buf[loss_at] = model.pass(a.X, a.sample_weight, slice, w, b, buf, buf + P);
   };
-  // Step s from its slices' buffers grads[0..nt), summed in that order.
+  // Steps applied: all of them, unless training diverges (below).
+  index_t applied = n_steps;
+  // Step s from its slices' buffers grads[0..nt), summed in that order. A non-finite loss means
+  // the weights diverged (or the data overflow): the step is not applied and the epoch stops,
+  // leaving the last finite weights and returning the non-finite loss for the caller to report.
   auto update = [&](index_t s, const acc_t* const* grads) {
     const index_t lo = s * B, hi = std::min(n, lo + B);
     const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
     acc_t ls = 0;
     for (int k = 0; k < nt; ++k) ls += grads[k][loss_at];
     total_loss.value += ls;
+    if (!std::isfinite(ls)) {
+      applied = s;
+      return false;
+    }
     const StepConstants c = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
     if (plain)
       detail::update_weights(w, P, grads, nt, hi - lo, lr, a.penalty);
@@ -560,13 +570,14 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       detail::average_into(avg.coef, w, P, k);
       detail::average_into(avg.intercept, b, m, k);
     }
+    return true;
   };
 
   if (nt == 1) {
     acc_t* buf = scratch.grad(0);
     for (index_t s = 0; s < n_steps; ++s) {
       compute(s, 0, buf);
-      update(s, &buf);
+      if (!update(s, &buf)) break;
     }
   } else {
     // Each gradient buffer belongs either to a slice (its result, see StepSync::swap_result) or
@@ -607,16 +618,16 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
           const acc_t** grads = gathered.data() + t * row;
           for (int u = 0; u < nt; ++u) grads[u] = sync.result<acc_t>(u);
           const std::uint64_t begin = detail::ticks();
-          update(s, grads);
-          sync.publish(s);
+          // After a divergence, publishing the last step ends the epoch for every thread.
+          sync.publish(update(s, grads) ? s : n_steps - 1);
           estimate(update_ticks, detail::ticks() - begin);
         }
       }
       sync.leave(detail::team_size());
     }
   }
-  if (opt.step) *opt.step += n_steps;
-  if (avg.step) *avg.step += n_steps;
+  if (opt.step) *opt.step += applied;
+  if (avg.step) *avg.step += applied;
   return total_loss.value;
 }
 
