@@ -15,49 +15,14 @@
 #include "config.hpp"
 #include "data.hpp"
 #include "optimizers.hpp"
+#include "parallel.hpp"
 #include "penalties.hpp"
 #include "simd.hpp"
 #include "step_sync.hpp"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace fastgd {
 
 namespace detail {
-
-inline int thread_id() noexcept {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-inline int team_size() noexcept {
-#if defined(_OPENMP)
-  return omp_get_num_threads();
-#else
-  return 1;
-#endif
-}
-
-inline void barrier() noexcept {
-#if defined(_OPENMP)
-#pragma omp barrier
-#endif
-}
-
-// [begin, end) of part `k` when `count` items are split into `parts` near-equal static parts.
-struct Range {
-  index_t begin, end;
-};
-inline Range split(index_t count, int parts, int k) noexcept {
-  const index_t base = count / parts, extra = count % parts;
-  const index_t begin = k * base + std::min<index_t>(k, extra);
-  return {begin, begin + base + (k < extra ? 1 : 0)};
-}
 
 // Dot products accumulate in the data's type, in the lanes of a Vec (simd.hpp): float32 rows get
 // single-precision vector FMAs, half the work of widening every element to double, and the
@@ -441,7 +406,7 @@ acc_t loss_and_grad(const DenseView<T>& X, const T* sw, const T* w, const T* b,
     std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
     const detail::RowSlice slice{nullptr, detail::split(n, nt, t), {n, n}};
     scratch.loss(t) = model.pass(X, sw, slice, w, b, g, scratch.grad_b(t));
-    detail::barrier();
+    detail::barrier(nt);
     const detail::Range cols = detail::split(P, nt, t);
     for (index_t j = cols.begin; j < cols.end; ++j) {
       acc_t gj = 0;

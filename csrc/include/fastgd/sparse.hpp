@@ -47,45 +47,18 @@
 
 #include "config.hpp"
 #include "data.hpp"
+#include "parallel.hpp"
 #include "penalties.hpp"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 namespace fastgd {
 
 namespace sparse_detail {
 
-inline int thread_id() noexcept {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-// A barrier of a team of `threads`; none for one thread (libgomp's barrier costs a futex
-// system call even then, which per step would dominate small sparse steps).
-inline void barrier(int threads) noexcept {
-#if defined(_OPENMP)
-  if (threads > 1) {
-#pragma omp barrier
-  }
-#endif
-  (void)threads;
-}
-
-// [begin, end) of part `k` when `count` items are split into `parts` near-equal static parts
-// (the same split of a batch's rows as the dense driver).
-struct Range {
-  index_t begin, end;
-};
-inline Range split(index_t count, int parts, int k) noexcept {
-  const index_t base = count / parts, extra = count % parts;
-  const index_t begin = k * base + std::min<index_t>(k, extra);
-  return {begin, begin + base + (k < extra ? 1 : 0)};
-}
+using detail::barrier;
+using detail::Range;
+using detail::split;
+using detail::thread_id;
 
 constexpr int kMaxThreads = 64;
 

@@ -1,0 +1,52 @@
+// The few OpenMP helpers the drivers share (dense epoch.hpp, sparse sparse.hpp): thread ids,
+// barriers, and the static split of a range that fixes which rows each slice reads.
+#pragma once
+
+#include <algorithm>
+
+#include "config.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace fastgd::detail {
+
+inline int thread_id() noexcept {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline int team_size() noexcept {
+#if defined(_OPENMP)
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
+// A barrier of a team of `threads`; none for one thread (libgomp's barrier costs a futex call
+// even then).
+inline void barrier(int threads) noexcept {
+#if defined(_OPENMP)
+  if (threads > 1) {
+#pragma omp barrier
+  }
+#endif
+  (void)threads;
+}
+
+// [begin, end) of part `k` when `count` items are split into `parts` near-equal static parts.
+struct Range {
+  index_t begin, end;
+};
+inline Range split(index_t count, int parts, int k) noexcept {
+  const index_t base = count / parts, extra = count % parts;
+  const index_t begin = k * base + std::min<index_t>(k, extra);
+  return {begin, begin + base + (k < extra ? 1 : 0)};
+}
+
+}  // namespace fastgd::detail
