@@ -396,8 +396,10 @@ def test_step_cost_does_not_grow_with_n_features():
             best = min(best, time.perf_counter() - start)
         return best
 
+    # A guard, not a benchmark (bench/test_bench_sparse.py times it): O(d) work per step would
+    # cost minutes here, so a generous bound cannot flake on a busy machine and still catches it.
     small, large = epoch_time(2**12), epoch_time(2**22)
-    assert large < 8 * small + 0.05, (small, large)
+    assert large < 8 * small + 1.0, (small, large)
 
 
 # ---------------------------------------------------------------- estimators
