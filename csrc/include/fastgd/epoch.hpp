@@ -345,7 +345,7 @@ constexpr index_t kMinWorkPerThread = 6400;
 // Threads worth using for steps of `rows` rows of width d (at most `requested`).
 inline int threads_for(index_t rows, index_t d, int requested) noexcept {
   const index_t useful = std::max<index_t>(1, rows * d / kMinWorkPerThread);
-  return int(std::max<index_t>(1, std::min<index_t>(requested, useful)));
+  return int(std::max<index_t>(1, std::min<index_t>(detail::usable_threads(requested), useful)));
 }
 
 // A model says how many coefficients and intercepts it has and how a slice of rows adds to the

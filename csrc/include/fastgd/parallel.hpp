@@ -28,6 +28,17 @@ inline int team_size() noexcept {
 #endif
 }
 
+// The threads a kernel may count on: without OpenMP, one, whatever was requested (the parallel
+// regions then run once, so work split over more "threads" would be left undone).
+inline int usable_threads(int requested) noexcept {
+#if defined(_OPENMP)
+  return requested;
+#else
+  (void)requested;
+  return 1;
+#endif
+}
+
 // A barrier of a team of `threads`; none for one thread (libgomp's barrier costs a futex call
 // even then).
 inline void barrier(int threads) noexcept {

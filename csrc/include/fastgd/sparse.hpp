@@ -299,7 +299,8 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   for (index_t r = 0; r < n; ++r) nnz += a.X.nnz(row_at(a, r));
   const index_t per_step = nnz / n_steps;
   const int nt = int(std::max<index_t>(
-      1, std::min<index_t>({index_t(a.n_threads), index_t(kMaxThreads), max_batch,
+      1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
+                          max_batch,
                             per_step / kMinSparseWorkPerThread})));
 
   // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have.
@@ -447,7 +448,8 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   const index_t n_steps = (n + B - 1) / B;
   const Penalty pen = a.penalty;
   const int nt = int(std::max<index_t>(
-      1, std::min<index_t>({index_t(a.n_threads), index_t(kMaxThreads), n_steps})));
+      1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
+                          n_steps})));
 
   // The clock before and after every step, restarted at (1, 0) after a step that takes A below
   // rebase_below (a segment boundary: there all columns are brought up to date).
@@ -540,7 +542,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
 // progressive loss, as fastgd::sgd_epoch does on dense data.
 template <class T, class I, class Loss>
 acc_t sgd_epoch_csr(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w, T* b) {
-  if (a.asynchronous && a.n_threads > 1) {
+  if (a.asynchronous && detail::usable_threads(a.n_threads) > 1) {
     bool lazy = true;  // every step has a > 0
     const index_t n_steps = (a.n_rows + a.batch_size - 1) / a.batch_size;
     for (index_t s = 0; s < n_steps && lazy; ++s) lazy = 1.0 - a.lrs[s] * a.penalty.l2 > 0;
@@ -559,7 +561,8 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
   const index_t n = X.n_rows, d = X.n_cols;
   const index_t nnz = X.end(n - 1);
   const int nt = int(std::max<index_t>(
-      1, std::min<index_t>({index_t(n_threads), index_t(sparse_detail::kMaxThreads),
+      1, std::min<index_t>({index_t(detail::usable_threads(n_threads)),
+                          index_t(sparse_detail::kMaxThreads),
                             (nnz + d) / (4 * kMinSparseWorkPerThread)})));
   std::vector<acc_t> g_rows(n), loss_rows(n), acc(d);
   const sparse_detail::ColumnOwners owners(d, nt);
