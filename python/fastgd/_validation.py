@@ -106,6 +106,16 @@ def as_order(order: Any) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+def as_intercept_value(intercept: Any) -> float:
+    """loss_and_grad's intercept: a real number or a one-element array (host values)."""
+    b = np.asarray(intercept)
+    if b.size != 1 or b.dtype.kind not in "iuf":
+        raise ValueError(
+            f"intercept must be a real number or a one-element array, got {intercept!r}"
+        )
+    return float(b.reshape(-1)[0])
+
+
 def check_inplace(a: Any, name: str) -> np.ndarray:
     """Buffers updated in place must be NumPy arrays; the compiled layer checks dtype and shape."""
     if not isinstance(a, np.ndarray):
@@ -125,6 +135,7 @@ def repr_from_signature(obj: Any) -> str:
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     )
     return f"{type(obj).__name__}({args})"
+
 
 def is_sparse(X: Any) -> bool:
     """Whether X is a scipy.sparse matrix or array, without importing scipy (it stays optional:
@@ -157,4 +168,3 @@ def check_parallel(parallel: Any) -> bool:
     if parallel not in ("sync", "async"):
         raise ValueError(f"parallel must be 'sync' or 'async', got {parallel!r}")
     return parallel == "async"
-

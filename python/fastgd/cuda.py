@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._validation import as_order, as_vector, check_int, check_option, check_real
+from ._validation import (
+    as_intercept_value,
+    as_order,
+    as_vector,
+    check_int,
+    check_option,
+    check_real,
+)
 
 __all__ = [
     "CUDAUnavailableError",
@@ -373,11 +380,7 @@ def loss_and_grad(
     if not is_device_array(coef):
         raise TypeError(f"coef must be a device array (X is one), got {type(coef).__name__}")
     coef_ptr = io.device(coef, "coef", d, Xv.dtype)
-    b = to_host(intercept) if is_device_array(intercept) else np.asarray(intercept)
-    if b.size != 1 or b.dtype.kind not in "iuf":
-        raise ValueError(
-            f"intercept must be a real number or a one-element array, got {intercept!r}"
-        )
+    b = as_intercept_value(to_host(intercept) if is_device_array(intercept) else intercept)
     grad = DeviceArray((d,), Xv.dtype)
     Xv.sync()
     io.sync()
@@ -390,7 +393,7 @@ def loss_and_grad(
         y=y_ptr,
         sample_weight=sw_ptr,
         coef=coef_ptr,
-        intercept=float(b.reshape(-1)[0]),
+        intercept=b,
         grad=grad.ptr,
         check_input=bool(check_input),
         **scalars,
@@ -439,7 +442,8 @@ def sgd_epoch(
     order_ptr = 0
     if order is not None:
         if is_device_array(order):
-            order_len = _view(order, "order").shape[0] if _view(order, "order").shape else 0
+            shape = _view(order, "order").shape
+            order_len = shape[0] if len(shape) == 1 else 0
         else:
             order = as_order(order)
             order_len = order.shape[0] if order.ndim == 1 else 0

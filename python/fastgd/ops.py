@@ -35,6 +35,7 @@ from . import _core, optimizers
 from ._backend import default_threads
 from ._validation import (
     as_csr,
+    as_intercept_value,
     as_order,
     as_vector,
     check_data_matrix,
@@ -201,14 +202,9 @@ def loss_and_grad(
         return _core.multinomial_loss_and_grad(
             coef=coef, intercept=b, check_input=bool(check_input), **args
         )
-    b = np.asarray(intercept)
-    if b.size != 1 or b.dtype.kind not in "iuf":
-        raise ValueError(
-            f"intercept must be a real number or a one-element array, got {intercept!r}"
-        )
     kernel = _core.loss_and_grad_csr if "indptr" in args else _core.loss_and_grad
     return kernel(
-        coef=coef, intercept=float(b.reshape(-1)[0]), check_input=bool(check_input), **args
+        coef=coef, intercept=as_intercept_value(intercept), check_input=bool(check_input), **args
     )
 
 
@@ -311,8 +307,11 @@ def sgd_epoch(
         X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
     )
     sparse = "indptr" in args
-    if sparse and (loss == MULTINOMIAL or average is not None or (
-            optimizer is not None and optimizers.get_optimizer(optimizer).kind != "sgd")):
+    if sparse and (
+        loss == MULTINOMIAL
+        or average is not None
+        or (optimizer is not None and optimizers.get_optimizer(optimizer).kind != "sgd")
+    ):
         raise ValueError(
             "sparse X supports plain SGD with a pointwise loss: loss='multinomial', optimizer= "
             "and average= need dense X for now"
