@@ -87,16 +87,22 @@ struct RowSlice {
   Range rows;
   Range next;
   index_t row_at(index_t r) const noexcept { return order ? index_t(order[r]) : r; }
-  // Prefetch the row kPrefetchRows positions ahead of r (in this slice or the next one).
+  // How many positions ahead rows are prefetched: kPrefetchRows through a permutation,
+  // kPrefetchBytes' worth of rows in order.
   template <class T>
-  void prefetch_ahead(const DenseView<T>& X, index_t r) const noexcept {
-    if (!order) return;  // in order: the hardware prefetcher already streams the rows
-    index_t q = r + kPrefetchRows;
+  static index_t prefetch_distance(const DenseView<T>& X, const std::int64_t* order) noexcept {
+    if (order) return kPrefetchRows;
+    return std::max<index_t>(1, kPrefetchBytes / std::max<index_t>(1, X.n_cols * sizeof(T)));
+  }
+  // Prefetch the row `ahead` positions after r (in this slice or the next one).
+  template <class T>
+  void prefetch_ahead(const DenseView<T>& X, index_t r, index_t ahead) const noexcept {
+    index_t q = r + ahead;
     if (q >= rows.end) {
       q = next.begin + (q - rows.end);
       if (q >= next.end) return;
     }
-    prefetch_row(X.row(order[q]), X.n_cols);
+    prefetch_row(X.row(row_at(q)), X.n_cols);
   }
 };
 
@@ -116,12 +122,13 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
     gb += g;
     return g;
   };
+  const index_t ahead = RowSlice::prefetch_distance(X, slice.order);
   index_t r = slice.rows.begin;
   for (; r + 4 <= slice.rows.end; r += 4) {
     const T* x[4];
     index_t idx[4];
     for (int k = 0; k < 4; ++k) {
-      slice.prefetch_ahead(X, r + k);
+      slice.prefetch_ahead(X, r + k, ahead);
       idx[k] = slice.row_at(r + k);
       x[k] = X.row(idx[k]);
     }
@@ -132,7 +139,7 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
     if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
   }
   for (; r < slice.rows.end; ++r) {
-    slice.prefetch_ahead(X, r);
+    slice.prefetch_ahead(X, r, ahead);
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
     acc_t p, g;
@@ -260,9 +267,10 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
                                            T* FASTGD_RESTRICT w, T* b) noexcept {
   const index_t d = X.n_cols;  // n: rows in the epoch (len(order), or all of X)
   const RowSlice all{order, {0, n}, {n, n}};
+  const index_t ahead = RowSlice::prefetch_distance(X, order);
   acc_t loss_sum = 0;
   for (index_t r = 0; r < n; ++r) {
-    all.prefetch_ahead(X, r);
+    all.prefetch_ahead(X, r, ahead);
     const index_t i = all.row_at(r);
     const T* x = X.row(i);
     acc_t p;
@@ -291,9 +299,10 @@ FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const
                                        acc_t* FASTGD_RESTRICT grad_b) noexcept {
   const index_t d = X.n_cols;
   constexpr index_t kMaxStack = 64;  // classes held on the stack; more are done in chunks
+  const index_t ahead = RowSlice::prefetch_distance(X, slice.order);
   acc_t loss_sum = 0;
   for (index_t r = slice.rows.begin; r < slice.rows.end; ++r) {
-    slice.prefetch_ahead(X, r);
+    slice.prefetch_ahead(X, r, ahead);
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
     const acc_t si = sw ? acc_t(sw[i]) : acc_t(1);
