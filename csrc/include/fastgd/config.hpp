@@ -34,10 +34,9 @@ using acc_t = double;
 
 // Data read in order is prefetched this many bytes ahead of use (the dense epoch's rows, and the
 // roofline's read, which must do what the kernels do). The hardware prefetcher alone keeps too few
-// lines in flight while the core computes: on the development machine (Zen 5 under KVM) a
-// float32 ridge epoch read X at 17 GB/s of a 34 GB/s single-core read bandwidth without this, and
-// at 30-35 GB/s with 12-16 KiB ahead (8 KiB hid less of the latency; 24 KiB and more did no
-// better, and further ahead the rows leave L1 before their use).
+// lines in flight while the core computes: on the development machine (Zen 5 under KVM, a noisy
+// host), a 1-thread float32 ridge epoch (1M x 100, batch 4096) took 23.5 ms without this and
+// 11.5-13 ms with 6-16 KiB ahead, in one quiet stretch; 25 KiB did worse (13.9 ms).
 constexpr index_t kPrefetchBytes = 16384;
 
 }  // namespace fastgd
