@@ -322,11 +322,15 @@ def _hashed(n, d, nnz_per_row, seed=0, dtype=np.float64):
     return X, y
 
 
-def test_sync_threads_give_the_same_bits():
+# elasticnet sums each column's pairs before its update; l2 and none add the pairs into the
+# coefficients one by one (the linear steps of sparse.hpp), from the rows with one thread and
+# from the other threads' buckets with several.
+@pytest.mark.parametrize("penalty", ["elasticnet", "l2", "none"])
+def test_sync_threads_give_the_same_bits(penalty):
     # 512 rows of 40 non-zeros per step: enough work for up to four threads per step.
     X, y = _hashed(4096, 5000, 40, seed=1)
     lrs = np.full(ops.n_steps(4096, 512), 0.5)
-    kw = dict(batch_size=512, loss="log_loss", penalty="elasticnet", **PARAMS)
+    kw = dict(batch_size=512, loss="log_loss", penalty=penalty, **PARAMS)
     order = np.random.default_rng(0).permutation(4096)
     runs = [
         _epoch(X, y, np.zeros(5000), 0.0, lrs, order=order, n_threads=t, **kw) for t in (1, 2, 3, 2)
