@@ -32,6 +32,50 @@ namespace detail {
 constexpr index_t kDotChunk = 512;
 
 // p_k = x_k·w for R rows at once: the loads of w are shared, and the R sums are independent.
+#if defined(__GNUC__)
+// The Vec accumulators as Parts register-wide pieces each (simd.hpp, Piece).
+template <int R, int Parts, class T>
+FASTGD_ALWAYS_INLINE void dot_rows_in(const T* const* x, const T* FASTGD_RESTRICT w, index_t d,
+                                      acc_t* p) noexcept {
+  constexpr index_t L = kVecBytes / sizeof(T), W = L / Parts;
+  using P = Piece<T, Parts>;
+  for (int k = 0; k < R; ++k) p[k] = 0;
+  for (index_t j0 = 0; j0 < d; j0 += kDotChunk) {
+    const index_t j1 = std::min(d, j0 + kDotChunk);
+    // Zeroed piece by piece: `= {}` on the array makes GCC clear it in memory (a rep stos per
+    // call) before it moves into registers.
+    P s[R][Parts];
+    for (int k = 0; k < R; ++k)
+      for (int q = 0; q < Parts; ++q) s[k][q] = P{};
+    T tail[R] = {};
+    index_t j = j0;
+    for (; j + L <= j1; j += L) {
+      P wj[Parts];
+      for (int q = 0; q < Parts; ++q) std::memcpy(&wj[q], w + j + q * W, sizeof(P));
+      for (int k = 0; k < R; ++k)
+        for (int q = 0; q < Parts; ++q) {
+          P xj;
+          std::memcpy(&xj, x[k] + j + q * W, sizeof xj);
+          s[k][q] += xj * wj[q];
+        }
+    }
+    for (; j < j1; ++j)
+      for (int k = 0; k < R; ++k) tail[k] += x[k][j] * w[j];
+    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T, Parts>(s[k]) + tail[k]);
+  }
+}
+
+template <int R, class T>
+FASTGD_ALWAYS_INLINE void dot_rows(const T* const* x, const T* FASTGD_RESTRICT w, index_t d,
+                                   acc_t* p) noexcept {
+  // One predictable branch per call; each clone compiles all three (same results).
+  switch (kVecParts) {
+    case 1: return dot_rows_in<R, 1>(x, w, d, p);
+    case 2: return dot_rows_in<R, 2>(x, w, d, p);
+    default: return dot_rows_in<R, 4>(x, w, d, p);
+  }
+}
+#else
 template <int R, class T>
 FASTGD_ALWAYS_INLINE void dot_rows(const T* const* x, const T* FASTGD_RESTRICT w, index_t d,
                                    acc_t* p) noexcept {
@@ -48,9 +92,14 @@ FASTGD_ALWAYS_INLINE void dot_rows(const T* const* x, const T* FASTGD_RESTRICT w
     }
     for (; j < j1; ++j)
       for (int k = 0; k < R; ++k) tail[k] += x[k][j] * w[j];
-    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T>(s[k]) + tail[k]);
+    for (int k = 0; k < R; ++k) {
+      T sk = 0;
+      for (T v : s[k].v) sk += v;
+      p[k] += acc_t(sk + tail[k]);
+    }
   }
 }
+#endif
 
 // grad += Σ_k g_k·x_k over R rows: one read-modify-write of the gradient buffer for R rows. The
 // R products are combined in the data's type (one widening to double per element, not R), and

@@ -64,29 +64,58 @@ FASTGD_ALWAYS_INLINE Vec<T> load_vec(const T* p) noexcept {
   return v;
 }
 
-// The sum of the lanes of v, by halving: a tree of vector adds, in a fixed order.
-template <class T>
-FASTGD_ALWAYS_INLINE T sum_lanes(const Vec<T>& v) noexcept {
 #if defined(__GNUC__)
-  using Half = typename VecOf<T, kVecBytes / 2>::type;
-  using Quarter = typename VecOf<T, kVecBytes / 4>::type;
-  Half lo, hi;
-  std::memcpy(&lo, &v, sizeof lo);
-  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
-  const Half h = lo + hi;
-  Quarter qlo, qhi;
-  std::memcpy(&qlo, &h, sizeof qlo);
-  std::memcpy(&qhi, reinterpret_cast<const char*>(&h) + sizeof qlo, sizeof qhi);
-  const Quarter q = qlo + qhi;
-  T s = 0;
-  for (std::size_t l = 0; l < sizeof q / sizeof(T); ++l) s += q[l];
-  return s;
+// A Vec is kVecBytes wide in every clone, but a clone's registers may be narrower: 32 bytes with
+// AVX2, 16 with SSE2 or NEON. GCC keeps an array of vectors wider than a register in memory, so
+// every += on it becomes a store and a load (dot products 2.5-3x slower under AVX2, measured on a
+// Zen 3). The hot loops therefore hold a Vec as `Parts` register-wide pieces, piece q holding lanes
+// [q·W, (q+1)·W); the lanes, the order of the sums and so the results do not depend on Parts.
+template <class T, int Parts>
+using Piece = typename VecOf<T, kVecBytes / Parts>::type;
+
+// The sum of the lanes of a vector of `Bytes` bytes: halved down to 16 bytes by vector adds, then
+// those lanes in order.
+template <class T, int Bytes>
+FASTGD_ALWAYS_INLINE T sum_vector(const typename VecOf<T, Bytes>::type& v) noexcept {
+  if constexpr (Bytes > 16) {
+    using Half = typename VecOf<T, Bytes / 2>::type;
+    Half lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+    return sum_vector<T, Bytes / 2>(lo + hi);
+  } else {
+    T s = 0;
+    for (std::size_t l = 0; l < Bytes / sizeof(T); ++l) s += v[l];
+    return s;
+  }
+}
+
+// The sum of the lanes of the Vec held as pieces p[0..Parts): the same tree of adds as for the
+// whole Vec (its halving first adds the upper half's pieces onto the lower half's). Clobbers p.
+template <class T, int Parts>
+FASTGD_ALWAYS_INLINE T sum_lanes(Piece<T, Parts>* p) noexcept {
+  for (int n = Parts; n > 1; n /= 2)
+    for (int q = 0; q < n / 2; ++q) p[q] += p[q + n / 2];
+  return sum_vector<T, kVecBytes / Parts>(p[0]);
+}
+
+// How many pieces a Vec takes in the registers of the clone that runs here (see Piece).
+inline int detect_vec_parts() noexcept {
+#if FASTGD_HAS_MULTIVERSION
+  __builtin_cpu_init();  // this runs as a static initializer, possibly before libgcc's own
+  if (__builtin_cpu_supports("x86-64-v4")) return 1;
+  if (__builtin_cpu_supports("x86-64-v3")) return 2;
+  return 4;
+#elif defined(__AVX512F__)
+  return 1;
+#elif defined(__AVX__)
+  return 2;
 #else
-  T s = 0;
-  for (T x : v.v) s += x;
-  return s;
+  return 4;
 #endif
 }
+inline const int kVecParts = detect_vec_parts();  // once, when the module is loaded
+#endif
 
 // The widest instruction set the build targets everywhere (the compiler's target).
 inline const char* compiled_simd_level() noexcept {
