@@ -5,6 +5,8 @@ runtime instruction-set dispatch."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,34 @@ def test_read_bandwidth():
         _core.read_bandwidth(buffer, 0)
     with pytest.raises(ValueError, match="C-contiguous"):
         _core.read_bandwidth(np.ones((8, 8))[:, ::2], 1)
+
+
+def test_dot_product_pieces_give_the_same_bits():
+    # The dot products hold each 64-byte vector as 1, 2 or 4 register-wide pieces, by the CPU
+    # (simd.hpp); FASTGD_VEC_PARTS forces each in a fresh process. The sums must not change.
+    import subprocess
+    import sys
+
+    script = """
+import hashlib, numpy as np
+from fastgd import ops
+out = hashlib.sha256()
+for dtype in (np.float32, np.float64):
+    for d in (37, 100, 1031):  # a tail after the vectors; more than one 512-column chunk
+        rng = np.random.default_rng(d)
+        X = rng.standard_normal((203, d)).astype(dtype)
+        y = X @ rng.standard_normal(d).astype(dtype)
+        w, b = np.zeros(d, dtype), np.zeros(1, dtype)
+        for batch in (1, 8, 203):
+            ops.sgd_epoch(X, y, w, b, np.full(ops.n_steps(203, batch), 1e-3), batch_size=batch)
+        out.update(w.tobytes() + b.tobytes())
+        out.update(np.float64(ops.loss_and_grad(X, y, w, b[0])[0]).tobytes())
+print(out.hexdigest())
+"""
+    digests = set()
+    for parts in ("1", "2", "4"):
+        env = dict(os.environ, FASTGD_VEC_PARTS=parts)
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        digests.add(run.stdout.strip().splitlines()[-1])
+    assert len(digests) == 1, digests

@@ -12,6 +12,7 @@
 // whatever the register width, so only the speed depends on the CPU.
 #pragma once
 
+#include <cstdlib>
 #include <cstring>
 
 #include "config.hpp"
@@ -100,7 +101,13 @@ FASTGD_ALWAYS_INLINE T sum_lanes(Piece<T, Parts>* p) noexcept {
 }
 
 // How many pieces a Vec takes in the registers of the clone that runs here (see Piece).
+// FASTGD_VEC_PARTS=1, 2 or 4 in the environment overrides it (slower, same results: the tests
+// check that all three give the same bits).
 inline int detect_vec_parts() noexcept {
+  if (const char* forced = std::getenv("FASTGD_VEC_PARTS")) {
+    const int parts = std::atoi(forced);
+    if (parts == 1 || parts == 2 || parts == 4) return parts;
+  }
 #if FASTGD_HAS_MULTIVERSION
   __builtin_cpu_init();  // this runs as a static initializer, possibly before libgcc's own
   if (__builtin_cpu_supports("x86-64-v4")) return 1;
