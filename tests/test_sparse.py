@@ -327,19 +327,21 @@ def _hashed(n, d, nnz_per_row, seed=0, dtype=np.float64):
 # from the other threads' buckets with several.
 @pytest.mark.parametrize("penalty", ["elasticnet", "l2", "none"])
 def test_sync_threads_give_the_same_bits(penalty):
-    # 512 rows of 40 non-zeros per step: enough work for up to four threads per step.
-    X, y = _hashed(4096, 5000, 40, seed=1)
+    # 512 rows of 40 non-zeros per step: enough work for up to four threads per step, and 2^22
+    # float64 coefficients (32 MiB): enough for the kernel to use them (sparse.hpp,
+    # kSparseThreadsAbove).
+    d = 2**22
+    X, y = _hashed(4096, d, 40, seed=1)
     lrs = np.full(ops.n_steps(4096, 512), 0.5)
-    kw = dict(batch_size=512, loss="log_loss", penalty=penalty, **PARAMS)
+    # A column gets about one non-zero per step here: a small alpha, or L1 zeroes it at once.
+    kw = dict(batch_size=512, loss="log_loss", penalty=penalty, **{**PARAMS, "alpha": 1e-5})
     order = np.random.default_rng(0).permutation(4096)
-    runs = [
-        _epoch(X, y, np.zeros(5000), 0.0, lrs, order=order, n_threads=t, **kw) for t in (1, 2, 3, 2)
-    ]
+    runs = [_epoch(X, y, np.zeros(d), 0.0, lrs, order=order, n_threads=t, **kw) for t in (1, 2, 3, 2)]
     for w, b, total in runs[1:]:
         np.testing.assert_array_equal(w, runs[0][0])
         assert (b, total) == (runs[0][1], runs[0][2])
-    dense = _epoch(X.toarray(), y, np.zeros(5000), 0.0, lrs, order=order, **kw)
-    _assert_same_epoch(runs[0], dense, np.float64)
+    # One thread's epoch is checked against the dense kernel by the tests above.
+    assert np.count_nonzero(runs[0][0]) > 10_000
 
 
 def test_async_converges_to_a_good_model():

@@ -321,6 +321,13 @@ struct Failure {
 // Below this many non-zeros per thread in a step, one thread is cheaper than the two barriers.
 constexpr index_t kMinSparseWorkPerThread = 4096;
 
+// The synchronous epoch's threads share the coefficients: each step's updates invalidate the other
+// threads' cached copies of them. While the coefficients fit in the caches that makes a second
+// thread a loss (2-4x slower epochs at d = 2^16, batch 256, on the 2-core development machine;
+// even at d = 2^20); once they span far more than the caches every access misses anyway, and the
+// threads pay (1.3-1.4x faster at d = 2^24). Below this many bytes of coefficients, one thread.
+constexpr std::size_t kSparseThreadsAbove = std::size_t(16) << 20;
+
 // Inputs of one minibatch epoch on CSR data (DESIGN.md, "Exact semantics").
 template <class T, class I>
 struct CsrEpochArgs {
@@ -354,10 +361,13 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   index_t nnz = 0;
   for (index_t r = 0; r < n; ++r) nnz += a.X.nnz(row_at(a, r));
   const index_t per_step = nnz / n_steps;
-  const int nt = int(std::max<index_t>(
-      1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
-                          max_batch,
-                            per_step / kMinSparseWorkPerThread})));
+  const std::size_t coef_bytes = std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
+  const int nt = coef_bytes <= kSparseThreadsAbove
+                     ? 1
+                     : int(std::max<index_t>(
+                           1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)),
+                                                 index_t(kMaxThreads), max_batch,
+                                                 per_step / kMinSparseWorkPerThread})));
 
   // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have.
   std::vector<index_t> capacity(nt, 0);
