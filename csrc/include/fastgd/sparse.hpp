@@ -17,8 +17,8 @@
 // classic scale factor (U stays 0), and there the update is linear in v: each pair is added into
 // v_j directly (see linear_factor), with no per-column sums and no read of w. Before A gets small
 // enough for v = w/A to lose range, every coordinate is brought up to date and the clock restarts
-// at (1, 0) — O(d), rarely. A step with
-// a ≤ 0 (lr·l2 ≥ 1) has no such form: it brings everything up to date and is applied densely.
+// at (1, 0) — O(d), rarely. A step with a ≤ 0 (lr·l2 ≥ 1) has no such form: it brings everything
+// up to date and is applied densely.
 // At the end of the call every coordinate is brought up to date once (O(d) per call).
 //
 // Threads, synchronous mode (deterministic): the rows of a step are split over threads, which
@@ -209,8 +209,10 @@ constexpr index_t kPrefetchAhead = 4;
 // float64, 512 KiB, on the development machine).
 constexpr std::size_t kPrefetchCoefficientsAbove = std::size_t(1) << 20;
 
-inline bool prefetch_coefficients_worthwhile(index_t d, std::size_t bytes_per_column) noexcept {
-  return std::size_t(d) * bytes_per_column > kPrefetchCoefficientsAbove;
+// The bytes the kernel reads per coefficient: v_j, and u_j with L1.
+template <class T>
+inline std::size_t coefficient_bytes(index_t d, const Penalty& pen) noexcept {
+  return std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
 }
 
 template <class T, class I>
@@ -361,13 +363,12 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   index_t nnz = 0;
   for (index_t r = 0; r < n; ++r) nnz += a.X.nnz(row_at(a, r));
   const index_t per_step = nnz / n_steps;
-  const std::size_t coef_bytes = std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
-  const int nt = coef_bytes <= kSparseThreadsAbove
-                     ? 1
-                     : int(std::max<index_t>(
-                           1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)),
-                                                 index_t(kMaxThreads), max_batch,
-                                                 per_step / kMinSparseWorkPerThread})));
+  const std::size_t coef_bytes = coefficient_bytes<T>(d, pen);
+  const index_t useful =
+      coef_bytes > kSparseThreadsAbove ? per_step / kMinSparseWorkPerThread : index_t(1);
+  const int nt = int(std::max<index_t>(
+      1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
+                            max_batch, useful})));
 
   // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have.
   std::vector<index_t> capacity(nt, 0);
@@ -395,7 +396,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   std::unique_ptr<double[]> u(pen.l1 > 0 ? new double[d] : nullptr);
   const LazyCoef<T, false> w{w_out, u.get()};
   const ColumnOwners owners(d, nt);
-  const bool prefetch = prefetch_coefficients_worthwhile(d, sizeof(T) + (u ? sizeof(double) : 0));
+  const bool prefetch = coef_bytes > kPrefetchCoefficientsAbove;
   acc_t total_loss = 0;
   Failure failure;
 
@@ -409,6 +410,14 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
     Pair* buf = out[t].data();
     index_t* off = offsets.data() + std::size_t(t) * (nt + 1);
     Clock now;  // every thread keeps the same clock: the same arithmetic on the same rates
+    // After a lazy step: the clock moves on, and restarts at (1, 0) before A underflows.
+    auto move_clock = [&](const Clock& next) {
+      now = next;
+      if (now.A < rebase_below<T>()) {
+        w.materialize(c_lo, c_hi, now);
+        now = Clock{};
+      }
+    };
     barrier(nt);
     for (index_t s = 0; s < n_steps; ++s) {
       const index_t lo = s * B, hi = std::min(n, lo + B);
@@ -463,11 +472,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
             add_pairs<T, false>(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
           }
         }
-        now = next;
-        if (now.A < rebase_below<T>()) {
-          w.materialize(c_lo, c_hi, now);
-          now = Clock{};
-        }
+        move_clock(next);
       } else {
         // Summed per column first: the L1 step (or a ≤ 0) is not linear in the gradient.
         Pair* p = buf;
@@ -502,11 +507,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
         if (scale > 0) {
           const Clock next = advance(now, lr, pen);
           update_touched(p, m, w, bs, lr, pen, now, next);
-          now = next;
-          if (now.A < rebase_below<T>()) {
-            w.materialize(c_lo, c_hi, now);
-            now = Clock{};
-          }
+          move_clock(next);
         } else {
           update_dense(p, m, w, c_lo, c_hi, bs, lr, pen, now);
           now = Clock{};
@@ -574,7 +575,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   const LazyCoef<T, true> w{w_out, u.get()};
   const LazyCoef<T, false> w_plain{w_out, u.get()};
   const ColumnOwners owners(d, nt);
-  const bool prefetch = prefetch_coefficients_worthwhile(d, sizeof(T) + (u ? sizeof(double) : 0));
+  const bool prefetch = coefficient_bytes<T>(d, pen) > kPrefetchCoefficientsAbove;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
