@@ -79,16 +79,23 @@ def test_two_threads_are_bitwise_reproducible(batch, dtype):
     assert_close(first[0], w_ref, dtype)
 
 
-@pytest.mark.parametrize("n", [64, 96], ids=["power-of-two", "other"])
-def test_full_batch_step_is_bitwise_loss_and_grad(n):
+@pytest.mark.parametrize(
+    "n, n_threads",
+    [(64, 1), (96, 1), (8192, 2), (6000, 2)],
+    ids=["power-of-two", "other", "power-of-two-2-threads", "other-2-threads"],
+)
+def test_full_batch_step_is_bitwise_loss_and_grad(n, n_threads):
     # The mean over the batch is a multiplication by 2⁻ᵏ for power-of-two batches and a division
-    # otherwise: both give bitwise the gradient of loss_and_grad (which divides).
+    # otherwise: both give bitwise the gradient of loss_and_grad (which divides). On 2 threads
+    # both split the rows into the same slices (several per thread at these sizes).
     X, y = make_problem(n, 9, np.float64, "squared_error", seed=41)
     coef = np.linspace(-0.5, 0.5, 9)
-    _, grad, _ = ops.loss_and_grad(X, y, coef, 0.0, penalty="l2", alpha=0.05)
+    kw = dict(penalty="l2", alpha=0.05, n_threads=n_threads)
+    _, grad, grad_b = ops.loss_and_grad(X, y, coef, 0.0, **kw)
     w, b = coef.copy(), np.zeros(1)
-    ops.sgd_epoch(X, y, w, b, [0.3], batch_size=n, penalty="l2", alpha=0.05)
+    ops.sgd_epoch(X, y, w, b, [0.3], batch_size=n, **kw)
     np.testing.assert_array_equal(w, coef - 0.3 * grad)
+    np.testing.assert_array_equal(b, -0.3 * grad_b)
 
 
 def test_runtime_simd_level_is_reported():

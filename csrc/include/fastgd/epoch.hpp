@@ -1,9 +1,10 @@
 // The fused drivers: the full-batch objective-and-gradient pass and the minibatch SGD epoch.
 //
 // Both read each row of X once: p_i = x_i·w + b, g_i = s_i·L'(p_i, y_i), and grad += g_i·x_i while
-// the row is still in L1. The rows of a batch are split into T fixed slices (T: the thread count),
-// each summed into a gradient buffer of its own; the buffers are summed in slice order 0..T−1, so
-// the result depends only on the inputs and T, never on timing or on which thread computed what.
+// the row is still in L1. The rows of a batch are split into fixed slices (as many as threads,
+// or a few per thread, see slices_per_thread), each summed into a gradient buffer of its own; the
+// buffers are summed in slice order, so the result depends only on the inputs and the thread
+// count, never on timing or on which thread computed what.
 //
 // Nothing inside the parallel regions allocates or throws: scratch space is sized before them.
 #pragma once
@@ -153,6 +154,43 @@ struct RowSlice {
     }
     prefetch_row(X.row(row_at(q)), X.n_cols);
   }
+};
+
+// While a thread waits for the other slices of a step, it fetches the rows of its own slice of
+// the next step (the one it will claim first), a few lines per look so that it still notices the
+// step at once, and at most kWaitFetchBytes, so that they are still in L2 when it reads them.
+// Waiting is what small steps do most on several threads (batch 256 at d = 100: half of each
+// step); this turns it into memory traffic that the next step would otherwise wait for.
+constexpr index_t kWaitFetchBytes = 256 * 1024;
+constexpr index_t kWaitFetchLines = 8;  // per look
+
+template <class T>
+class RowFetch {
+ public:
+  RowFetch(const DenseView<T>& X, const std::int64_t* order) noexcept
+      : X_(X), order_(order), row_bytes_(X.n_cols * index_t(sizeof(T))) {}
+  // Fetch positions [rows.begin, rows.end) of the order from now on.
+  void start(Range rows) noexcept {
+    r_ = rows.begin;
+    end_ = std::min(rows.end, rows.begin + std::max<index_t>(1, kWaitFetchBytes / row_bytes_));
+    offset_ = 0;
+  }
+  void operator()() noexcept {
+    for (index_t k = 0; k < kWaitFetchLines && r_ < end_; ++k) {
+      const index_t i = order_ ? index_t(order_[r_]) : r_;
+      FASTGD_PREFETCH(reinterpret_cast<const char*>(X_.row(i)) + offset_);
+      offset_ += 64;
+      if (offset_ >= row_bytes_) {
+        offset_ = 0;
+        ++r_;
+      }
+    }
+  }
+
+ private:
+  const DenseView<T>& X_;
+  const std::int64_t* order_;
+  index_t row_bytes_, r_ = 0, end_ = 0, offset_ = 0;
 };
 
 // The fused row pass over one slice: adds g_i·x_i into grad (which it does not clear), returns
@@ -406,6 +444,29 @@ inline int threads_for(index_t rows, index_t d, int requested) noexcept {
   return int(std::max<index_t>(1, std::min<index_t>(detail::usable_threads(requested), useful)));
 }
 
+// A multi-threaded step is split into more slices than threads, a block of consecutive slices per
+// thread, so that a thread that runs slower (a busy sibling core, an interrupt) does not hold the
+// step up: the others claim what is left of its block (step_sync.hpp). Measured on the 2-core
+// development machine (KVM, a noisy host): one thread often ran 3-6x slower than the other for
+// stretches of seconds, and with one slice per thread each step waited for it.
+constexpr int kSlicesPerThread = 4;
+// A slice has at least this many rows: each costs a claim, a cleared gradient buffer and the
+// hand-off of its result to the thread that applies the step (together about 0.3 µs), against
+// 1-2 µs for 64 rows of d = 100. At batch 256 on 2 threads, 2 slices per thread were 6% faster
+// than 4; at batch 4096 and full batch 4 were as fast or faster (same process, alternating
+// epochs).
+constexpr index_t kMinRowsPerSlice = 64;
+// And all slices' buffers together at most this many bytes.
+constexpr index_t kMaxSliceBytes = index_t(64) << 20;
+
+// Slices per thread for steps of `rows` rows and P coefficients on nt threads.
+inline int slices_per_thread(index_t rows, index_t P, int nt) noexcept {
+  if (nt == 1) return 1;
+  const index_t by_rows = rows / (nt * kMinRowsPerSlice);
+  const index_t by_bytes = kMaxSliceBytes / (nt * std::max<index_t>(1, P) * index_t(sizeof(acc_t)));
+  return int(std::max<index_t>(1, std::min<index_t>({kSlicesPerThread, by_rows, by_bytes})));
+}
+
 // A model says how many coefficients and intercepts it has and how a slice of rows adds to the
 // gradient; the drivers below do the rest (threads, the update, optimizers, averaging).
 //
@@ -452,32 +513,41 @@ acc_t loss_and_grad(const DenseView<T>& X, const T* sw, const T* w, const T* b,
                     int n_threads) {
   const index_t n = X.n_rows, d = X.n_cols, P = model.n_coef(d), m = model.n_intercepts();
   const int nt = threads_for(n, P, n_threads);
-  detail::Scratch scratch(nt, P, m);
+  // The slices of a full-batch step of sgd_epoch, so that its gradient is bitwise this one; here
+  // each thread computes its own block of them.
+  const int per = slices_per_thread(n, P, nt), slices = nt * per;
+  detail::Scratch scratch(slices, P, m);
   acc_t loss_sum = 0, sq = 0, ab = 0;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    const int t = detail::thread_id();
-    acc_t* g = scratch.grad(t);
-    std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
-    const detail::RowSlice slice{nullptr, detail::split(n, nt, t), {n, n}};
-    scratch.loss(t) = model.pass(X, sw, slice, w, b, g, scratch.grad_b(t));
-    detail::barrier(nt);
-    const detail::Range cols = detail::split(P, nt, t);
+    // Any team size works (a nested or limited team may have fewer threads than nt).
+    const int t = detail::thread_id(), team = detail::team_size();
+    for (int u = t; u < nt; u += team)
+      for (int k = u * per; k < (u + 1) * per; ++k) {
+        acc_t* g = scratch.grad(k);
+        std::fill(g, g + P + m, acc_t(0));  // the coefficients' and the intercepts' accumulators
+        const detail::Range rows = detail::split(n, slices, k);
+        const index_t next_end = k + 1 < (u + 1) * per ? detail::split(n, slices, k + 1).end : n;
+        const detail::RowSlice slice{nullptr, rows, {rows.end, next_end}};
+        scratch.loss(k) = model.pass(X, sw, slice, w, b, g, scratch.grad_b(k));
+      }
+    detail::barrier(team);
+    const detail::Range cols = detail::split(P, team, t);
     for (index_t j = cols.begin; j < cols.end; ++j) {
       acc_t gj = 0;
-      for (int k = 0; k < nt; ++k) gj += scratch.grad(k)[j];
+      for (int k = 0; k < slices; ++k) gj += scratch.grad(k)[j];
       const acc_t wj = w[j];
       const acc_t sign = wj > 0 ? 1.0 : (wj < 0 ? -1.0 : 0.0);
       grad[j] = T(gj / acc_t(n) + pen.l2 * wj + pen.l1 * sign);
     }
   }
-  for (int k = 0; k < nt; ++k) loss_sum += scratch.loss(k);
+  for (int k = 0; k < slices; ++k) loss_sum += scratch.loss(k);
   for (index_t c = 0; c < m; ++c) {
     acc_t gb = 0;
-    for (int k = 0; k < nt; ++k) gb += scratch.grad_b(k)[c];
+    for (int k = 0; k < slices; ++k) gb += scratch.grad_b(k)[c];
     grad_b[c] = gb / acc_t(n);
   }
   for (index_t j = 0; j < P; ++j) {
@@ -508,18 +578,20 @@ struct EpochArgs {
 // uses row i.
 //
 // With nt > 1 threads all steps run in one parallel region, synchronized by a StepSync
-// (step_sync.hpp) instead of a barrier: each step's rows are split into nt fixed slices, each
-// computed by whichever thread claims it into a gradient buffer of its own; the thread that
-// completes the last slice of the step sums the slices' buffers in slice order, updates w, b, the
-// optimizer state and the average in place (one copy of each), and publishes the step. So the
-// results depend on nt, through the slices, but never on timing or on which thread computed which
-// slice, and a descheduled thread holds no one up: the others compute its slices.
+// (step_sync.hpp) instead of a barrier: each step's rows are split into a fixed number of slices
+// (slices_per_thread blocks of consecutive rows per thread), each computed by whichever thread
+// claims it into a gradient buffer of its own; the thread that completes the last slice of the
+// step sums the slices' buffers in slice order, updates w, b, the optimizer state and the average
+// in place (one copy of each), and publishes the step. So the results depend on nt, through the
+// slices, but never on timing or on which thread computed which slice, and a slow or descheduled
+// thread holds no one up: the others compute its slices.
 template <class T, class Model>
 acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols, B = a.batch_size;
   const index_t P = model.n_coef(d), m = model.n_intercepts();
   const index_t n_steps = (n + B - 1) / B;
   const int nt = threads_for(std::min(B, n), P, a.n_threads);
+  const int per = slices_per_thread(std::min(B, n), P, nt), slices = nt * per;
   const OptimizerArgs<T>& opt = a.optimizer;
   const AverageArgs<T>& avg = a.average;
   const bool plain = opt.kind == OptimizerKind::sgd;
@@ -536,7 +608,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   T* const bst[2] = {opt.intercept_state, opt.intercept_state ? opt.intercept_state + m : nullptr};
   // A gradient buffer per slice and a private one per thread (nt == 1: just one): the
   // coefficients' accumulators, the intercepts' (at P), and the slice's loss (at loss_at).
-  detail::Scratch scratch(nt > 1 ? 2 * nt : 1, P, m);
+  detail::Scratch scratch(nt > 1 ? slices + nt : 1, P, m);
   const index_t loss_at = scratch.stride - 1;
   // Written by the thread that applies each step: on a line of its own, away from the variables
   // that every thread reads at every step.
@@ -544,15 +616,23 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     acc_t value = 0;
   } total_loss;
 
-  // Slice k of step s into buf, from the weights as they are after step s − 1.
+  // Positions [begin, end) of the epoch's order that slice k of step s reads (empty past the end).
+  auto slice_rows = [&](index_t s, int k) {
+    const index_t lo = std::min(n, s * B), hi = std::min(n, lo + B);
+    const detail::Range rows = detail::split(hi - lo, slices, k);
+    return detail::Range{lo + rows.begin, lo + rows.end};
+  };
+  // The rows of thread t's block of slices in step s.
+  auto block_rows = [&](index_t s, int t) {
+    return detail::Range{slice_rows(s, t * per).begin, slice_rows(s, t * per + per - 1).end};
+  };
+  // Slice k of step s into buf, from the weights as they are after step s − 1. Its rows are
+  // prefetched on into those its thread most likely reads next: the next slice of its block, or
+  // the first of the block in the next step.
   auto compute = [&](index_t s, int k, acc_t* buf) {
-    const index_t lo = s * B, hi = std::min(n, lo + B);
-    const index_t next_hi = std::min(n, hi + B);
-    const detail::Range rows = detail::split(hi - lo, nt, k),
-                        next = detail::split(next_hi - hi, nt, k);
-    const detail::RowSlice slice{a.order,
-                                 {lo + rows.begin, lo + rows.end},
-                                 {hi + next.begin, hi + next.end}};
+    const detail::Range rows = slice_rows(s, k);
+    const detail::Range next = (k + 1) % per ? slice_rows(s, k + 1) : slice_rows(s + 1, k + 1 - per);
+    const detail::RowSlice slice{a.order, rows, next};
     std::fill(buf, buf + P + m, acc_t(0));
     buf[loss_at] = model.pass(a.X, a.sample_weight, slice, w, b, buf, buf + P);
   };
@@ -565,7 +645,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     const index_t lo = s * B, hi = std::min(n, lo + B);
     const acc_t lr = a.lrs[s], bs = acc_t(hi - lo);
     acc_t ls = 0;
-    for (int k = 0; k < nt; ++k) ls += grads[k][loss_at];
+    for (int k = 0; k < slices; ++k) ls += grads[k][loss_at];
     total_loss.value += ls;
     if (!std::isfinite(ls)) {
       applied = s;
@@ -573,13 +653,13 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     }
     const StepConstants c = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
     if (plain)
-      detail::update_weights(w, P, grads, nt, hi - lo, lr, a.penalty);
+      detail::update_weights(w, P, grads, slices, hi - lo, lr, a.penalty);
     else
-      update_with(w, P, grads, nt, hi - lo, a.penalty, opt.params, c, st[0], st[1]);
+      update_with(w, P, grads, slices, hi - lo, a.penalty, opt.params, c, st[0], st[1]);
     if (a.fit_intercept) {
       for (index_t k = 0; k < m; ++k) {
         acc_t gb = 0;
-        for (int u = 0; u < nt; ++u) gb += grads[u][P + k];
+        for (int u = 0; u < slices; ++u) gb += grads[u][P + k];
         T dummy = 0;
         b[k] = plain ? T(acc_t(b[k]) - lr * (gb / bs))
                      : T(optimizer_step(opt.kind, acc_t(b[k]), gb / bs, opt.params, c,
@@ -606,10 +686,10 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     // Each gradient buffer belongs either to a slice (its result, see StepSync::swap_result) or
     // to one thread (`mine`, where it computes). The thread that applies a step gathers the
     // slices' buffers into its row of `gathered` (a cache line apart from the others' rows).
-    const index_t row = ((nt + 7) / 8) * 8 + 8;
+    const index_t row = ((slices + 7) / 8) * 8 + 8;
     std::vector<const acc_t*> gathered(nt * row);
-    detail::StepSync sync(nt);
-    for (int k = 0; k < nt; ++k) sync.set_result(k, scratch.grad(k));
+    detail::StepSync sync(slices);
+    for (int k = 0; k < slices; ++k) sync.set_result(k, scratch.grad(k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
@@ -617,7 +697,8 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       // Any team size works (a nested or limited team may have fewer threads than nt): the
       // slices are claimed, not assigned.
       const int t = detail::thread_id();
-      acc_t* mine = scratch.grad(nt + t);
+      acc_t* mine = scratch.grad(slices + t);
+      detail::RowFetch<T> fetch(a.X, a.order);
       // How long a slice and an update take this thread: the last one's time, but at most twice
       // the previous estimate, so that one during which it was descheduled does not count.
       std::uint64_t slice_ticks = 0, update_ticks = 0;
@@ -627,9 +708,10 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       for (;;) {
         const std::int64_t s = sync.step();
         if (s >= n_steps) break;
-        int k = sync.claim(s, t);
+        int k = sync.claim(s, t * per);
         if (k < 0) {  // all claimed: wait for the step, or back up a late slice
-          k = sync.wait(s, slice_ticks, update_ticks, t);
+          fetch.start(block_rows(s + 1, t));
+          k = sync.wait(s, slice_ticks, update_ticks, t * per, fetch);
           if (k < 0) continue;
         }
         const std::uint64_t start = detail::ticks();
@@ -639,7 +721,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
         mine = sync.swap_result(k, mine);
         if (sync.last(s)) {
           const acc_t** grads = gathered.data() + t * row;
-          for (int u = 0; u < nt; ++u) grads[u] = sync.result<acc_t>(u);
+          for (int u = 0; u < slices; ++u) grads[u] = sync.result<acc_t>(u);
           const std::uint64_t begin = detail::ticks();
           // After a divergence, publishing the last step ends the epoch for every thread.
           sync.publish(update(s, grads) ? s : n_steps - 1);
