@@ -220,7 +220,12 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
       x[k] = X.row(idx[k]);
     }
     acc_t p[4], g[4];
-    dot_rows<4>(x, w, d, p);
+    // The dot products two rows at a time: reading four rows in lockstep, the pattern the
+    // hardware prefetcher follows worst, capped a plain read of them at 17 GB/s against 25-31
+    // one row at a time on the Zen 5 development machine; two rows keep the shared loads of w
+    // (in-cache epochs: 10% slower than four, one at a time 30%). Same sums, same bits.
+    dot_rows<2>(x, w, d, p);
+    dot_rows<2>(x + 2, w, d, p + 2);
     for (int k = 0; k < 4; ++k) g[k] = factor(idx[k], p[k] + b);
     // Margin losses (hinge, ...) give g = 0 for most rows late in training: skip their reads.
     if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
