@@ -122,8 +122,11 @@ FASTGD_ALWAYS_INLINE void add_rows(const acc_t* g, const T* const* x, acc_t* FAS
 // latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
+// Both prefetch helpers are inlined by force: a function whose only effect is a prefetch counts as
+// free of side effects to GCC, which then drops calls to it that it has not inlined yet (GCC 12
+// left no prefetch at all in the row passes).
 template <class T>
-inline void prefetch_row(const T* row, index_t d) noexcept {
+FASTGD_ALWAYS_INLINE void prefetch_row(const T* row, index_t d) noexcept {
   const char* p = reinterpret_cast<const char*>(row);
   const index_t bytes = d * index_t(sizeof(T));
   for (index_t off = 0; off < bytes; off += 64) FASTGD_PREFETCH(p + off);
@@ -146,7 +149,8 @@ struct RowSlice {
   }
   // Prefetch the row `ahead` positions after r (in this slice or the next one).
   template <class T>
-  void prefetch_ahead(const DenseView<T>& X, index_t r, index_t ahead) const noexcept {
+  FASTGD_ALWAYS_INLINE void prefetch_ahead(const DenseView<T>& X, index_t r,
+                                           index_t ahead) const noexcept {
     index_t q = r + ahead;
     if (q >= rows.end) {
       q = next.begin + (q - rows.end);

@@ -215,8 +215,11 @@ inline std::size_t coefficient_bytes(index_t d, const Penalty& pen) noexcept {
   return std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
 }
 
+// Inlined by force, as the dense prefetch helpers (epoch.hpp, prefetch_row): GCC may drop a call
+// to a function that only prefetches.
 template <class T, class I>
-inline void prefetch_coefficients(const CsrView<T, I>& X, index_t i, const T* v) noexcept {
+FASTGD_ALWAYS_INLINE void prefetch_coefficients(const CsrView<T, I>& X, index_t i,
+                                                const T* v) noexcept {
   const index_t hi = X.end(i);
   for (index_t k = X.begin(i); k < hi; ++k) FASTGD_PREFETCH(v + X.indices[k]);
 }
