@@ -160,43 +160,6 @@ struct RowSlice {
   }
 };
 
-// While a thread waits for the other slices of a step, it fetches the rows of its own slice of
-// the next step (the one it will claim first), a few lines per look so that it still notices the
-// step at once, and at most kWaitFetchBytes, so that they are still in L2 when it reads them.
-// Waiting is what small steps do most on several threads (batch 256 at d = 100: half of each
-// step); this turns it into memory traffic that the next step would otherwise wait for.
-constexpr index_t kWaitFetchBytes = 256 * 1024;
-constexpr index_t kWaitFetchLines = 8;  // per look
-
-template <class T>
-class RowFetch {
- public:
-  RowFetch(const DenseView<T>& X, const std::int64_t* order) noexcept
-      : X_(X), order_(order), row_bytes_(X.n_cols * index_t(sizeof(T))) {}
-  // Fetch positions [rows.begin, rows.end) of the order from now on.
-  void start(Range rows) noexcept {
-    r_ = rows.begin;
-    end_ = std::min(rows.end, rows.begin + std::max<index_t>(1, kWaitFetchBytes / row_bytes_));
-    offset_ = 0;
-  }
-  void operator()() noexcept {
-    for (index_t k = 0; k < kWaitFetchLines && r_ < end_; ++k) {
-      const index_t i = order_ ? index_t(order_[r_]) : r_;
-      FASTGD_PREFETCH(reinterpret_cast<const char*>(X_.row(i)) + offset_);
-      offset_ += 64;
-      if (offset_ >= row_bytes_) {
-        offset_ = 0;
-        ++r_;
-      }
-    }
-  }
-
- private:
-  const DenseView<T>& X_;
-  const std::int64_t* order_;
-  index_t row_bytes_, r_ = 0, end_ = 0, offset_ = 0;
-};
-
 // The fused row pass over one slice: adds g_i·x_i into grad (which it does not clear), returns
 // Σ s_i·L(p_i, y_i) and adds Σ g_i into *grad_b. Compiled for several instruction sets.
 template <class T, class Loss>
@@ -224,12 +187,7 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
       x[k] = X.row(idx[k]);
     }
     acc_t p[4], g[4];
-    // The dot products two rows at a time: reading four rows in lockstep, the pattern the
-    // hardware prefetcher follows worst, capped a plain read of them at 17 GB/s against 25-31
-    // one row at a time on the Zen 5 development machine; two rows keep the shared loads of w
-    // (in-cache epochs: 10% slower than four, one at a time 30%). Same sums, same bits.
-    dot_rows<2>(x, w, d, p);
-    dot_rows<2>(x + 2, w, d, p + 2);
+    dot_rows<4>(x, w, d, p);
     for (int k = 0; k < 4; ++k) g[k] = factor(idx[k], p[k] + b);
     // Margin losses (hinge, ...) give g = 0 for most rows late in training: skip their reads.
     if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
@@ -460,11 +418,10 @@ inline int threads_for(index_t rows, index_t d, int requested) noexcept {
 // stretches of seconds, and with one slice per thread each step waited for it.
 constexpr int kSlicesPerThread = 4;
 // A slice has at least this many rows: each costs a claim, a cleared gradient buffer and the
-// hand-off of its result to the thread that applies the step (together about 0.3 µs), against
-// 1-2 µs for 64 rows of d = 100. At batch 256 on 2 threads, 2 slices per thread were 6% faster
-// than 4; at batch 4096 and full batch 4 were as fast or faster (same process, alternating
-// epochs).
-constexpr index_t kMinRowsPerSlice = 64;
+// hand-off of its result to the thread that applies the step. At batch 256 on 2 threads (d = 100)
+// one slice per thread was 4% faster than two; at batch 4096 and full batch four were as fast
+// (same process, alternating epochs).
+constexpr index_t kMinRowsPerSlice = 128;
 // And all slices' buffers together at most this many bytes.
 constexpr index_t kMaxSliceBytes = index_t(64) << 20;
 
@@ -631,10 +588,6 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     const detail::Range rows = detail::split(hi - lo, slices, k);
     return detail::Range{lo + rows.begin, lo + rows.end};
   };
-  // The rows of thread t's block of slices in step s.
-  auto block_rows = [&](index_t s, int t) {
-    return detail::Range{slice_rows(s, t * per).begin, slice_rows(s, t * per + per - 1).end};
-  };
   // Slice k of step s into buf, from the weights as they are after step s − 1. Its rows are
   // prefetched on into those its thread most likely reads next: the next slice of its block, or
   // the first of the block in the next step.
@@ -707,7 +660,6 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
       // slices are claimed, not assigned.
       const int t = detail::thread_id();
       acc_t* mine = scratch.grad(slices + t);
-      detail::RowFetch<T> fetch(a.X, a.order);
       // How long a slice and an update take this thread: the last one's time, but at most twice
       // the previous estimate, so that one during which it was descheduled does not count.
       std::uint64_t slice_ticks = 0, update_ticks = 0;
@@ -719,8 +671,7 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
         if (s >= n_steps) break;
         int k = sync.claim(s, t * per);
         if (k < 0) {  // all claimed: wait for the step, or back up a late slice
-          fetch.start(block_rows(s + 1, t));
-          k = sync.wait(s, slice_ticks, update_ticks, t * per, fetch);
+          k = sync.wait(s, slice_ticks, update_ticks, t * per);
           if (k < 0) continue;
         }
         const std::uint64_t start = detail::ticks();

@@ -94,16 +94,13 @@ class StepSync {
 
   // Waits until step s is published (returns -1) or a slice of it is late (returns that slice,
   // to be computed again as a backup). `slice` and `update` are how long a slice and an update
-  // usually take this thread (ticks). `idle()` is called at each look: a little useful work
-  // (prefetching what comes next) that must not delay noticing the step.
-  template <class Idle>
-  int wait(std::int64_t s, std::uint64_t slice, std::uint64_t update, int preferred,
-           Idle&& idle) const noexcept {
+  // usually take this thread (ticks).
+  int wait(std::int64_t s, std::uint64_t slice, std::uint64_t update,
+           int preferred) const noexcept {
     const std::uint64_t start = ticks(), backup = slice + kBackupTicks;
     const std::uint64_t yield = backup + 2 * update + kYieldTicks;
     for (unsigned spins = 1;; ++spins) {
       if (step_.load(std::memory_order_acquire) != s) return -1;
-      idle();
       cpu_relax();
       if (spins % 64 == 0) {
         const std::uint64_t waited = ticks() - start;
