@@ -589,11 +589,14 @@ acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     return detail::Range{lo + rows.begin, lo + rows.end};
   };
   // Slice k of step s into buf, from the weights as they are after step s − 1. Its rows are
-  // prefetched on into those its thread most likely reads next: the next slice of its block, or
-  // the first of the block in the next step.
+  // prefetched on into those its thread most likely reads next: on one thread, all the rows after
+  // them (a small batch is shorter than the prefetch distance); else the next slice of its block,
+  // or the first of the block in the next step.
   auto compute = [&](index_t s, int k, acc_t* buf) {
     const detail::Range rows = slice_rows(s, k);
-    const detail::Range next = (k + 1) % per ? slice_rows(s, k + 1) : slice_rows(s + 1, k + 1 - per);
+    const detail::Range next = nt == 1           ? detail::Range{rows.end, n}
+                               : (k + 1) % per ? slice_rows(s, k + 1)
+                                               : slice_rows(s + 1, k + 1 - per);
     const detail::RowSlice slice{a.order, rows, next};
     std::fill(buf, buf + P + m, acc_t(0));
     buf[loss_at] = model.pass(a.X, a.sample_weight, slice, w, b, buf, buf + P);
