@@ -127,9 +127,13 @@ constexpr index_t kPrefetchRows = 8;
 // left no prefetch at all in the row passes).
 template <class T>
 FASTGD_ALWAYS_INLINE void prefetch_row(const T* row, index_t d) noexcept {
-  const char* p = reinterpret_cast<const char*>(row);
-  const index_t bytes = d * index_t(sizeof(T));
-  for (index_t off = 0; off < bytes; off += 64) FASTGD_PREFETCH(p + off);
+  // Every 64-byte line the row touches, counted from the line it starts in: a row that starts
+  // late in a line ends in one line more than bytes / 64.
+  if (d <= 0) return;
+  const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(row);
+  const std::uintptr_t last = begin + std::uintptr_t(d) * sizeof(T) - 1;
+  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64)
+    FASTGD_PREFETCH(reinterpret_cast<const char*>(a));
 }
 
 // The rows one thread reads in one step: positions [rows.begin, rows.end) of the epoch's order,
@@ -147,16 +151,20 @@ struct RowSlice {
     if (order) return kPrefetchRows;
     return std::max<index_t>(1, kPrefetchBytes / std::max<index_t>(1, X.n_cols * sizeof(T)));
   }
-  // Prefetch the row `ahead` positions after r (in this slice or the next one).
-  template <class T>
-  FASTGD_ALWAYS_INLINE void prefetch_ahead(const DenseView<T>& X, index_t r,
-                                           index_t ahead) const noexcept {
+  // Prefetch the row `ahead` positions after r (in this slice or the next one), and through a
+  // permutation also its entries of the per-row arrays (targets, sample weights; null: none):
+  // read at random, they miss the cache as the row does, and a row's loss waits for its target.
+  template <class T, class... PerRow>
+  FASTGD_ALWAYS_INLINE void prefetch_ahead(const DenseView<T>& X, index_t r, index_t ahead,
+                                           const PerRow*... per_row) const noexcept {
     index_t q = r + ahead;
     if (q >= rows.end) {
       q = next.begin + (q - rows.end);
       if (q >= next.end) return;
     }
-    prefetch_row(X.row(row_at(q)), X.n_cols);
+    const index_t i = row_at(q);
+    prefetch_row(X.row(i), X.n_cols);
+    if (order) ((per_row ? FASTGD_PREFETCH(per_row + i) : void()), ...);
   }
 };
 
@@ -182,7 +190,7 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
     const T* x[4];
     index_t idx[4];
     for (int k = 0; k < 4; ++k) {
-      slice.prefetch_ahead(X, r + k, ahead);
+      slice.prefetch_ahead(X, r + k, ahead, y, sw);
       idx[k] = slice.row_at(r + k);
       x[k] = X.row(idx[k]);
     }
@@ -193,7 +201,7 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
     if (g[0] != 0 || g[1] != 0 || g[2] != 0 || g[3] != 0) add_rows<4>(g, x, grad, d);
   }
   for (; r < slice.rows.end; ++r) {
-    slice.prefetch_ahead(X, r, ahead);
+    slice.prefetch_ahead(X, r, ahead, y, sw);
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
     acc_t p, g;
@@ -324,7 +332,7 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
   const index_t ahead = RowSlice::prefetch_distance(X, order);
   acc_t loss_sum = 0;
   for (index_t r = 0; r < n; ++r) {
-    all.prefetch_ahead(X, r, ahead);
+    all.prefetch_ahead(X, r, ahead, y, sw);
     const index_t i = all.row_at(r);
     const T* x = X.row(i);
     acc_t p;
@@ -356,7 +364,7 @@ FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const
   const index_t ahead = RowSlice::prefetch_distance(X, slice.order);
   acc_t loss_sum = 0;
   for (index_t r = slice.rows.begin; r < slice.rows.end; ++r) {
-    slice.prefetch_ahead(X, r, ahead);
+    slice.prefetch_ahead(X, r, ahead, sw, labels);
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
     const acc_t si = sw ? acc_t(sw[i]) : acc_t(1);
