@@ -122,18 +122,10 @@ FASTGD_ALWAYS_INLINE void add_rows(const acc_t* g, const T* const* x, acc_t* FAS
 // latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
-// Both prefetch helpers are inlined by force: a function whose only effect is a prefetch counts as
-// free of side effects to GCC, which then drops calls to it that it has not inlined yet (GCC 12
-// left no prefetch at all in the row passes).
+// Inlined by force, as every prefetch helper (config.hpp, prefetch_lines).
 template <class T>
 FASTGD_ALWAYS_INLINE void prefetch_row(const T* row, index_t d) noexcept {
-  // Every 64-byte line the row touches, counted from the line it starts in: a row that starts
-  // late in a line ends in one line more than bytes / 64.
-  if (d <= 0) return;
-  const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(row);
-  const std::uintptr_t last = begin + std::uintptr_t(d) * sizeof(T) - 1;
-  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64)
-    FASTGD_PREFETCH(reinterpret_cast<const char*>(a));
+  prefetch_lines(row, d * index_t(sizeof(T)));
 }
 
 // The rows one thread reads in one step: positions [rows.begin, rows.end) of the epoch's order,

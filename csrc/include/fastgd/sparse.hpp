@@ -215,8 +215,7 @@ inline std::size_t coefficient_bytes(index_t d, const Penalty& pen) noexcept {
   return std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
 }
 
-// Inlined by force, as the dense prefetch helpers (epoch.hpp, prefetch_row): GCC may drop a call
-// to a function that only prefetches.
+// Inlined by force, as every prefetch helper (config.hpp, prefetch_lines).
 template <class T, class I>
 FASTGD_ALWAYS_INLINE void prefetch_coefficients(const CsrView<T, I>& X, index_t i,
                                                 const T* v) noexcept {
@@ -356,6 +355,28 @@ inline index_t row_at(const CsrEpochArgs<T, I>& a, index_t r) noexcept {
   return a.order ? index_t(a.order[r]) : r;
 }
 
+// Through a permutation, a row's CSR entries, target and weight are read at random (in order the
+// hardware prefetcher streams them). They are prefetched in stages, each reading addresses that
+// the previous one brought in: the row's indptr entry 2·kRowsAhead positions before it is used,
+// its entries and target kRowsAhead before, its coefficients kPrefetchAhead before (see
+// prefetch_coefficients). Without this a shuffled epoch was 6x slower than one in order (d = 2^20,
+// 40 non-zeros per row, per-sample steps).
+constexpr index_t kRowsAhead = 8;
+
+template <class T, class I>
+FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t pos) noexcept {
+  if (!a.order) return;
+  if (pos + 2 * kRowsAhead < a.n_rows) FASTGD_PREFETCH(a.X.indptr + a.order[pos + 2 * kRowsAhead]);
+  if (pos + kRowsAhead < a.n_rows) {
+    const index_t i = index_t(a.order[pos + kRowsAhead]);
+    const index_t k = a.X.begin(i), m = a.X.nnz(i);
+    prefetch_lines(a.X.indices + k, m * index_t(sizeof(I)));
+    prefetch_lines(a.X.data + k, m * index_t(sizeof(T)));
+    FASTGD_PREFETCH(a.y + i);
+    if (a.sample_weight) FASTGD_PREFETCH(a.sample_weight + i);
+  }
+}
+
 // The synchronous epoch (see the header comment).
 template <class T, class I, class Loss>
 acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T* b) {
@@ -436,6 +457,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       std::fill(off, off + nt + 1, index_t(0));
       for (index_t r = rows.begin; r < rows.end; ++r) {
         const index_t i = row_at(a, lo + r);
+        prefetch_permuted(a, lo + r);
         if (prefetch && lo + r + kPrefetchAhead < n)
           prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v);
         const acc_t p = w.u ? predict(a.X, i, w, now, bb) : predict_scaled(a.X, i, w.v, now.A, bb);
@@ -602,6 +624,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
         index_t m = 0;
         for (index_t r = lo; r < hi; ++r) {
           const index_t i = row_at(a, r);
+          prefetch_permuted(a, r);
           if (prefetch) {  // the row kPrefetchAhead ahead among this thread's rows
             const index_t q = r + kPrefetchAhead < hi ? r + kPrefetchAhead
                                                       : r + kPrefetchAhead + (nt - 1) * B;
