@@ -206,10 +206,10 @@ FASTGD_MULTIVERSION acc_t row_pass(const DenseView<T>& X, const T* y, const T* s
 }
 
 // The update of one step: w_j ← coord(j, w_j, (Σ_k grads[k][j]) / b_s) for all j, the slices'
-// gradient buffers (`nt` of them) summed in order 0..nt−1.
+// gradient buffers (`slices` of them) summed in order 0..slices−1.
 template <class T, class Coord>
 FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d,
-                                                 const acc_t* const* grads, int nt, index_t bs,
+                                                 const acc_t* const* grads, int slices, index_t bs,
                                                  Coord coord) noexcept {
   // In column chunks, so that each loop is a plain vector loop (a loop over threads inside the
   // loop over columns would keep it scalar).
@@ -219,9 +219,9 @@ FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d
     for (index_t j0 = 0; j0 < d; j0 += kChunk) {
       const index_t m = std::min(kChunk, d - j0);
       const acc_t* g = grads[0] + j0;
-      if (nt > 1) {
+      if (slices > 1) {
         std::copy(g, g + m, sum);
-        for (int k = 1; k < nt; ++k) {
+        for (int k = 1; k < slices; ++k) {
           const acc_t* gk = grads[k] + j0;
 #pragma omp simd
           for (index_t j = 0; j < m; ++j) sum[j] += gk[j];
@@ -246,13 +246,13 @@ FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d
 }
 
 // The update of one step, plain SGD: w_j ← update_coordinate(w_j, ḡ_j, lr, pen), where ḡ_j is the
-// batch mean of the gradient, the slices' buffers (`nt` of them) summed in order 0..nt−1.
+// batch mean of the gradient, the slices' buffers (`slices` of them) summed in order 0..slices−1.
 // Compiled for several instruction sets: the division and the L1 step are vector work.
 template <class T>
 FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d,
-                                        const acc_t* const* grads, int nt, index_t bs, acc_t lr,
+                                        const acc_t* const* grads, int slices, index_t bs, acc_t lr,
                                         const Penalty& pen) noexcept {
-  for_each_mean_gradient(w, d, grads, nt, bs, [&](index_t, acc_t wj, acc_t gj) {
+  for_each_mean_gradient(w, d, grads, slices, bs, [&](index_t, acc_t wj, acc_t gj) {
     return update_coordinate(wj, gj, lr, pen);
   });
 }
@@ -260,11 +260,11 @@ FASTGD_MULTIVERSION void update_weights(T* FASTGD_RESTRICT w, index_t d,
 // The same with an optimizer (optimizers.hpp): its state s0 (and s1), d values each.
 template <OptimizerKind K, class T>
 FASTGD_MULTIVERSION void update_weights_with(T* FASTGD_RESTRICT w, index_t d,
-                                             const acc_t* const* grads, int nt, index_t bs,
+                                             const acc_t* const* grads, int slices, index_t bs,
                                              const Penalty& pen, const OptimizerParams& p,
                                              const StepConstants& c, T* FASTGD_RESTRICT s0,
                                              T* FASTGD_RESTRICT s1) noexcept {
-  for_each_mean_gradient(w, d, grads, nt, bs, [&](index_t j, acc_t wj, acc_t gj) {
+  for_each_mean_gradient(w, d, grads, slices, bs, [&](index_t j, acc_t wj, acc_t gj) {
     return optimizer_step<K>(wj, gj, pen.l2, pen.l1, p, c, s0[j], state_arrays(K) == 2 ? s1[j]
                                                                                    : s0[j]);
   });
