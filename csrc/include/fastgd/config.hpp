@@ -33,11 +33,16 @@ using index_t = std::int64_t;
 using acc_t = double;
 
 // Data read in order is prefetched this many bytes ahead of use (the dense epoch's rows, and the
-// roofline's read, which must do what the kernels do). The hardware prefetcher alone keeps too few
-// lines in flight while the core computes: on the development machine (Zen 5 under KVM, a noisy
-// host), a 1-thread float32 ridge epoch (1M x 100, batch 4096) took 23.5 ms without this and
-// 11.5-13 ms with 6-16 KiB ahead, in one quiet stretch; 25 KiB did worse (13.9 ms).
+// roofline's read, which must do what the kernels do). On the development machine (Zen 5 under
+// KVM), 4, 8 and 32 KiB were 1-10% slower than 16 KiB (a 1-thread float32 ridge epoch, 1M x 100,
+// batch 4096, alternating epochs in one process). (An earlier comment here credited this prefetch
+// with 2x; those builds issued no prefetch at all, see prefetch_lines.)
 constexpr index_t kPrefetchBytes = 16384;
+
+// Rows read through a permutation (dense rows, CSR entries) are prefetched this many rows ahead:
+// far enough to hide DRAM latency for rows of a few hundred bytes, near enough to stay in L1/L2
+// (4, 16 and 32 were 6-10% slower on the development machine).
+constexpr index_t kPrefetchRows = 8;
 
 // Prefetches every 64-byte line of [p, p + bytes). Inlined by force, as every prefetch helper: a
 // function whose only effect is a prefetch counts as free of side effects to GCC, which then drops

@@ -118,16 +118,6 @@ FASTGD_ALWAYS_INLINE void add_rows(const acc_t* g, const T* const* x, acc_t* FAS
   }
 }
 
-// Rows read through a permutation are prefetched this many rows ahead: far enough to hide DRAM
-// latency for rows of a few hundred bytes, near enough to stay in L1/L2.
-constexpr index_t kPrefetchRows = 8;
-
-// Inlined by force, as every prefetch helper (config.hpp, prefetch_lines).
-template <class T>
-FASTGD_ALWAYS_INLINE void prefetch_row(const T* row, index_t d) noexcept {
-  prefetch_lines(row, d * index_t(sizeof(T)));
-}
-
 // The rows one thread reads in one step: positions [rows.begin, rows.end) of the epoch's order,
 // and the positions it reads in its next step (empty if none), so that prefetching runs on past
 // the end of the step instead of stalling at the start of every small batch.
@@ -146,6 +136,7 @@ struct RowSlice {
   // Prefetch the row `ahead` positions after r (in this slice or the next one), and through a
   // permutation also its entries of the per-row arrays (targets, sample weights; null: none):
   // read at random, they miss the cache as the row does, and a row's loss waits for its target.
+  // (Inlined by force, as every prefetch helper: config.hpp, prefetch_lines.)
   template <class T, class... PerRow>
   FASTGD_ALWAYS_INLINE void prefetch_ahead(const DenseView<T>& X, index_t r, index_t ahead,
                                            const PerRow*... per_row) const noexcept {
@@ -155,7 +146,7 @@ struct RowSlice {
       if (q >= next.end) return;
     }
     const index_t i = row_at(q);
-    prefetch_row(X.row(i), X.n_cols);
+    prefetch_lines(X.row(i), X.n_cols * index_t(sizeof(T)));
     if (order) ((per_row ? FASTGD_PREFETCH(per_row + i) : void()), ...);
   }
 };

@@ -357,18 +357,17 @@ inline index_t row_at(const CsrEpochArgs<T, I>& a, index_t r) noexcept {
 
 // Through a permutation, a row's CSR entries, target and weight are read at random (in order the
 // hardware prefetcher streams them). They are prefetched in stages, each reading addresses that
-// the previous one brought in: the row's indptr entry 2·kRowsAhead positions before it is used,
-// its entries and target kRowsAhead before, its coefficients kPrefetchAhead before (see
-// prefetch_coefficients). Without this a shuffled epoch was 6x slower than one in order (d = 2^20,
-// 40 non-zeros per row, per-sample steps).
-constexpr index_t kRowsAhead = 8;
-
+// the previous one brought in: the row's indptr entry 2·kPrefetchRows (config.hpp) positions
+// before it is used, its entries and target kPrefetchRows before, its coefficients
+// kPrefetchAhead before (see prefetch_coefficients). Without this a shuffled epoch was 6x slower
+// than one in order (d = 2^20, 40 non-zeros per row, per-sample steps).
 template <class T, class I>
 FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t pos) noexcept {
   if (!a.order) return;
-  if (pos + 2 * kRowsAhead < a.n_rows) FASTGD_PREFETCH(a.X.indptr + a.order[pos + 2 * kRowsAhead]);
-  if (pos + kRowsAhead < a.n_rows) {
-    const index_t i = index_t(a.order[pos + kRowsAhead]);
+  if (pos + 2 * kPrefetchRows < a.n_rows)
+    FASTGD_PREFETCH(a.X.indptr + a.order[pos + 2 * kPrefetchRows]);
+  if (pos + kPrefetchRows < a.n_rows) {
+    const index_t i = index_t(a.order[pos + kPrefetchRows]);
     const index_t k = a.X.begin(i), m = a.X.nnz(i);
     prefetch_lines(a.X.indices + k, m * index_t(sizeof(I)));
     prefetch_lines(a.X.data + k, m * index_t(sizeof(T)));
