@@ -48,7 +48,6 @@ FASTGD_ALWAYS_INLINE void dot_rows_in(const T* const* x, const T* FASTGD_RESTRIC
     P s[R][Parts];
     for (int k = 0; k < R; ++k)
       for (int q = 0; q < Parts; ++q) s[k][q] = P{};
-    T tail[R] = {};
     index_t j = j0;
     for (; j + L <= j1; j += L) {
       P wj[Parts];
@@ -60,9 +59,25 @@ FASTGD_ALWAYS_INLINE void dot_rows_in(const T* const* x, const T* FASTGD_RESTRIC
           s[k][q] += xj * wj[q];
         }
     }
+    // The columns past the last whole Vec: 16 bytes at a time into a vector of their own (its
+    // lanes join the Vec's in sum_lanes), the last few one by one. (Element by element instead:
+    // 1% slower at d = 100 floats, 7% at 104 and 108, a row pass in L2 on a Zen 4.)
+    constexpr index_t L16 = 16 / sizeof(T);
+    Vec16<T> part[R];
+    for (int k = 0; k < R; ++k) part[k] = Vec16<T>{};
+    for (; j + L16 <= j1; j += L16) {
+      Vec16<T> wj;
+      std::memcpy(&wj, w + j, sizeof wj);
+      for (int k = 0; k < R; ++k) {
+        Vec16<T> xj;
+        std::memcpy(&xj, x[k] + j, sizeof xj);
+        part[k] += xj * wj;
+      }
+    }
+    T tail[R] = {};
     for (; j < j1; ++j)
       for (int k = 0; k < R; ++k) tail[k] += x[k][j] * w[j];
-    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T, Parts>(s[k]) + tail[k]);
+    for (int k = 0; k < R; ++k) p[k] += acc_t(sum_lanes<T, Parts>(s[k], part[k]) + tail[k]);
   }
 }
 

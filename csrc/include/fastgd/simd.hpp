@@ -74,30 +74,38 @@ FASTGD_ALWAYS_INLINE Vec<T> load_vec(const T* p) noexcept {
 template <class T, int Parts>
 using Piece = typename VecOf<T, kVecBytes / Parts>::type;
 
-// The sum of the lanes of a vector of `Bytes` bytes: halved down to 16 bytes by vector adds, then
-// those lanes in order.
+// A 16-byte vector: the narrowest piece of every clone (SSE2 / NEON register), used for the
+// columns of a row past its last whole Vec (simd.hpp's users, e.g. d = 100 floats = 6 Vecs + 4).
+template <class T>
+using Vec16 = typename VecOf<T, 16>::type;
+
+// The sum of the lanes of a vector of `Bytes` bytes plus the 16-byte `extra`: halved down to 16
+// bytes by vector adds, `extra` added there, then those lanes in order.
 template <class T, int Bytes>
-FASTGD_ALWAYS_INLINE T sum_vector(const typename VecOf<T, Bytes>::type& v) noexcept {
+FASTGD_ALWAYS_INLINE T sum_vector(const typename VecOf<T, Bytes>::type& v,
+                                  const Vec16<T>& extra) noexcept {
   if constexpr (Bytes > 16) {
     using Half = typename VecOf<T, Bytes / 2>::type;
     Half lo, hi;
     std::memcpy(&lo, &v, sizeof lo);
     std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
-    return sum_vector<T, Bytes / 2>(lo + hi);
+    return sum_vector<T, Bytes / 2>(lo + hi, extra);
   } else {
+    const Vec16<T> u = v + extra;
     T s = 0;
-    for (std::size_t l = 0; l < Bytes / sizeof(T); ++l) s += v[l];
+    for (std::size_t l = 0; l < Bytes / sizeof(T); ++l) s += u[l];
     return s;
   }
 }
 
-// The sum of the lanes of the Vec held as pieces p[0..Parts): the same tree of adds as for the
-// whole Vec (its halving first adds the upper half's pieces onto the lower half's). Clobbers p.
+// The sum of the lanes of the Vec held as pieces p[0..Parts), plus `extra`: the same tree of adds
+// as for the whole Vec (its halving first adds the upper half's pieces onto the lower half's).
+// Clobbers p.
 template <class T, int Parts>
-FASTGD_ALWAYS_INLINE T sum_lanes(Piece<T, Parts>* p) noexcept {
+FASTGD_ALWAYS_INLINE T sum_lanes(Piece<T, Parts>* p, const Vec16<T>& extra) noexcept {
   for (int n = Parts; n > 1; n /= 2)
     for (int q = 0; q < n / 2; ++q) p[q] += p[q + n / 2];
-  return sum_vector<T, kVecBytes / Parts>(p[0]);
+  return sum_vector<T, kVecBytes / Parts>(p[0], extra);
 }
 
 // How many pieces a Vec takes in the registers of the clone that runs here (see Piece).
