@@ -55,6 +55,7 @@ struct Range {
   index_t begin, end;
 };
 inline Range split(index_t count, int parts, int k) noexcept {
+  if (parts == 1) return {0, count};  // no division: one thread's per-sample steps call this per row
   const index_t base = count / parts, extra = count % parts;
   const index_t begin = k * base + std::min<index_t>(k, extra);
   return {begin, begin + base + (k < extra ? 1 : 0)};

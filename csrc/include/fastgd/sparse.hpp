@@ -383,8 +383,12 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   const index_t n_steps = (n + B - 1) / B, max_batch = std::min(B, n);
   const Penalty pen = a.penalty;
 
+  // The epoch's non-zeros: all of X's when it takes every row (the order's rows are distinct).
   index_t nnz = 0;
-  for (index_t r = 0; r < n; ++r) nnz += a.X.nnz(row_at(a, r));
+  if (n == a.X.n_rows)
+    nnz = a.X.end(n - 1) - a.X.begin(0);
+  else
+    for (index_t r = 0; r < n; ++r) nnz += a.X.nnz(row_at(a, r));
   const index_t per_step = nnz / n_steps;
   const std::size_t coef_bytes = coefficient_bytes<T>(d, pen);
   const index_t useful =
@@ -393,9 +397,13 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
                             max_batch, useful})));
 
-  // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have.
+  // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have. One
+  // thread on linear steps only (no L1, lr·l2 < 1) writes no pairs (see `direct` below), and
+  // skips this pass over the rows (about 4% of a per-sample epoch at d = 2^16 and 2^20).
+  bool pairs = nt > 1 || pen.l1 > 0;
+  for (index_t s = 0; s < n_steps && !pairs; ++s) pairs = !(1.0 - a.lrs[s] * pen.l2 > 0);
   std::vector<index_t> capacity(nt, 0);
-  for (index_t s = 0; s < n_steps; ++s) {
+  for (index_t s = 0; s < n_steps && pairs; ++s) {
     const index_t lo = s * B, hi = std::min(n, lo + B);
     for (int t = 0; t < nt; ++t) {
       const Range rows = split(hi - lo, nt, t);
