@@ -399,11 +399,13 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       1, std::min<index_t>({index_t(detail::usable_threads(a.n_threads)), index_t(kMaxThreads),
                             max_batch, useful})));
 
+  // Step s is linear without L1 and with a = 1 − lr·l2 > 0 (see add_pairs).
+  auto linear_step = [&](index_t s) { return !(pen.l1 > 0) && 1.0 - a.lrs[s] * pen.l2 > 0; };
   // Each thread's pair buffer holds the most non-zeros its share of a step's rows can have. One
-  // thread on linear steps only (no L1, lr·l2 < 1) writes no pairs (see `direct` below), and
-  // skips this pass over the rows (about 4% of a per-sample epoch at d = 2^16 and 2^20).
-  bool pairs = nt > 1 || pen.l1 > 0;
-  for (index_t s = 0; s < n_steps && !pairs; ++s) pairs = !(1.0 - a.lrs[s] * pen.l2 > 0);
+  // thread on linear steps only writes no pairs (see `direct` below), and skips this pass over
+  // the rows (about 4% of a per-sample epoch at d = 2^16 and 2^20).
+  bool pairs = nt > 1;
+  for (index_t s = 0; s < n_steps && !pairs; ++s) pairs = !linear_step(s);
   std::vector<index_t> capacity(nt, 0);
   for (index_t s = 0; s < n_steps && pairs; ++s) {
     const index_t lo = s * B, hi = std::min(n, lo + B);
@@ -459,7 +461,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       const double lr = a.lrs[s];
       const double scale = 1.0 - lr * pen.l2;
       const acc_t bs = acc_t(hi - lo);
-      const bool linear = !w.u && scale > 0;  // see add_pairs
+      const bool linear = linear_step(s);
       // One thread on a linear step reads its rows again in phase 2 instead of writing pairs.
       const bool direct = linear && nt == 1;
       // Phase 1: predictions and derivatives of my rows; my pairs, bucketed by column owner.
