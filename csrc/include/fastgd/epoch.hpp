@@ -319,9 +319,33 @@ struct Scratch {
   acc_t& loss(int t) noexcept { return data[t * stride + stride - 1]; }
 };
 
+// The update of one per-sample step: w ← w − (u·w + c·x) with u = lr·l2 and c = lr·g, then L1's
+// step, in the data's type. Widening every element to double and back was most of the work of a
+// float32 step (Zen 4, d = 100: epochs 1.6x faster in float, in order, with or without L1), and
+// buys little: w − (u·w + c·x) is rounded once more than w − lr·(g·x + l2·w) rounded to float,
+// and u·w + c·x is small next to w except in the first steps from w = 0.
+template <class T>
+FASTGD_ALWAYS_INLINE void per_sample_update(T* FASTGD_RESTRICT w, const T* FASTGD_RESTRICT x,
+                                            index_t d, acc_t lr, acc_t g,
+                                            const Penalty& pen) noexcept {
+  const T u = T(lr * pen.l2), c = T(lr * g);
+  if (pen.l1 == 0) {
+#pragma omp simd
+    for (index_t j = 0; j < d; ++j) w[j] = w[j] - (u * w[j] + c * x[j]);
+  } else {
+    const T t = T(lr * pen.l1);
+#pragma omp simd
+    for (index_t j = 0; j < d; ++j) {
+      const T v = w[j] - (u * w[j] + c * x[j]), a = std::fabs(v) - t;
+      w[j] = a > 0 ? std::copysign(a, v) : T(0);
+    }
+  }
+}
+
 // Batch size 1 on one thread: the step's gradient is g·x itself, so the update reads x and
 // writes w directly, with no gradient buffer to clear, fill and read back (scikit-learn's
-// per-sample loop). The same arithmetic as the general step: w ← w − lr·(g·x + l2·w), then L1.
+// per-sample loop). Mathematically the general step, w ← w − lr·(g·x + l2·w), then L1, but in the
+// data's type (per_sample_update).
 template <class T, class Loss>
 FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, const T* sw,
                                            const std::int64_t* order, index_t n,
@@ -344,8 +368,7 @@ FASTGD_MULTIVERSION acc_t per_sample_epoch(const DenseView<T>& X, const T* y, co
     loss_sum += row_loss;
     if (!std::isfinite(row_loss)) break;  // diverged: keep the last finite weights, report it
     const acc_t g = si * loss.derivative(p, yi), lr = lrs[r];
-#pragma omp simd
-    for (index_t j = 0; j < d; ++j) w[j] = T(update_coordinate(w[j], g * acc_t(x[j]), lr, pen));
+    per_sample_update(w, x, d, lr, g, pen);
     if (fit_intercept) *b = T(acc_t(*b) - lr * g);
   }
   return loss_sum;
