@@ -30,15 +30,17 @@ def _reference(X, y, lrs, **kw):
     return ref.sgd_epoch(X.astype(np.float64), y.astype(np.float64), w, b, lrs, **kw)
 
 
+@pytest.mark.parametrize("batch", [1, 7], ids=["per-sample", "small-batch"])
 @pytest.mark.parametrize("penalty", PENALTIES)
 @pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_batch_one_fast_path_matches_reference(loss, penalty, dtype):
-    # d = 37: one full 16-lane block of the dot product, then a partial one, then a tail.
+def test_small_batch_path_matches_reference(loss, penalty, batch, dtype):
+    # d = 37: one full 16-lane block of the dot product, then a partial one, then a tail. Batch 7:
+    # a block of 4 rows and 3 single ones per step, and a last step of 6 rows.
     X, y = make_problem(300, 37, dtype, loss, seed=21)
     order = np.random.default_rng(22).permutation(300)
     sw = np.random.default_rng(23).uniform(0.5, 2.0, 300).astype(dtype)
-    lrs = np.linspace(0.05, 0.01, 300)
-    kw = dict(batch_size=1, order=order, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS)
+    lrs = np.linspace(0.05, 0.01, ops.n_steps(300, batch))
+    kw = dict(batch_size=batch, order=order, loss=loss, penalty=penalty, sample_weight=sw, **PARAMS)
     w, b, total = _epoch(X, y, lrs, n_threads=1, **kw)
     w_ref, b_ref, total_ref = _reference(X, y, lrs, **kw)
     assert_close(w, w_ref, dtype)
