@@ -219,8 +219,7 @@ std::pair<T*, T*> check_weights(py::array& coef, py::array& intercept,
 // `check_finite` its values. The structure is always checked: the kernels index with it.
 template <class T, class I>
 CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py::array& indptr,
-                       index_t n_rows, index_t n_cols, bool check_finite, int n_threads,
-                       bool* canonical) {
+                       index_t n_rows, index_t n_cols, bool check_finite, int n_threads) {
   if (n_rows < 1 || n_cols < 1)
     value_error("X must have at least one sample and one feature, got shape (" +
                 std::to_string(n_rows) + ", " + std::to_string(n_cols) + ")");
@@ -257,7 +256,6 @@ CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py
     if (index_t k = first_nonfinite(v, nnz); k >= 0)
       value_error("X contains NaN or inf (X.data[" + std::to_string(k) + "])");
   }
-  *canonical = c.canonical;
   return {v, idx, ptr, n_rows, n_cols};
 }
 

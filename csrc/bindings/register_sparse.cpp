@@ -49,9 +49,8 @@ py::tuple loss_and_grad_csr(const py::array& data, const py::array& indices,
     using T = decltype(tag);
     return with_index_dtype(indices, indptr, [&](auto itag) -> py::tuple {
       using I = decltype(itag);
-      bool canonical = false;
       const CsrView<T, I> X = csr_view<T, I>(data, indices, indptr, shape.first, shape.second,
-                                             check_input, n_threads, &canonical);
+                                             check_input, n_threads);
       const auto [yp, sw] = targets<T>(y, sample_weight, X.n_rows, loss);
       const index_t d = X.n_cols;
       const T* w = check_coef<T>(coef, {py::ssize_t(d)});
@@ -84,9 +83,8 @@ double sgd_epoch_csr(const py::array& data, const py::array& indices, const py::
     using T = decltype(tag);
     return with_index_dtype(indices, indptr, [&](auto itag) -> double {
       using I = decltype(itag);
-      bool canonical = false;
       const CsrView<T, I> X = csr_view<T, I>(data, indices, indptr, shape.first, shape.second,
-                                             check_input, n_threads, &canonical);
+                                             check_input, n_threads);
       const auto [yp, sw] = targets<T>(y, sample_weight, X.n_rows, loss);
       const index_t d = X.n_cols;
       const auto wb = check_weights<T>(coef, intercept, {py::ssize_t(d)}, 1);

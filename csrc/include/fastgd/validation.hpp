@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "config.hpp"
@@ -67,51 +69,40 @@ inline index_t first_non_permutation(const std::int64_t* order, index_t len, ind
 
 // The structure of a CSR matrix, checked before a kernel reads it. `problem` names the first
 // violation (none: the structure is valid); `where` is its position (entry of indptr, or of
-// indices). `canonical` tells whether every row's indices are strictly increasing (sorted, no
-// repeats), which lets the kernels skip sorting a row's non-zeros.
+// indices). Unsorted and repeated indices are valid (the kernels sum repeats, as scipy does).
 enum class CsrProblem { none, indptr_start, indptr_decreasing, indptr_end, index_out_of_range };
 
 struct CsrCheck {
   CsrProblem problem = CsrProblem::none;
   index_t where = -1;
-  bool canonical = true;
 };
 
-// O(n_rows) on indptr, then O(nnz) on indices (in parallel over rows; the first bad row is the
-// smallest one, whatever the threads).
+// O(n_rows) on indptr, then O(nnz) on indices: one branch-free vector loop counts the indices out
+// of range (as unsigned, negative ones are too large), and only if there are any a second finds
+// the first. (A loop per row that stopped at the first bad index took 17 ms of a 90 ms sparse
+// epoch at 2·10^7 non-zeros.)
 template <class I>
 CsrCheck check_csr(const I* indptr, const I* indices, index_t n_rows, index_t n_cols, index_t nnz,
                    int n_threads) {
-  CsrCheck out;
-  if (indptr[0] != 0) return {CsrProblem::indptr_start, 0, false};
+  if (indptr[0] != 0) return {CsrProblem::indptr_start, 0};
   for (index_t i = 0; i < n_rows; ++i)
-    if (indptr[i + 1] < indptr[i]) return {CsrProblem::indptr_decreasing, i + 1, false};
-  if (index_t(indptr[n_rows]) != nnz) return {CsrProblem::indptr_end, n_rows, false};
-  index_t first_bad = n_rows;
-  int canonical = 1;
+    if (indptr[i + 1] < indptr[i]) return {CsrProblem::indptr_decreasing, i + 1};
+  if (index_t(indptr[n_rows]) != nnz) return {CsrProblem::indptr_end, n_rows};
+  using U = std::make_unsigned_t<I>;
+  const U limit = n_cols > index_t(std::numeric_limits<U>::max()) ? std::numeric_limits<U>::max()
+                                                                  : U(n_cols);
+  // Counted in I's width, which holds any count up to nnz (as indptr's last entry does), so that
+  // the loop is one plain vector loop.
+  U bad = 0;
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(min : first_bad) \
-    reduction(&& : canonical)
+#pragma omp parallel for simd num_threads(n_threads) schedule(static) reduction(+ : bad)
 #endif
-  for (index_t i = 0; i < n_rows; ++i) {
-    const index_t lo = index_t(indptr[i]), hi = index_t(indptr[i + 1]);
-    for (index_t k = lo; k < hi; ++k) {
-      const index_t j = index_t(indices[k]);
-      if (j < 0 || j >= n_cols) {
-        if (i < first_bad) first_bad = i;
-        break;
-      }
-      if (k > lo && j <= index_t(indices[k - 1])) canonical = 0;
-    }
-  }
+  for (index_t k = 0; k < nnz; ++k) bad += U(U(indices[k]) >= limit);
   (void)n_threads;
-  out.canonical = canonical != 0;
-  if (first_bad < n_rows) {
-    for (index_t k = index_t(indptr[first_bad]); k < index_t(indptr[first_bad + 1]); ++k)
-      if (index_t(indices[k]) < 0 || index_t(indices[k]) >= n_cols)
-        return {CsrProblem::index_out_of_range, k, false};
-  }
-  return out;
+  if (bad)
+    for (index_t k = 0; k < nnz; ++k)
+      if (U(indices[k]) >= limit) return {CsrProblem::index_out_of_range, k};
+  return {};
 }
 
 }  // namespace fastgd
