@@ -51,6 +51,7 @@
 #include "data.hpp"
 #include "parallel.hpp"
 #include "penalties.hpp"
+#include "scratch.hpp"
 
 
 namespace fastgd {
@@ -217,12 +218,20 @@ inline std::size_t coefficient_bytes(index_t d, const Penalty& pen) noexcept {
   return std::size_t(d) * (sizeof(T) + (pen.l1 > 0 ? sizeof(double) : 0));
 }
 
-// Inlined by force, as every prefetch helper (config.hpp, prefetch_lines).
+// Row i's coefficients v_j and, with L1, their clocks u_j (u: nullptr without). Inlined by force,
+// as every prefetch helper (config.hpp, prefetch_lines).
 template <class T, class I>
-FASTGD_ALWAYS_INLINE void prefetch_coefficients(const CsrView<T, I>& X, index_t i,
-                                                const T* v) noexcept {
+FASTGD_ALWAYS_INLINE void prefetch_coefficients(const CsrView<T, I>& X, index_t i, const T* v,
+                                                const double* u) noexcept {
   const index_t hi = X.end(i);
-  for (index_t k = X.begin(i); k < hi; ++k) FASTGD_PREFETCH(v + X.indices[k]);
+  if (u) {
+    for (index_t k = X.begin(i); k < hi; ++k) {
+      FASTGD_PREFETCH(v + X.indices[k]);
+      FASTGD_PREFETCH(u + X.indices[k]);
+    }
+  } else {
+    for (index_t k = X.begin(i); k < hi; ++k) FASTGD_PREFETCH(v + X.indices[k]);
+  }
 }
 
 // p_i = x_i·w + b and g_i = s_i·L'(p_i, y_i) for row i, with w read lazily as of clock c.
@@ -428,7 +437,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   // offsets[t·(nt+1) + o]: where thread t's pairs for owner o start in out[t].
   std::vector<index_t> offsets(std::size_t(nt) * (nt + 1), 0);
   std::vector<acc_t> g_rows(max_batch), loss_rows(max_batch);
-  std::unique_ptr<double[]> u(pen.l1 > 0 ? new double[d] : nullptr);
+  Scratch<double> u(pen.l1 > 0 ? std::size_t(d) : 0);  // the clocks u_j (set in the region)
   const LazyCoef<T, false> w{w_out, u.get()};
   const ColumnOwners owners(d, nt);
   const bool prefetch = coef_bytes > kPrefetchCoefficientsAbove;
@@ -470,7 +479,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
         const index_t i = row_at(a, lo + r);
         prefetch_permuted(a, lo + r);
         if (prefetch && lo + r + kPrefetchAhead < n)
-          prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v);
+          prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v, w.u);
         const acc_t p = w.u ? predict(a.X, i, w, now, bb) : predict_scaled(a.X, i, w.v, now.A, bb);
         const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
         const acc_t g = si * loss.derivative(p, yi);
@@ -607,7 +616,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
     tables[t].assign(table_size(capacity), -1);
   }
   std::vector<acc_t> losses(nt, 0.0);
-  std::unique_ptr<double[]> u(pen.l1 > 0 ? new double[d] : nullptr);
+  Scratch<double> u(pen.l1 > 0 ? std::size_t(d) : 0);  // the clocks u_j (set in the region)
   const LazyCoef<T, true> w{w_out, u.get()};
   const LazyCoef<T, false> w_plain{w_out, u.get()};
   const ColumnOwners owners(d, nt);
@@ -639,7 +648,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
           if (prefetch) {  // the row kPrefetchAhead ahead among this thread's rows
             const index_t q = r + kPrefetchAhead < hi ? r + kPrefetchAhead
                                                       : r + kPrefetchAhead + (nt - 1) * B;
-            if (q < n) prefetch_coefficients(a.X, row_at(a, q), w.v);
+            if (q < n) prefetch_coefficients(a.X, row_at(a, q), w.v, w.u);
           }
           const acc_t p = w.u ? predict(a.X, i, w, now, bb)
                               : predict_scaled<T, I, true>(a.X, i, w.v, now.A, bb);
@@ -702,7 +711,9 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
       1, std::min<index_t>({index_t(detail::usable_threads(n_threads)),
                           index_t(sparse_detail::kMaxThreads),
                             (nnz + d) / (4 * kMinSparseWorkPerThread)})));
-  std::vector<acc_t> g_rows(n), loss_rows(n), acc(d);
+  std::vector<acc_t> g_rows(n), loss_rows(n);
+  Scratch<acc_t> sums{std::size_t(d)};  // the column sums, added into at random
+  acc_t* acc = sums.get();
   const sparse_detail::ColumnOwners owners(d, nt);
   const sparse_detail::LazyCoef<T, false> coef{const_cast<T*>(w), nullptr};
 #if defined(_OPENMP)
@@ -719,6 +730,7 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
     }
     sparse_detail::barrier(nt);
     const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
+    std::fill(acc + c_lo, acc + c_hi, acc_t(0));
     for (index_t i = 0; i < n; ++i) {
       const acc_t g = g_rows[i];
       if (g == 0) continue;
