@@ -116,6 +116,25 @@ def test_read_bandwidth():
         _core.read_bandwidth(np.ones((8, 8))[:, ::2], 1)
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_random_update_seconds_does_the_updates(index_dtype):
+    indices = np.random.default_rng(0).integers(0, 5000, size=20000).astype(index_dtype)
+    buffer = np.zeros(5000)
+    assert _core.random_update_seconds(buffer, indices, 2) > 0
+    # Every update was made: 2 passes per repeat (without and with prefetch).
+    np.testing.assert_array_equal(buffer, 4.0 * np.bincount(indices, minlength=5000))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, len\(buffer\)\).*-1"):
+        _core.random_update_seconds(buffer, np.array([3, -1], dtype=index_dtype))
+    with pytest.raises(ValueError, match="5000 at position 0"):
+        _core.random_update_seconds(buffer, np.array([5000], dtype=index_dtype))
+    with pytest.raises(TypeError, match="indices must be an int32 or int64"):
+        _core.random_update_seconds(buffer, indices.astype(np.float64))
+    with pytest.raises(TypeError, match="buffer must have dtype float64"):
+        _core.random_update_seconds(buffer.astype(np.float32), indices)
+    with pytest.raises(ValueError, match="repeats"):
+        _core.random_update_seconds(buffer, indices, 0)
+
+
 def test_dot_product_pieces_give_the_same_bits():
     # The dot products hold each 64-byte vector as 1, 2 or 4 register-wide pieces, by the CPU
     # (simd.hpp); FASTGD_VEC_PARTS forces each in a fresh process. The sums must not change.

@@ -1,4 +1,5 @@
-// fastgd._core.read_bandwidth: the machine's memory read bandwidth, for the roofline report.
+// fastgd._core.read_bandwidth and random_update_seconds: the machine's memory limits, for the
+// roofline report and the sparse benchmarks.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -24,6 +25,35 @@ double read_bandwidth(const py::array& buffer, int n_threads, int repeats) {
   return fastgd::read_bandwidth(buffer.data(), index_t(buffer.nbytes()), n_threads, repeats) / 1e9;
 }
 
+template <class I>
+double random_updates(py::array& buffer, const py::array& indices, int repeats) {
+  const auto* idx = static_cast<const I*>(indices.data());
+  const index_t m = index_t(indices.size()), d = index_t(buffer.size());
+  for (index_t k = 0; k < m; ++k)
+    if (idx[k] < 0 || index_t(idx[k]) >= d)
+      value_error("indices must lie in [0, len(buffer)) = [0, " + std::to_string(d) + "), got " +
+                  std::to_string(idx[k]) + " at position " + std::to_string(k));
+  auto* p = static_cast<double*>(buffer.mutable_data());
+  py::gil_scoped_release release;  // safe: only the raw buffers of live arguments are touched
+  return fastgd::random_update_seconds(p, idx, m, repeats);
+}
+
+double random_update_seconds(py::array& buffer, const py::array& indices, int repeats) {
+  require_dtype<double>(buffer, "buffer", "the coefficients' type of a float64 epoch");
+  if (buffer.ndim() != 1 || !unit_stride(buffer, 0))
+    value_error("buffer must be a contiguous 1-D array, got " + describe(buffer));
+  if (!buffer.writeable()) value_error("buffer must be writeable: the probe adds into it");
+  if (indices.ndim() != 1 || !unit_stride(indices, 0))
+    value_error("indices must be a contiguous 1-D array, got " + describe(indices));
+  if (repeats < 1) value_error("repeats must be >= 1, got " + std::to_string(repeats));
+  if (indices.dtype().equal(py::dtype::of<std::int32_t>()))
+    return random_updates<std::int32_t>(buffer, indices, repeats);
+  if (indices.dtype().equal(py::dtype::of<std::int64_t>()))
+    return random_updates<std::int64_t>(buffer, indices, repeats);
+  type_error("indices must be an int32 or int64 array (as scipy's CSR indices), got " +
+             describe(indices));
+}
+
 }  // namespace
 
 void register_roofline(py::module_& m) {
@@ -32,6 +62,12 @@ void register_roofline(py::module_& m) {
         "Best memory read bandwidth in GB/s (1e9 bytes/s) over `repeats` STREAM-style reads of "
         "the whole buffer with `n_threads` threads. Use a buffer far larger than the last-level "
         "cache (>= 1 GiB) to measure main memory.");
+  m.def("random_update_seconds", &random_update_seconds, py::arg("buffer").noconvert(),
+        py::arg("indices").noconvert(), py::arg("repeats") = 3,
+        "Best time in seconds, over `repeats` passes (each with and without software prefetch), "
+        "of buffer[i] += 1 for every i in indices, in order, on one thread: the memory floor of "
+        "a sparse epoch whose non-zeros have these column indices. Adds 2 * repeats to buffer[i] "
+        "per occurrence of i.");
 }
 
 }  // namespace fastgd::bindings

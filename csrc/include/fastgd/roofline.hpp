@@ -1,4 +1,6 @@
-// The memory read bandwidth that the epoch kernels are measured against (bench/roofline.py).
+// The memory limits that the epoch kernels are measured against: the read bandwidth for dense
+// epochs (bench/roofline.py), the rate of random coefficient updates for sparse ones
+// (bench/test_bench_sparse.py).
 //
 // An epoch over dense X must read X once, so bytes(X) / read bandwidth is its floor. The read is
 // STREAM-like: every 8-byte word of a buffer once, split over threads in static parts, folded with
@@ -77,6 +79,29 @@ inline double read_bandwidth(const void* data, index_t bytes, int n_threads, int
   volatile std::uint64_t keep = sink;
   (void)keep;
   (void)n_threads;
+  return best;
+}
+
+// The floor of a sparse epoch over coefficients p: every non-zero reads and writes the
+// coefficient of its column, at random once they span more than the caches. Best time in seconds,
+// over `repeats` passes, of p[idx[k]] += 1 for k = 0..m−1 in order, each pass once without and
+// once with each entry prefetched kRandomAhead entries before it (as the kernels prefetch their
+// coefficients rows ahead). Indices must be in range: the caller checks them.
+constexpr index_t kRandomAhead = 64;
+
+template <class I>
+double random_update_seconds(double* p, const I* idx, index_t m, int repeats) noexcept {
+  double best = 0;
+  for (int rep = 0; rep < 2 * repeats; ++rep) {
+    const index_t ahead = rep % 2 ? kRandomAhead : 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (index_t k = 0; k < m; ++k) {
+      if (ahead && k + ahead < m) FASTGD_PREFETCH(p + idx[k + ahead]);
+      p[idx[k]] += 1.0;
+    }
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    best = rep == 0 ? took.count() : std::min(best, took.count());
+  }
   return best;
 }
 
