@@ -6,7 +6,8 @@ n = 500,000·FASTGD_BENCH_SCALE rows, d = 2^20 hashed features, 40 non-zeros per
 of per-sample SGD (batch_size=1, sklearn's 'optimal' schedule, L2) by fastgd and by scikit-learn
 SGDClassifier(max_iter=1), and one of fastgd's minibatch SGD (64 rows per step, asynchronous
 threads) with the same schedule summed over each step's rows; every case checks its model's
-log-loss against scikit-learn's (1%).
+log-loss against scikit-learn's (1%). The fit group times both estimators' fit over 5 shuffled
+epochs.
 Both fit without an intercept: on sparse input scikit-learn multiplies the intercept's updates by
 0.01 (its SPARSE_INTERCEPT_DECAY), so with an intercept the two are different algorithms (fastgd
 gives the model of the dense update on X.toarray(), which is scikit-learn's on dense input).
@@ -129,6 +130,42 @@ def test_fastgd_minibatch_async(benchmark, hashed, sklearn_log_loss):
     w = benchmark.pedantic(_fastgd_epoch, args=args, rounds=3, iterations=1)
     benchmark.extra_info["threads"] = threads
     assert log_loss(X, y, w) == pytest.approx(sklearn_log_loss, rel=0.01)
+
+
+FIT_EPOCHS = 5
+
+
+def _fit(cls, X, y):
+    clf = cls(loss="log_loss", alpha=ALPHA, max_iter=FIT_EPOCHS, tol=None, shuffle=True,
+              random_state=0, fit_intercept=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at max_iter
+        return clf.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def sklearn_fit_log_loss(hashed):
+    X, y = hashed
+    return log_loss(X, y, _fit(sklearn_linear.SGDClassifier, X, y).coef_[0].copy())
+
+
+# What users run: the estimators, several shuffled epochs (shuffle=True is both libraries'
+# default), each library with its own random order, so the models differ but not their loss.
+@pytest.mark.benchmark(group="sparse-hashed-fit")
+def test_sklearn_fit(benchmark, hashed, sklearn_fit_log_loss):
+    X, y = hashed
+    clf = benchmark.pedantic(_fit, args=(sklearn_linear.SGDClassifier, X, y), rounds=2)
+    assert log_loss(X, y, clf.coef_[0].copy()) == pytest.approx(sklearn_fit_log_loss, rel=1e-12)
+
+
+@pytest.mark.benchmark(group="sparse-hashed-fit")
+def test_fastgd_fit(benchmark, hashed, sklearn_fit_log_loss):
+    from fastgd.linear_model import SGDClassifier
+
+    X, y = hashed
+    clf = benchmark.pedantic(_fit, args=(SGDClassifier, X, y), rounds=2)
+    assert clf.n_iter_ == FIT_EPOCHS
+    assert log_loss(X, y, clf.coef_[0].copy()) == pytest.approx(sklearn_fit_log_loss, rel=0.01)
 
 
 D_SCALING = [2**16, 2**18, 2**20, 2**22, 2**24]
