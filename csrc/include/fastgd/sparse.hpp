@@ -244,6 +244,19 @@ inline acc_t predict(const CsrView<T, I>& X, index_t i, const LazyCoef<T, Relaxe
   return p;
 }
 
+// predict, keeping the w_j it read in kept[0:nnz(i)) (for update_row).
+template <class T, class I>
+inline acc_t predict_keep(const CsrView<T, I>& X, index_t i, const LazyCoef<T, false>& w,
+                          const Clock& c, acc_t b, double* kept) noexcept {
+  acc_t p = b;
+  const index_t lo = X.begin(i), hi = X.end(i);
+  for (index_t k = lo; k < hi; ++k) {
+    kept[k - lo] = w.read(X.indices[k], c);
+    p += acc_t(X.data[k]) * kept[k - lo];
+  }
+  return p;
+}
+
 // The same without L1, where w_j = A·v_j for every j: A factors out of the sum, and the sum runs
 // in four independent chains (with one, a row's 40 dependent adds, not its loads, set the pace).
 template <class T, class I, bool Relaxed = false>
@@ -300,6 +313,31 @@ inline void update_touched(const Pair* p, index_t m, const LazyCoef<T, Relaxed>&
     acc_t g = 0;
     for (; k < m && p[k].j == j; ++k) g += p[k].g;
     w.write(j, update_coordinate(w.read(j, now), g / bs, lr, pen), next);
+  }
+}
+
+// Whether row i's columns strictly increase (each once, as in scipy's canonical form).
+template <class T, class I>
+inline bool strictly_increasing(const CsrView<T, I>& X, index_t i) noexcept {
+  for (index_t k = X.begin(i) + 1; k < X.end(i); ++k)
+    if (X.indices[k - 1] >= X.indices[k]) return false;
+  return true;
+}
+
+// update_touched for a step of one row whose columns strictly increase, with the pairs
+// g_row·x_ij taken from the row instead of a buffer and w_j from `kept` (predict_keep's, as of
+// the same clock) instead of a second read: each column's sum is its one pair, added to zero as
+// update_touched adds it, so the bits are the same.
+template <class T, class I>
+inline void update_row(const CsrView<T, I>& X, index_t i, acc_t g_row, const LazyCoef<T, false>& w,
+                       const double* kept, acc_t bs, double lr, const Penalty& pen,
+                       const Clock& next) noexcept {
+  const index_t lo = X.begin(i), hi = X.end(i);
+  for (index_t k = lo; k < hi; ++k) {
+    const index_t j = X.indices[k];
+    acc_t g = 0;
+    g += g_row * acc_t(X.data[k]);
+    w.write(j, update_coordinate(kept[k - lo], g / bs, lr, pen), next);
   }
 }
 
@@ -437,6 +475,13 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   // offsets[t·(nt+1) + o]: where thread t's pairs for owner o start in out[t].
   std::vector<index_t> offsets(std::size_t(nt) * (nt + 1), 0);
   std::vector<acc_t> g_rows(max_batch), loss_rows(max_batch);
+  // The w_j one row's prediction read, for direct_row steps (per-sample L1): room for X's
+  // longest row.
+  const bool per_sample_l1 = pen.l1 > 0 && nt == 1 && B == 1;
+  index_t longest = 0;
+  if (per_sample_l1)
+    for (index_t i = 0; i < a.X.n_rows; ++i) longest = std::max(longest, a.X.nnz(i));
+  std::vector<double> kept(static_cast<std::size_t>(longest));
   Scratch<double> u(pen.l1 > 0 ? std::size_t(d) : 0);  // the clocks u_j (set in the region)
   const LazyCoef<T, false> w{w_out, u.get()};
   const ColumnOwners owners(d, nt);
@@ -473,6 +518,12 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       const bool linear = linear_step(s);
       // One thread on a linear step reads its rows again in phase 2 instead of writing pairs.
       const bool direct = linear && nt == 1;
+      // Likewise an L1 step of one row with strictly increasing columns (each column once), on
+      // one thread: its prediction keeps the w_j it reads, and its update takes them and the
+      // row instead of pairs and a second read (the same bits; elasticnet per-sample epochs
+      // 1.3-1.4x faster at d = 2^16 and 2^20).
+      const bool direct_row =
+          per_sample_l1 && scale > 0 && strictly_increasing(a.X, row_at(a, lo));
       // Phase 1: predictions and derivatives of my rows; my pairs, bucketed by column owner.
       std::fill(off, off + nt + 1, index_t(0));
       for (index_t r = rows.begin; r < rows.end; ++r) {
@@ -480,7 +531,9 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
         prefetch_permuted(a, lo + r);
         if (prefetch && lo + r + kPrefetchAhead < n)
           prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v, w.u);
-        const acc_t p = w.u ? predict(a.X, i, w, now, bb) : predict_scaled(a.X, i, w.v, now.A, bb);
+        const acc_t p = direct_row ? predict_keep(a.X, i, w, now, bb, kept.data())
+                        : w.u      ? predict(a.X, i, w, now, bb)
+                                   : predict_scaled(a.X, i, w.v, now.A, bb);
         const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
         const acc_t g = si * loss.derivative(p, yi);
         g_rows[r] = g;
@@ -489,7 +542,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
           for (index_t k = a.X.begin(i); k < a.X.end(i); ++k) ++off[owners.owner(a.X.indices[k]) + 1];
       }
       for (int o = 0; o < nt; ++o) off[o + 1] += off[o];
-      if (!direct) {
+      if (!direct && !direct_row) {
         index_t fill[kMaxThreads];
         std::copy(off, off + nt, fill);
         for (index_t r = rows.begin; r < rows.end; ++r) {
@@ -517,6 +570,11 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
             add_pairs<T, false>(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
           }
         }
+        move_clock(next);
+      } else if (direct_row) {
+        const Clock next = advance(now, lr, pen);
+        if (g_rows[0] != 0)
+          update_row(a.X, row_at(a, lo), g_rows[0], w, kept.data(), bs, lr, pen, next);
         move_clock(next);
       } else {
         // Summed per column first: the L1 step (or a ≤ 0) is not linear in the gradient.
