@@ -131,8 +131,16 @@ def test_random_update_seconds_does_the_updates(index_dtype):
         _core.random_update_seconds(buffer, indices.astype(np.float64))
     with pytest.raises(TypeError, match="buffer must have dtype float64"):
         _core.random_update_seconds(buffer.astype(np.float32), indices)
-    with pytest.raises(ValueError, match="repeats"):
-        _core.random_update_seconds(buffer, indices, 0)
+    for repeats in (0, 1001):
+        with pytest.raises(ValueError, match="repeats"):
+            _core.random_update_seconds(buffer, indices, repeats)
+    # Indices that alias the buffer are read once, before the first write.
+    aliased = np.zeros(8)
+    _core.random_update_seconds(aliased, aliased.view(np.int64), 1)
+    np.testing.assert_array_equal(aliased, [16.0] + [0.0] * 7)
+    misaligned = np.zeros(8 * 5 + 1, dtype=np.uint8)[1:].view(np.float64)
+    with pytest.raises(ValueError, match="buffer must be aligned"):
+        _core.random_update_seconds(misaligned, indices[:1] % 5)
 
 
 def test_dot_product_pieces_give_the_same_bits():

@@ -368,6 +368,59 @@ def test_coefficients_beyond_the_caches_give_the_bits_of_compact_ones(penalty):
     assert (loss, grad_b) == (loss_c, grad_b_c)
 
 
+SHORT_TEAM_SCRIPT = """
+import numpy as np, scipy.sparse as sp
+from fastgd import ops
+rng = np.random.default_rng(0)
+# Synchronous epochs and the gradient do not depend on the thread count at all.
+n, d, k = 2048, 2**22, 20  # 32 MiB of coefficients, 10,240 non-zeros per step: two threads
+X = sp.csr_matrix((rng.choice([-1.0, 1.0], n * k), rng.integers(0, d, n * k).astype(np.int32),
+                   np.arange(0, n * k + 1, k)), shape=(n, d))
+X.sum_duplicates()
+y = np.sign(rng.standard_normal(n))
+for penalty in ("l2", "elasticnet"):
+    ws = []
+    for threads in (1, 2):
+        w, b = np.zeros(d), np.zeros(1)
+        ops.sgd_epoch(X, y, w, b, np.full(4, 0.5), batch_size=512, loss="log_loss",
+                      penalty=penalty, alpha=1e-5, n_threads=threads)
+        ws.append(w)
+    assert np.array_equal(ws[0], ws[1]), (penalty, np.sum(ws[0] != ws[1]))
+g1, g2 = (ops.loss_and_grad(X, y, ws[0], 0.0, loss="log_loss", n_threads=t)[1] for t in (1, 2))
+assert np.array_equal(g1, g2), np.sum(g1 != g2)
+# Hogwild! is exact when no two steps share a column (test_async_is_exact_when_...).
+n, k = 600, 3
+X = sp.csr_matrix((rng.standard_normal(n * k), np.arange(n * k, dtype=np.int32),
+                   np.arange(0, n * k + 1, k)))
+y, coef = rng.standard_normal(n), rng.standard_normal(n * k)
+for penalty in ("l2", "elasticnet"):
+    ws = []
+    for parallel, threads in (("sync", 1), ("async", 2)):
+        w, b = coef.copy(), np.zeros(1)
+        ops.sgd_epoch(X, y, w, b, np.full(n // 2, 0.5), batch_size=2, penalty=penalty,
+                      alpha=1.0, l1_ratio=0.02, fit_intercept=False, n_threads=threads,
+                      parallel=parallel)
+        ws.append(w)
+    assert np.allclose(ws[0], ws[1], rtol=1e-12, atol=1e-300), penalty
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("env", ["OMP_THREAD_LIMIT=1", "OMP_DYNAMIC=true"])
+def test_a_short_openmp_team_gives_the_full_result(env):
+    # OpenMP may start a region with fewer threads than asked; the CSR drivers split their work
+    # into static parts, so they must notice and rerun on one thread, not leave parts undone
+    # (with OMP_THREAD_LIMIT=1, two requested threads used to give a wrong gradient for a
+    # quarter of the columns).
+    import os
+
+    name, value = env.split("=")
+    result = subprocess.run([sys.executable, "-c", SHORT_TEAM_SCRIPT], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, name: value})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 def test_async_converges_to_a_good_model():
     X, y = _hashed(20000, 2000, 20, seed=2)
     kw = dict(batch_size=1, loss="log_loss", penalty="l2", alpha=1e-5, n_threads=2)

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "arrays.hpp"
 #include "fastgd/roofline.hpp"
@@ -25,27 +26,36 @@ double read_bandwidth(const py::array& buffer, int n_threads, int repeats) {
   return fastgd::read_bandwidth(buffer.data(), index_t(buffer.nbytes()), n_threads, repeats) / 1e9;
 }
 
+// The indices are copied first: the probe writes into `buffer` with the GIL released, and
+// indices that alias it (a view of the same memory) or that another thread changes would
+// otherwise lead its writes anywhere once checked.
 template <class I>
 double random_updates(py::array& buffer, const py::array& indices, int repeats) {
-  const auto* idx = static_cast<const I*>(indices.data());
-  const index_t m = index_t(indices.size()), d = index_t(buffer.size());
-  for (index_t k = 0; k < m; ++k)
+  if (reinterpret_cast<std::uintptr_t>(indices.data()) % alignof(I) != 0)
+    value_error("indices must be aligned to their item size");
+  const auto* given = static_cast<const I*>(indices.data());
+  std::vector<I> idx(given, given + indices.size());
+  const index_t d = index_t(buffer.size());
+  for (std::size_t k = 0; k < idx.size(); ++k)
     if (idx[k] < 0 || index_t(idx[k]) >= d)
       value_error("indices must lie in [0, len(buffer)) = [0, " + std::to_string(d) + "), got " +
                   std::to_string(idx[k]) + " at position " + std::to_string(k));
   auto* p = static_cast<double*>(buffer.mutable_data());
-  py::gil_scoped_release release;  // safe: only the raw buffers of live arguments are touched
-  return fastgd::random_update_seconds(p, idx, m, repeats);
+  py::gil_scoped_release release;  // safe: `buffer` is a live argument, `idx` our own copy
+  return fastgd::random_update_seconds(p, idx.data(), index_t(idx.size()), repeats);
 }
 
 double random_update_seconds(py::array& buffer, const py::array& indices, int repeats) {
   require_dtype<double>(buffer, "buffer", "the coefficients' type of a float64 epoch");
   if (buffer.ndim() != 1 || !unit_stride(buffer, 0))
     value_error("buffer must be a contiguous 1-D array, got " + describe(buffer));
+  if (reinterpret_cast<std::uintptr_t>(buffer.data()) % alignof(double) != 0)
+    value_error("buffer must be aligned to 8 bytes");
   if (!buffer.writeable()) value_error("buffer must be writeable: the probe adds into it");
   if (indices.ndim() != 1 || !unit_stride(indices, 0))
     value_error("indices must be a contiguous 1-D array, got " + describe(indices));
-  if (repeats < 1) value_error("repeats must be >= 1, got " + std::to_string(repeats));
+  if (repeats < 1 || repeats > 1000)
+    value_error("repeats must be in [1, 1000], got " + std::to_string(repeats));
   if (indices.dtype().equal(py::dtype::of<std::int32_t>()))
     return random_updates<std::int32_t>(buffer, indices, repeats);
   if (indices.dtype().equal(py::dtype::of<std::int64_t>()))

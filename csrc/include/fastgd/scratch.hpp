@@ -12,8 +12,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -24,9 +26,14 @@ namespace fastgd {
 // From this many bytes on, scratch asks for huge pages (NumPy's threshold for its arrays).
 constexpr std::size_t kHugePageHintBytes = std::size_t(4) << 20;
 
-// n uninitialized values of a trivial type T (nullptr for n = 0); throws std::bad_alloc.
+// n uninitialized values of a trivial type T (nullptr for n = 0); throws std::bad_alloc. The
+// sanitizer build (FASTGD_POISON_SCRATCH, .ci/sanitize) fills floating-point scratch with NaN, so
+// a kernel that reads an entry it did not write first gives NaN results, which the tests see:
+// fresh pages from the system are zero and would hide it.
 template <class T>
 class Scratch {
+  static_assert(std::is_trivial<T>::value, "Scratch holds trivial values, never constructed");
+
  public:
   Scratch() = default;
   explicit Scratch(std::size_t n) {
@@ -39,14 +46,18 @@ class Scratch {
       constexpr std::size_t huge = std::size_t(2) << 20;  // x86-64's and arm64's huge page
       const std::size_t rounded = (bytes + huge - 1) / huge * huge;
       if (posix_memalign(&p, huge, rounded) != 0) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
       madvise(p, rounded, MADV_HUGEPAGE);  // only a hint: where it fails, 4 KiB pages it is
-      data_.reset(static_cast<T*>(p));
-      return;
+#endif
     }
 #endif
-    p = std::malloc(bytes);
+    if (!p) p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
     data_.reset(static_cast<T*>(p));
+#if defined(FASTGD_POISON_SCRATCH)
+    if constexpr (std::is_floating_point<T>::value)
+      for (std::size_t k = 0; k < n; ++k) data_[k] = std::numeric_limits<T>::quiet_NaN();
+#endif
   }
   T* get() const noexcept { return data_.get(); }
 

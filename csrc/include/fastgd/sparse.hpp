@@ -61,6 +61,7 @@ namespace sparse_detail {
 using detail::barrier;
 using detail::Range;
 using detail::split;
+using detail::team_size;
 using detail::thread_id;
 
 constexpr int kMaxThreads = 64;
@@ -399,6 +400,16 @@ struct CsrEpochArgs {
 
 namespace sparse_detail {
 
+// OpenMP may start a region with fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC, a region
+// nested in another), and these drivers split their rows and columns into nt static parts: a
+// short team would leave parts undone, silently. So each region checks its team before it writes
+// anything, and the driver then reruns the call on one thread (rerun_alone), whose team is sure.
+template <class T, class I>
+CsrEpochArgs<T, I> rerun_alone(CsrEpochArgs<T, I> a) noexcept {
+  a.n_threads = 1;
+  return a;
+}
+
 template <class T, class I>
 inline index_t row_at(const CsrEpochArgs<T, I>& a, index_t r) noexcept {
   return a.order ? index_t(a.order[r]) : r;
@@ -488,148 +499,154 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   const bool prefetch = coef_bytes > kPrefetchCoefficientsAbove;
   acc_t total_loss = 0;
   Failure failure;
+  bool short_team = false;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    const int t = thread_id();
-    const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
-    if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
-    Pair* buf = out[t].data();
-    index_t* off = offsets.data() + std::size_t(t) * (nt + 1);
-    Clock now;  // every thread keeps the same clock: the same arithmetic on the same rates
-    // After a lazy step: the clock moves on, and restarts at (1, 0) before A underflows.
-    auto move_clock = [&](const Clock& next) {
-      now = next;
-      if (now.A < rebase_below<T>()) {
-        w.materialize(c_lo, c_hi, now);
-        now = Clock{};
-      }
-    };
-    barrier(nt);
-    for (index_t s = 0; s < n_steps; ++s) {
-      const index_t lo = s * B, hi = std::min(n, lo + B);
-      const Range rows = split(hi - lo, nt, t);
-      const acc_t bb = acc_t(*b);
-      const double lr = a.lrs[s];
-      const double scale = 1.0 - lr * pen.l2;
-      const acc_t bs = acc_t(hi - lo);
-      const bool linear = linear_step(s);
-      // One thread on a linear step reads its rows again in phase 2 instead of writing pairs.
-      const bool direct = linear && nt == 1;
-      // Likewise an L1 step of one row with strictly increasing columns (each column once), on
-      // one thread: its prediction keeps the w_j it reads, and its update takes them and the
-      // row instead of pairs and a second read (the same bits; elasticnet per-sample epochs
-      // 1.3-1.4x faster at d = 2^16 and 2^20).
-      const bool direct_row =
-          per_sample_l1 && scale > 0 && strictly_increasing(a.X, row_at(a, lo));
-      // Phase 1: predictions and derivatives of my rows; my pairs, bucketed by column owner.
-      std::fill(off, off + nt + 1, index_t(0));
-      for (index_t r = rows.begin; r < rows.end; ++r) {
-        const index_t i = row_at(a, lo + r);
-        prefetch_permuted(a, lo + r);
-        if (prefetch && lo + r + kPrefetchAhead < n)
-          prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v, w.u);
-        const acc_t p = direct_row ? predict_keep(a.X, i, w, now, bb, kept.data())
-                        : w.u      ? predict(a.X, i, w, now, bb)
-                                   : predict_scaled(a.X, i, w.v, now.A, bb);
-        const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
-        const acc_t g = si * loss.derivative(p, yi);
-        g_rows[r] = g;
-        loss_rows[r] = si * loss.value(p, yi);
-        if (g != 0 && nt > 1)
-          for (index_t k = a.X.begin(i); k < a.X.end(i); ++k) ++off[owners.owner(a.X.indices[k]) + 1];
-      }
-      for (int o = 0; o < nt; ++o) off[o + 1] += off[o];
-      if (!direct && !direct_row) {
-        index_t fill[kMaxThreads];
-        std::copy(off, off + nt, fill);
-        for (index_t r = rows.begin; r < rows.end; ++r) {
-          const acc_t g = g_rows[r];
-          if (g == 0) continue;  // as the dense kernel: a zero derivative adds nothing
-          const index_t i = row_at(a, lo + r);
-          for (index_t k = a.X.begin(i); k < a.X.end(i); ++k) {
-            const index_t j = a.X.indices[k];
-            buf[fill[owners.owner(j)]++] = {j, g * acc_t(a.X.data[k])};
-          }
-        }
-        if (nt == 1) off[1] = fill[0];
-      }
-      barrier(nt);
-      // Phase 2: my columns' pairs, in row order, applied.
-      if (linear) {
-        const Clock next = advance(now, lr, pen);
-        const double c = linear_factor(lr, bs, next);
-        if (direct) {
-          for (index_t r = rows.begin; r < rows.end; ++r)
-            if (g_rows[r] != 0) add_row(a.X, row_at(a, lo + r), g_rows[r], w.v, c);
-        } else {
-          for (int k = 0; k < nt; ++k) {
-            const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
-            add_pairs<T, false>(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
-          }
-        }
-        move_clock(next);
-      } else if (direct_row) {
-        const Clock next = advance(now, lr, pen);
-        if (g_rows[0] != 0)
-          update_row(a.X, row_at(a, lo), g_rows[0], w, kept.data(), bs, lr, pen, next);
-        move_clock(next);
-      } else {
-        // Summed per column first: the L1 step (or a ≤ 0) is not linear in the gradient.
-        Pair* p = buf;
-        index_t m = off[1];
-        if (nt > 1) {
-          m = 0;
-          for (int k = 0; k < nt; ++k) {
-            const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
-            m += ok[t + 1] - ok[t];
-          }
-          try {
-            if (index_t(mine[t].size()) < m) {
-              mine[t].resize(std::size_t(m) + m / 2);
-              tables[t].assign(table_size(index_t(mine[t].size())), -1);
-            }
-          } catch (...) {
-            failure.set(std::current_exception());
-          }
-          if (!failure.failed.load()) {
-            p = mine[t].data();
-            index_t q = 0;
-            for (int k = 0; k < nt; ++k) {
-              const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
-              std::copy(out[k].data() + ok[t], out[k].data() + ok[t + 1], p + q);
-              q += ok[t + 1] - ok[t];
-            }
-          } else {
-            m = 0;
-          }
-        }
-        m = combine_pairs(p, m, tables[t]);
-        if (scale > 0) {
-          const Clock next = advance(now, lr, pen);
-          update_touched(p, m, w, bs, lr, pen, now, next);
-          move_clock(next);
-        } else {
-          update_dense(p, m, w, c_lo, c_hi, bs, lr, pen, now);
+    if (team_size() != nt) {  // a short team: nothing is written, see rerun_alone
+      if (thread_id() == 0) short_team = true;
+    } else {
+      const int t = thread_id();
+      const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
+      if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
+      Pair* buf = out[t].data();
+      index_t* off = offsets.data() + std::size_t(t) * (nt + 1);
+      Clock now;  // every thread keeps the same clock: the same arithmetic on the same rates
+      // After a lazy step: the clock moves on, and restarts at (1, 0) before A underflows.
+      auto move_clock = [&](const Clock& next) {
+        now = next;
+        if (now.A < rebase_below<T>()) {
+          w.materialize(c_lo, c_hi, now);
           now = Clock{};
         }
-      }
-      if (t == 0) {
-        acc_t gb = 0, ls = 0;
-        for (index_t r = 0; r < hi - lo; ++r) {
-          gb += g_rows[r];
-          ls += loss_rows[r];
-        }
-        total_loss += ls;
-        if (a.fit_intercept) *b = T(acc_t(*b) - lr * (gb / bs));
-      }
+      };
       barrier(nt);
-      if (failure.failed.load()) break;  // every thread sees it after the same barrier
+      for (index_t s = 0; s < n_steps; ++s) {
+        const index_t lo = s * B, hi = std::min(n, lo + B);
+        const Range rows = split(hi - lo, nt, t);
+        const acc_t bb = acc_t(*b);
+        const double lr = a.lrs[s];
+        const double scale = 1.0 - lr * pen.l2;
+        const acc_t bs = acc_t(hi - lo);
+        const bool linear = linear_step(s);
+        // One thread on a linear step reads its rows again in phase 2 instead of writing pairs.
+        const bool direct = linear && nt == 1;
+        // Likewise an L1 step of one row with strictly increasing columns (each column once), on
+        // one thread: its prediction keeps the w_j it reads, and its update takes them and the
+        // row instead of pairs and a second read (the same bits; elasticnet per-sample epochs
+        // 1.3-1.4x faster at d = 2^16 and 2^20).
+        const bool direct_row =
+            per_sample_l1 && scale > 0 && strictly_increasing(a.X, row_at(a, lo));
+        // Phase 1: predictions and derivatives of my rows; my pairs, bucketed by column owner.
+        std::fill(off, off + nt + 1, index_t(0));
+        for (index_t r = rows.begin; r < rows.end; ++r) {
+          const index_t i = row_at(a, lo + r);
+          prefetch_permuted(a, lo + r);
+          if (prefetch && lo + r + kPrefetchAhead < n)
+            prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v, w.u);
+          const acc_t p = direct_row ? predict_keep(a.X, i, w, now, bb, kept.data())
+                          : w.u      ? predict(a.X, i, w, now, bb)
+                                     : predict_scaled(a.X, i, w.v, now.A, bb);
+          const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
+          const acc_t g = si * loss.derivative(p, yi);
+          g_rows[r] = g;
+          loss_rows[r] = si * loss.value(p, yi);
+          if (g != 0 && nt > 1)
+            for (index_t k = a.X.begin(i); k < a.X.end(i); ++k) ++off[owners.owner(a.X.indices[k]) + 1];
+        }
+        for (int o = 0; o < nt; ++o) off[o + 1] += off[o];
+        if (!direct && !direct_row) {
+          index_t fill[kMaxThreads];
+          std::copy(off, off + nt, fill);
+          for (index_t r = rows.begin; r < rows.end; ++r) {
+            const acc_t g = g_rows[r];
+            if (g == 0) continue;  // as the dense kernel: a zero derivative adds nothing
+            const index_t i = row_at(a, lo + r);
+            for (index_t k = a.X.begin(i); k < a.X.end(i); ++k) {
+              const index_t j = a.X.indices[k];
+              buf[fill[owners.owner(j)]++] = {j, g * acc_t(a.X.data[k])};
+            }
+          }
+          if (nt == 1) off[1] = fill[0];
+        }
+        barrier(nt);
+        // Phase 2: my columns' pairs, in row order, applied.
+        if (linear) {
+          const Clock next = advance(now, lr, pen);
+          const double c = linear_factor(lr, bs, next);
+          if (direct) {
+            for (index_t r = rows.begin; r < rows.end; ++r)
+              if (g_rows[r] != 0) add_row(a.X, row_at(a, lo + r), g_rows[r], w.v, c);
+          } else {
+            for (int k = 0; k < nt; ++k) {
+              const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
+              add_pairs<T, false>(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
+            }
+          }
+          move_clock(next);
+        } else if (direct_row) {
+          const Clock next = advance(now, lr, pen);
+          if (g_rows[0] != 0)
+            update_row(a.X, row_at(a, lo), g_rows[0], w, kept.data(), bs, lr, pen, next);
+          move_clock(next);
+        } else {
+          // Summed per column first: the L1 step (or a ≤ 0) is not linear in the gradient.
+          Pair* p = buf;
+          index_t m = off[1];
+          if (nt > 1) {
+            m = 0;
+            for (int k = 0; k < nt; ++k) {
+              const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
+              m += ok[t + 1] - ok[t];
+            }
+            try {
+              if (index_t(mine[t].size()) < m) {
+                mine[t].resize(std::size_t(m) + m / 2);
+                tables[t].assign(table_size(index_t(mine[t].size())), -1);
+              }
+            } catch (...) {
+              failure.set(std::current_exception());
+            }
+            if (!failure.failed.load()) {
+              p = mine[t].data();
+              index_t q = 0;
+              for (int k = 0; k < nt; ++k) {
+                const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
+                std::copy(out[k].data() + ok[t], out[k].data() + ok[t + 1], p + q);
+                q += ok[t + 1] - ok[t];
+              }
+            } else {
+              m = 0;
+            }
+          }
+          m = combine_pairs(p, m, tables[t]);
+          if (scale > 0) {
+            const Clock next = advance(now, lr, pen);
+            update_touched(p, m, w, bs, lr, pen, now, next);
+            move_clock(next);
+          } else {
+            update_dense(p, m, w, c_lo, c_hi, bs, lr, pen, now);
+            now = Clock{};
+          }
+        }
+        if (t == 0) {
+          acc_t gb = 0, ls = 0;
+          for (index_t r = 0; r < hi - lo; ++r) {
+            gb += g_rows[r];
+            ls += loss_rows[r];
+          }
+          total_loss += ls;
+          if (a.fit_intercept) *b = T(acc_t(*b) - lr * (gb / bs));
+        }
+        barrier(nt);
+        if (failure.failed.load()) break;  // every thread sees it after the same barrier
+      }
+      w.materialize(c_lo, c_hi, now);
     }
-    w.materialize(c_lo, c_hi, now);
   }
+  if (short_team) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
   failure.rethrow();
   return total_loss;
 }
@@ -679,63 +696,69 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   const LazyCoef<T, false> w_plain{w_out, u.get()};
   const ColumnOwners owners(d, nt);
   const bool prefetch = coefficient_bytes<T>(d, pen) > kPrefetchCoefficientsAbove;
+  bool short_team = false;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    const int t = thread_id();
-    const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
-    if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
-    Pair* buf = out[t].data();
-    acc_t my_loss = 0;
-    index_t seg_begin = 0;
-    barrier(nt);
-    for (const index_t seg_end : segment_ends) {
-      // Steps seg_begin, seg_begin + nt, ... are mine; the clock restarted at seg_begin.
-      for (index_t s = seg_begin + t; s < seg_end; s += nt) {
-        const index_t lo = s * B, hi = std::min(n, lo + B);
-        const Clock& now = before[s];
-        const Clock& next = after[s];
-        const acc_t bb = acc_t(load<true>(b));
-        acc_t gb = 0;
-        index_t m = 0;
-        for (index_t r = lo; r < hi; ++r) {
-          const index_t i = row_at(a, r);
-          prefetch_permuted(a, r);
-          if (prefetch) {  // the row kPrefetchAhead ahead among this thread's rows
-            const index_t q = r + kPrefetchAhead < hi ? r + kPrefetchAhead
-                                                      : r + kPrefetchAhead + (nt - 1) * B;
-            if (q < n) prefetch_coefficients(a.X, row_at(a, q), w.v, w.u);
+    if (team_size() != nt) {  // a short team: nothing is written, see rerun_alone
+      if (thread_id() == 0) short_team = true;
+    } else {
+      const int t = thread_id();
+      const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
+      if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
+      Pair* buf = out[t].data();
+      acc_t my_loss = 0;
+      index_t seg_begin = 0;
+      barrier(nt);
+      for (const index_t seg_end : segment_ends) {
+        // Steps seg_begin, seg_begin + nt, ... are mine; the clock restarted at seg_begin.
+        for (index_t s = seg_begin + t; s < seg_end; s += nt) {
+          const index_t lo = s * B, hi = std::min(n, lo + B);
+          const Clock& now = before[s];
+          const Clock& next = after[s];
+          const acc_t bb = acc_t(load<true>(b));
+          acc_t gb = 0;
+          index_t m = 0;
+          for (index_t r = lo; r < hi; ++r) {
+            const index_t i = row_at(a, r);
+            prefetch_permuted(a, r);
+            if (prefetch) {  // the row kPrefetchAhead ahead among this thread's rows
+              const index_t q = r + kPrefetchAhead < hi ? r + kPrefetchAhead
+                                                        : r + kPrefetchAhead + (nt - 1) * B;
+              if (q < n) prefetch_coefficients(a.X, row_at(a, q), w.v, w.u);
+            }
+            const acc_t p = w.u ? predict(a.X, i, w, now, bb)
+                                : predict_scaled<T, I, true>(a.X, i, w.v, now.A, bb);
+            const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
+            const acc_t g = si * loss.derivative(p, yi);
+            my_loss += si * loss.value(p, yi);
+            gb += g;
+            if (g == 0) continue;
+            for (index_t k = a.X.begin(i); k < a.X.end(i); ++k)
+              buf[m++] = {index_t(a.X.indices[k]), g * acc_t(a.X.data[k])};
           }
-          const acc_t p = w.u ? predict(a.X, i, w, now, bb)
-                              : predict_scaled<T, I, true>(a.X, i, w.v, now.A, bb);
-          const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
-          const acc_t g = si * loss.derivative(p, yi);
-          my_loss += si * loss.value(p, yi);
-          gb += g;
-          if (g == 0) continue;
-          for (index_t k = a.X.begin(i); k < a.X.end(i); ++k)
-            buf[m++] = {index_t(a.X.indices[k]), g * acc_t(a.X.data[k])};
+          const double lr = a.lrs[s];
+          const acc_t bs = acc_t(hi - lo);
+          if (w.u) {
+            m = combine_pairs(buf, m, tables[t]);
+            update_touched(buf, m, w, bs, lr, pen, now, next);
+          } else {
+            add_pairs<T, true>(buf, m, w.v, linear_factor(lr, bs, next));
+          }
+          if (a.fit_intercept) store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs)));
         }
-        const double lr = a.lrs[s];
-        const acc_t bs = acc_t(hi - lo);
-        if (w.u) {
-          m = combine_pairs(buf, m, tables[t]);
-          update_touched(buf, m, w, bs, lr, pen, now, next);
-        } else {
-          add_pairs<T, true>(buf, m, w.v, linear_factor(lr, bs, next));
-        }
-        if (a.fit_intercept) store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs)));
+        barrier(nt);
+        // Segment end: bring my columns up to date and restart them at the clock (1, 0).
+        w_plain.materialize(c_lo, c_hi, after[seg_end - 1]);
+        barrier(nt);
+        seg_begin = seg_end;
       }
-      barrier(nt);
-      // Segment end: bring my columns up to date and restart them at the clock (1, 0).
-      w_plain.materialize(c_lo, c_hi, after[seg_end - 1]);
-      barrier(nt);
-      seg_begin = seg_end;
+      losses[t] = my_loss;
     }
-    losses[t] = my_loss;
   }
+  if (short_team) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
   acc_t total = 0;
   for (acc_t l : losses) total += l;
   return total;
@@ -774,35 +797,41 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
   acc_t* acc = sums.get();
   const sparse_detail::ColumnOwners owners(d, nt);
   const sparse_detail::LazyCoef<T, false> coef{const_cast<T*>(w), nullptr};
+  bool short_team = false;
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    const int t = sparse_detail::thread_id();
-    const sparse_detail::Range rows = sparse_detail::split(n, nt, t);
-    for (index_t i = rows.begin; i < rows.end; ++i) {
-      const acc_t p = sparse_detail::predict(X, i, coef, sparse_detail::Clock{}, b);
-      const acc_t si = sw ? acc_t(sw[i]) : 1.0;
-      g_rows[i] = si * loss.derivative(p, acc_t(y[i]));
-      loss_rows[i] = si * loss.value(p, acc_t(y[i]));
-    }
-    sparse_detail::barrier(nt);
-    const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
-    std::fill(acc + c_lo, acc + c_hi, acc_t(0));
-    for (index_t i = 0; i < n; ++i) {
-      const acc_t g = g_rows[i];
-      if (g == 0) continue;
-      for (index_t k = X.begin(i); k < X.end(i); ++k) {
-        const index_t j = X.indices[k];
-        if (j >= c_lo && j < c_hi) acc[j] += g * acc_t(X.data[k]);
+    if (detail::team_size() != nt) {  // a short team: nothing is written, see rerun_alone
+      if (detail::thread_id() == 0) short_team = true;
+    } else {
+      const int t = sparse_detail::thread_id();
+      const sparse_detail::Range rows = sparse_detail::split(n, nt, t);
+      for (index_t i = rows.begin; i < rows.end; ++i) {
+        const acc_t p = sparse_detail::predict(X, i, coef, sparse_detail::Clock{}, b);
+        const acc_t si = sw ? acc_t(sw[i]) : 1.0;
+        g_rows[i] = si * loss.derivative(p, acc_t(y[i]));
+        loss_rows[i] = si * loss.value(p, acc_t(y[i]));
+      }
+      sparse_detail::barrier(nt);
+      const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
+      std::fill(acc + c_lo, acc + c_hi, acc_t(0));
+      for (index_t i = 0; i < n; ++i) {
+        const acc_t g = g_rows[i];
+        if (g == 0) continue;
+        for (index_t k = X.begin(i); k < X.end(i); ++k) {
+          const index_t j = X.indices[k];
+          if (j >= c_lo && j < c_hi) acc[j] += g * acc_t(X.data[k]);
+        }
+      }
+      for (index_t j = c_lo; j < c_hi; ++j) {
+        const acc_t wj = w[j];
+        const acc_t sign = wj > 0 ? 1.0 : (wj < 0 ? -1.0 : 0.0);
+        grad[j] = T(acc[j] / acc_t(n) + pen.l2 * wj + pen.l1 * sign);
       }
     }
-    for (index_t j = c_lo; j < c_hi; ++j) {
-      const acc_t wj = w[j];
-      const acc_t sign = wj > 0 ? 1.0 : (wj < 0 ? -1.0 : 0.0);
-      grad[j] = T(acc[j] / acc_t(n) + pen.l2 * wj + pen.l1 * sign);
-    }
   }
+  if (short_team) return loss_and_grad_csr(X, y, sw, w, b, loss, pen, grad, grad_b, 1);
   acc_t loss_sum = 0, gb = 0, sq = 0, ab = 0;
   for (index_t i = 0; i < n; ++i) {
     loss_sum += loss_rows[i];
