@@ -294,12 +294,12 @@ inline void add_pairs(const Pair* p, index_t m, T* v, double c) noexcept {
   }
 }
 
-template <class T, class I>
+template <bool Relaxed = false, class T, class I>
 inline void add_row(const CsrView<T, I>& X, index_t i, acc_t g, T* v, double c) noexcept {
   const index_t hi = X.end(i);
   for (index_t k = X.begin(i); k < hi; ++k) {
     T* vj = v + X.indices[k];
-    *vj = T(acc_t(*vj) + c * (g * acc_t(X.data[k])));
+    store<Relaxed>(vj, T(acc_t(load<Relaxed>(vj)) + c * (g * acc_t(X.data[k]))));
   }
 }
 
@@ -691,6 +691,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
     tables[t].assign(table_size(capacity), -1);
   }
   std::vector<acc_t> losses(nt, 0.0);
+  std::vector<std::vector<acc_t>> g_steps(nt, std::vector<acc_t>(std::size_t(std::min(B, n))));
   Scratch<double> u(pen.l1 > 0 ? std::size_t(d) : 0);  // the clocks u_j (set in the region)
   const LazyCoef<T, true> w{w_out, u.get()};
   const LazyCoef<T, false> w_plain{w_out, u.get()};
@@ -709,6 +710,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
       const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
       if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
       Pair* buf = out[t].data();
+      acc_t* g_step = g_steps[t].data();
       acc_t my_loss = 0;
       index_t seg_begin = 0;
       barrier(nt);
@@ -735,7 +737,8 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
             const acc_t g = si * loss.derivative(p, yi);
             my_loss += si * loss.value(p, yi);
             gb += g;
-            if (g == 0) continue;
+            g_step[r - lo] = g;
+            if (g == 0 || !w.u) continue;  // without L1 the rows are read again below
             for (index_t k = a.X.begin(i); k < a.X.end(i); ++k)
               buf[m++] = {index_t(a.X.indices[k]), g * acc_t(a.X.data[k])};
           }
@@ -744,8 +747,10 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
           if (w.u) {
             m = combine_pairs(buf, m, tables[t]);
             update_touched(buf, m, w, bs, lr, pen, now, next);
-          } else {
-            add_pairs<T, true>(buf, m, w.v, linear_factor(lr, bs, next));
+          } else {  // linear: each non-zero added as it comes, as add_pairs would add its pair
+            const double c = linear_factor(lr, bs, next);
+            for (index_t r = lo; r < hi; ++r)
+              if (g_step[r - lo] != 0) add_row<true>(a.X, row_at(a, r), g_step[r - lo], w.v, c);
           }
           if (a.fit_intercept) store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs)));
         }
