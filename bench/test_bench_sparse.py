@@ -33,6 +33,7 @@ sp = pytest.importorskip("scipy.sparse")
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
 
 from fastgd import _core, ops, schedules  # noqa: E402
+from fastgd.linear_model import SGDClassifier  # noqa: E402
 
 SCALE = float(os.environ.get("FASTGD_BENCH_SCALE", "1"))
 N = max(1000, int(500_000 * SCALE))
@@ -161,8 +162,6 @@ def test_sklearn_fit(benchmark, hashed, sklearn_fit_log_loss):
 
 @pytest.mark.benchmark(group="sparse-hashed-fit")
 def test_fastgd_fit(benchmark, hashed, sklearn_fit_log_loss):
-    from fastgd.linear_model import SGDClassifier
-
     X, y = hashed
     clf = benchmark.pedantic(_fit, args=(SGDClassifier, X, y), rounds=2)
     assert clf.n_iter_ == FIT_EPOCHS

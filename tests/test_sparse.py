@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -412,8 +413,6 @@ def test_a_short_openmp_team_gives_the_full_result(env):
     # into static parts, so they must notice and rerun on one thread, not leave parts undone
     # (with OMP_THREAD_LIMIT=1, two requested threads used to give a wrong gradient for a
     # quarter of the columns).
-    import os
-
     name, value = env.split("=")
     result = subprocess.run([sys.executable, "-c", SHORT_TEAM_SCRIPT], capture_output=True,
                             text=True, timeout=120, env={**os.environ, name: value})  # fmt: skip

@@ -39,6 +39,16 @@ inline int usable_threads(int requested) noexcept {
 #endif
 }
 
+// OpenMP may start a region with fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC, a region
+// nested in another). A region whose work is split into `threads` static parts calls this first,
+// before it writes anything: true (and `flag` set, by one thread) when its team is short, and the
+// region then does nothing, for its driver to rerun the call on one thread, whose team is sure.
+inline bool short_team(int threads, bool& flag) noexcept {
+  if (team_size() == threads) return false;
+  if (thread_id() == 0) flag = true;
+  return true;
+}
+
 // A barrier of a team of `threads`; none for one thread (libgomp's barrier costs a futex call
 // even then).
 inline void barrier(int threads) noexcept {

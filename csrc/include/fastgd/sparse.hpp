@@ -61,7 +61,7 @@ namespace sparse_detail {
 using detail::barrier;
 using detail::Range;
 using detail::split;
-using detail::team_size;
+using detail::short_team;
 using detail::thread_id;
 
 constexpr int kMaxThreads = 64;
@@ -235,25 +235,17 @@ FASTGD_ALWAYS_INLINE void prefetch_coefficients(const CsrView<T, I>& X, index_t 
   }
 }
 
-// p_i = x_i·w + b and g_i = s_i·L'(p_i, y_i) for row i, with w read lazily as of clock c.
+// p_i = x_i·w + b and g_i = s_i·L'(p_i, y_i) for row i, with w read lazily as of clock c; with
+// `kept`, the w_j it read are kept in kept[0:nnz(i)) (for update_row).
 template <class T, class I, bool Relaxed>
 inline acc_t predict(const CsrView<T, I>& X, index_t i, const LazyCoef<T, Relaxed>& w,
-                     const Clock& c, acc_t b) noexcept {
-  acc_t p = b;
-  const index_t hi = X.end(i);
-  for (index_t k = X.begin(i); k < hi; ++k) p += acc_t(X.data[k]) * w.read(X.indices[k], c);
-  return p;
-}
-
-// predict, keeping the w_j it read in kept[0:nnz(i)) (for update_row).
-template <class T, class I>
-inline acc_t predict_keep(const CsrView<T, I>& X, index_t i, const LazyCoef<T, false>& w,
-                          const Clock& c, acc_t b, double* kept) noexcept {
+                     const Clock& c, acc_t b, double* kept = nullptr) noexcept {
   acc_t p = b;
   const index_t lo = X.begin(i), hi = X.end(i);
   for (index_t k = lo; k < hi; ++k) {
-    kept[k - lo] = w.read(X.indices[k], c);
-    p += acc_t(X.data[k]) * kept[k - lo];
+    const double wj = w.read(X.indices[k], c);
+    if (kept) kept[k - lo] = wj;
+    p += acc_t(X.data[k]) * wj;
   }
   return p;
 }
@@ -286,12 +278,9 @@ inline double linear_factor(double lr, acc_t bs, const Clock& next) noexcept {
   return -(lr / bs) * next.inv_A;
 }
 
-template <class T, bool Relaxed>
+template <class T>
 inline void add_pairs(const Pair* p, index_t m, T* v, double c) noexcept {
-  for (index_t k = 0; k < m; ++k) {
-    T* vj = v + p[k].j;
-    store<Relaxed>(vj, T(acc_t(load<Relaxed>(vj)) + c * p[k].g));
-  }
+  for (index_t k = 0; k < m; ++k) v[p[k].j] = T(acc_t(v[p[k].j]) + c * p[k].g);
 }
 
 template <bool Relaxed = false, class T, class I>
@@ -326,7 +315,7 @@ inline bool strictly_increasing(const CsrView<T, I>& X, index_t i) noexcept {
 }
 
 // update_touched for a step of one row whose columns strictly increase, with the pairs
-// g_row·x_ij taken from the row instead of a buffer and w_j from `kept` (predict_keep's, as of
+// g_row·x_ij taken from the row instead of a buffer and w_j from `kept` (predict's, as of
 // the same clock) instead of a second read: each column's sum is its one pair, added to zero as
 // update_touched adds it, so the bits are the same.
 template <class T, class I>
@@ -400,10 +389,9 @@ struct CsrEpochArgs {
 
 namespace sparse_detail {
 
-// OpenMP may start a region with fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC, a region
-// nested in another), and these drivers split their rows and columns into nt static parts: a
-// short team would leave parts undone, silently. So each region checks its team before it writes
-// anything, and the driver then reruns the call on one thread (rerun_alone), whose team is sure.
+// These drivers split their rows and columns into nt static parts, which a short OpenMP team
+// would leave undone, silently: each region checks its team first (detail::short_team), and the
+// driver then reruns the call on one thread.
 template <class T, class I>
 CsrEpochArgs<T, I> rerun_alone(CsrEpochArgs<T, I> a) noexcept {
   a.n_threads = 1;
@@ -486,12 +474,12 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   // offsets[t·(nt+1) + o]: where thread t's pairs for owner o start in out[t].
   std::vector<index_t> offsets(std::size_t(nt) * (nt + 1), 0);
   std::vector<acc_t> g_rows(max_batch), loss_rows(max_batch);
-  // The w_j one row's prediction read, for direct_row steps (per-sample L1): room for X's
-  // longest row.
+  // The w_j one row's prediction read, for direct_row steps (per-sample L1): room for the
+  // epoch's longest row.
   const bool per_sample_l1 = pen.l1 > 0 && nt == 1 && B == 1;
   index_t longest = 0;
   if (per_sample_l1)
-    for (index_t i = 0; i < a.X.n_rows; ++i) longest = std::max(longest, a.X.nnz(i));
+    for (index_t r = 0; r < n; ++r) longest = std::max(longest, a.X.nnz(row_at(a, r)));
   std::vector<double> kept(static_cast<std::size_t>(longest));
   Scratch<double> u(pen.l1 > 0 ? std::size_t(d) : 0);  // the clocks u_j (set in the region)
   const LazyCoef<T, false> w{w_out, u.get()};
@@ -499,15 +487,13 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
   const bool prefetch = coef_bytes > kPrefetchCoefficientsAbove;
   acc_t total_loss = 0;
   Failure failure;
-  bool short_team = false;
+  bool team_was_short = false;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    if (team_size() != nt) {  // a short team: nothing is written, see rerun_alone
-      if (thread_id() == 0) short_team = true;
-    } else {
+    if (!short_team(nt, team_was_short)) {
       const int t = thread_id();
       const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
       if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
@@ -546,8 +532,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
           prefetch_permuted(a, lo + r);
           if (prefetch && lo + r + kPrefetchAhead < n)
             prefetch_coefficients(a.X, row_at(a, lo + r + kPrefetchAhead), w.v, w.u);
-          const acc_t p = direct_row ? predict_keep(a.X, i, w, now, bb, kept.data())
-                          : w.u      ? predict(a.X, i, w, now, bb)
+          const acc_t p = w.u ? predict(a.X, i, w, now, bb, direct_row ? kept.data() : nullptr)
                                      : predict_scaled(a.X, i, w.v, now.A, bb);
           const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
           const acc_t g = si * loss.derivative(p, yi);
@@ -582,7 +567,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
           } else {
             for (int k = 0; k < nt; ++k) {
               const index_t* ok = offsets.data() + std::size_t(k) * (nt + 1);
-              add_pairs<T, false>(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
+              add_pairs(out[k].data() + ok[t], ok[t + 1] - ok[t], w.v, c);
             }
           }
           move_clock(next);
@@ -646,7 +631,7 @@ acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T*
       w.materialize(c_lo, c_hi, now);
     }
   }
-  if (short_team) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
+  if (team_was_short) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
   failure.rethrow();
   return total_loss;
 }
@@ -697,15 +682,13 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   const LazyCoef<T, false> w_plain{w_out, u.get()};
   const ColumnOwners owners(d, nt);
   const bool prefetch = coefficient_bytes<T>(d, pen) > kPrefetchCoefficientsAbove;
-  bool short_team = false;
+  bool team_was_short = false;
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    if (team_size() != nt) {  // a short team: nothing is written, see rerun_alone
-      if (thread_id() == 0) short_team = true;
-    } else {
+    if (!short_team(nt, team_was_short)) {
       const int t = thread_id();
       const index_t c_lo = owners.begin(t), c_hi = owners.begin(t + 1);
       if (w.u) std::fill(w.u + c_lo, w.u + c_hi, 0.0);
@@ -763,7 +746,7 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
       losses[t] = my_loss;
     }
   }
-  if (short_team) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
+  if (team_was_short) return sgd_epoch_sync(rerun_alone(a), loss, w_out, b);
   acc_t total = 0;
   for (acc_t l : losses) total += l;
   return total;
@@ -802,14 +785,12 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
   acc_t* acc = sums.get();
   const sparse_detail::ColumnOwners owners(d, nt);
   const sparse_detail::LazyCoef<T, false> coef{const_cast<T*>(w), nullptr};
-  bool short_team = false;
+  bool team_was_short = false;
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    if (detail::team_size() != nt) {  // a short team: nothing is written, see rerun_alone
-      if (detail::thread_id() == 0) short_team = true;
-    } else {
+    if (!detail::short_team(nt, team_was_short)) {
       const int t = sparse_detail::thread_id();
       const sparse_detail::Range rows = sparse_detail::split(n, nt, t);
       for (index_t i = rows.begin; i < rows.end; ++i) {
@@ -836,7 +817,7 @@ acc_t loss_and_grad_csr(const CsrView<T, I>& X, const T* y, const T* sw, const T
       }
     }
   }
-  if (short_team) return loss_and_grad_csr(X, y, sw, w, b, loss, pen, grad, grad_b, 1);
+  if (team_was_short) return loss_and_grad_csr(X, y, sw, w, b, loss, pen, grad, grad_b, 1);
   acc_t loss_sum = 0, gb = 0, sq = 0, ab = 0;
   for (index_t i = 0; i < n; ++i) {
     loss_sum += loss_rows[i];
