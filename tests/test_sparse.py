@@ -62,8 +62,10 @@ def _assert_same_epoch(sparse, dense, dtype):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("penalty", PENALTIES)
 @pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_epoch_matches_dense(loss, penalty, weighted, fit_intercept, dtype):
-    n, d, batch = 203, 40, 16  # 13 steps, the last of 11 rows
+@pytest.mark.parametrize("batch", [1, 16], ids=["per-sample", "batch16"])
+def test_epoch_matches_dense(batch, loss, penalty, weighted, fit_intercept, dtype):
+    # batch 16: 13 steps, the last of 11 rows; batch 1 without L1 is its own loop in the kernel.
+    n, d = 203, 40
     X, y = make_sparse_problem(n, d, dtype, loss, seed=5)
     rng = np.random.default_rng(6)
     sw = rng.uniform(0, 2, n).astype(dtype) if weighted else None
@@ -123,13 +125,15 @@ def test_several_epochs_and_l1_zeros_match_dense():
     assert (ws == 0).sum() > 5
 
 
+@pytest.mark.parametrize("penalty", ["elasticnet", "l2"])
 @pytest.mark.parametrize("dtype_", [np.float64, np.float32], ids=["float64", "float32"])
-def test_lazy_scale_is_renormalized(dtype_):
+def test_lazy_scale_is_renormalized(dtype_, penalty):
     # lr·l2 = 0.5: the scale halves every step and passes the renormalization threshold (1e-150
-    # for float64, 1e-12 for float32) many times within the epoch.
+    # for float64, 1e-12 for float32) many times within the epoch (with L2 alone, in the
+    # kernel's per-sample loop).
     X, y = make_sparse_problem(1200, 50, dtype_, "squared_error", density=0.05, seed=2)
     lrs = np.full(1200, 0.5)
-    kw = dict(batch_size=1, penalty="elasticnet", alpha=1.0, l1_ratio=0.01)
+    kw = dict(batch_size=1, penalty=penalty, alpha=1.0, l1_ratio=0.01)
     sparse = _epoch(X, y, _coef(50, dtype_), 0.0, lrs, **kw)
     dense = _epoch(X.toarray(), y, _coef(50, dtype_), 0.0, lrs, **kw)
     _assert_same_epoch(sparse, dense, dtype_)

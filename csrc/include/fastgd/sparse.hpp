@@ -752,6 +752,44 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   return total;
 }
 
+// Per-sample steps (batch 1) without L1, on one thread: scikit-learn's SGD on sparse data, the
+// most common sparse epoch, as one loop with nothing per step but the step itself. The same
+// arithmetic, in the same order, as sgd_epoch_sync's linear direct steps (the same coefficients,
+// bit for bit), without their per-step bookkeeping for threads and batches (1.05-1.2x faster at
+// d = 2^16 to 2^24 on the development machine). Every step must be linear (a = 1 − lr·l2 > 0;
+// see sgd_epoch_csr). On that Zen 4 the loop runs about 3 instructions per cycle, from L1 as
+// from L2: AVX-512 gathers and scatters for the dot product and the update were 1.1-1.3x slower.
+template <class T, class I, class Loss>
+acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, T* b) {
+  const index_t n = a.n_rows, d = a.X.n_cols;
+  const Penalty pen = a.penalty;
+  const LazyCoef<T, false> w{v, nullptr};
+  const bool prefetch = coefficient_bytes<T>(d, pen) > kPrefetchCoefficientsAbove;
+  Clock now;
+  acc_t total_loss = 0;
+  for (index_t s = 0; s < n; ++s) {
+    const index_t i = row_at(a, s);
+    prefetch_permuted(a, s);
+    if (prefetch && s + kPrefetchAhead < n)
+      prefetch_coefficients(a.X, row_at(a, s + kPrefetchAhead), v, nullptr);
+    const acc_t p = predict_scaled(a.X, i, v, now.A, acc_t(*b));
+    const acc_t yi = acc_t(a.y[i]), si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
+    const acc_t g = si * loss.derivative(p, yi);
+    total_loss += si * loss.value(p, yi);
+    const double lr = a.lrs[s];
+    const Clock next = advance(now, lr, pen);
+    if (g != 0) add_row(a.X, i, g, v, linear_factor(lr, 1.0, next));
+    now = next;
+    if (now.A < rebase_below<T>()) {
+      w.materialize(0, d, now);
+      now = Clock{};
+    }
+    if (a.fit_intercept) *b = T(acc_t(*b) - lr * g);
+  }
+  w.materialize(0, d, now);
+  return total_loss;
+}
+
 }  // namespace sparse_detail
 
 // One epoch of minibatch SGD on CSR data; updates w (d values) and *b in place and returns the
@@ -763,6 +801,11 @@ acc_t sgd_epoch_csr(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w, T* b) {
     const index_t n_steps = (a.n_rows + a.batch_size - 1) / a.batch_size;
     for (index_t s = 0; s < n_steps && lazy; ++s) lazy = 1.0 - a.lrs[s] * a.penalty.l2 > 0;
     if (lazy) return sparse_detail::sgd_epoch_async(a, loss, w, b);
+  }
+  if (a.batch_size == 1 && a.n_rows > 0 && !(a.penalty.l1 > 0)) {
+    bool linear = true;  // every step has a > 0
+    for (index_t s = 0; s < a.n_rows && linear; ++s) linear = 1.0 - a.lrs[s] * a.penalty.l2 > 0;
+    if (linear) return sparse_detail::sgd_epoch_per_sample(a, loss, w, b);
   }
   return sparse_detail::sgd_epoch_sync(a, loss, w, b);
 }
