@@ -255,16 +255,18 @@ inline acc_t predict(const CsrView<T, I>& X, index_t i, const LazyCoef<T, Relaxe
 template <class T, class I, bool Relaxed = false>
 inline acc_t predict_scaled(const CsrView<T, I>& X, index_t i, const T* v, double A,
                             acc_t b) noexcept {
+  const I* indices = X.indices;  // in locals: see add_row
+  const T* data = X.data;
   acc_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   index_t k = X.begin(i);
   const index_t hi = X.end(i);
   for (; k + 4 <= hi; k += 4) {
-    s0 += acc_t(X.data[k]) * acc_t(load<Relaxed>(v + X.indices[k]));
-    s1 += acc_t(X.data[k + 1]) * acc_t(load<Relaxed>(v + X.indices[k + 1]));
-    s2 += acc_t(X.data[k + 2]) * acc_t(load<Relaxed>(v + X.indices[k + 2]));
-    s3 += acc_t(X.data[k + 3]) * acc_t(load<Relaxed>(v + X.indices[k + 3]));
+    s0 += acc_t(data[k]) * acc_t(load<Relaxed>(v + indices[k]));
+    s1 += acc_t(data[k + 1]) * acc_t(load<Relaxed>(v + indices[k + 1]));
+    s2 += acc_t(data[k + 2]) * acc_t(load<Relaxed>(v + indices[k + 2]));
+    s3 += acc_t(data[k + 3]) * acc_t(load<Relaxed>(v + indices[k + 3]));
   }
-  for (; k < hi; ++k) s0 += acc_t(X.data[k]) * acc_t(load<Relaxed>(v + X.indices[k]));
+  for (; k < hi; ++k) s0 += acc_t(data[k]) * acc_t(load<Relaxed>(v + indices[k]));
   return b + A * ((s0 + s1) + (s2 + s3));
 }
 
@@ -283,12 +285,15 @@ inline void add_pairs(const Pair* p, index_t m, T* v, double c) noexcept {
   for (index_t k = 0; k < m; ++k) v[p[k].j] = T(acc_t(v[p[k].j]) + c * p[k].g);
 }
 
+// (The row's pointers are copied first: GCC reloads members of X after every atomic store.)
 template <bool Relaxed = false, class T, class I>
 inline void add_row(const CsrView<T, I>& X, index_t i, acc_t g, T* v, double c) noexcept {
+  const I* indices = X.indices;
+  const T* data = X.data;
   const index_t hi = X.end(i);
   for (index_t k = X.begin(i); k < hi; ++k) {
-    T* vj = v + X.indices[k];
-    store<Relaxed>(vj, T(acc_t(load<Relaxed>(vj)) + c * (g * acc_t(X.data[k]))));
+    T* vj = v + indices[k];
+    store<Relaxed>(vj, T(acc_t(load<Relaxed>(vj)) + c * (g * acc_t(data[k]))));
   }
 }
 
@@ -778,7 +783,22 @@ acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, 
     total_loss += si * loss.value(p, yi);
     const double lr = a.lrs[s];
     const Clock next = advance(now, lr, pen);
-    if (g != 0) add_row(a.X, i, g, v, linear_factor(lr, 1.0, next));
+    if (g != 0) {
+      const acc_t cg = linear_factor(lr, 1.0, next) * g;
+      const index_t hi = a.X.end(i);
+      index_t k = a.X.begin(i);
+      for (; k + 4 <= hi; k += 4) {
+        T* v0 = v + a.X.indices[k];
+        T* v1 = v + a.X.indices[k + 1];
+        T* v2 = v + a.X.indices[k + 2];
+        T* v3 = v + a.X.indices[k + 3];
+        *v0 = T(acc_t(*v0) + cg * acc_t(a.X.data[k]));
+        *v1 = T(acc_t(*v1) + cg * acc_t(a.X.data[k + 1]));
+        *v2 = T(acc_t(*v2) + cg * acc_t(a.X.data[k + 2]));
+        *v3 = T(acc_t(*v3) + cg * acc_t(a.X.data[k + 3]));
+      }
+      for (; k < hi; ++k) v[a.X.indices[k]] = T(acc_t(v[a.X.indices[k]]) + cg * acc_t(a.X.data[k]));
+    }
     now = next;
     if (now.A < rebase_below<T>()) {
       w.materialize(0, d, now);
