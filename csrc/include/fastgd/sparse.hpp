@@ -297,6 +297,28 @@ inline void add_row(const CsrView<T, I>& X, index_t i, acc_t g, T* v, double c) 
   }
 }
 
+// v_j ← v_j + cg·x_ij over row i, unrolled by four (GCC does not unroll it; the loop's own
+// instructions were a quarter of the per-sample update). Sequential in k, so repeated columns
+// add up as in add_row.
+template <class T, class I>
+inline void add_scaled_row(const CsrView<T, I>& X, index_t i, acc_t cg, T* v) noexcept {
+  const I* indices = X.indices;
+  const T* data = X.data;
+  const index_t hi = X.end(i);
+  index_t k = X.begin(i);
+  for (; k + 4 <= hi; k += 4) {
+    T* v0 = v + indices[k];
+    *v0 = T(acc_t(*v0) + cg * acc_t(data[k]));
+    T* v1 = v + indices[k + 1];
+    *v1 = T(acc_t(*v1) + cg * acc_t(data[k + 1]));
+    T* v2 = v + indices[k + 2];
+    *v2 = T(acc_t(*v2) + cg * acc_t(data[k + 2]));
+    T* v3 = v + indices[k + 3];
+    *v3 = T(acc_t(*v3) + cg * acc_t(data[k + 3]));
+  }
+  for (; k < hi; ++k) v[indices[k]] = T(acc_t(v[indices[k]]) + cg * acc_t(data[k]));
+}
+
 // Applies the pairs p[0:m) (one per column, see combine_pairs) to their columns: the dense update with
 // gradient (Σ pairs)/bs, as of clock `now`, stored as of clock `next`.
 template <class T, bool Relaxed>
@@ -758,12 +780,14 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
 }
 
 // Per-sample steps (batch 1) without L1, on one thread: scikit-learn's SGD on sparse data, the
-// most common sparse epoch, as one loop with nothing per step but the step itself. The same
-// arithmetic, in the same order, as sgd_epoch_sync's linear direct steps (the same coefficients,
-// bit for bit), without their per-step bookkeeping for threads and batches (1.05-1.2x faster at
-// d = 2^16 to 2^24 on the development machine). Every step must be linear (a = 1 − lr·l2 > 0;
-// see sgd_epoch_csr). On that Zen 4 the loop runs about 3 instructions per cycle, from L1 as
-// from L2: AVX-512 gathers and scatters for the dot product and the update were 1.1-1.3x slower.
+// most common sparse epoch, as one loop with nothing per step but the step itself: the steps of
+// sgd_epoch_sync on one thread without its per-step bookkeeping for threads and batches (1.05-1.2x
+// faster at d = 2^16 to 2^24 on the development machine), and with each non-zero's update taking
+// one product, (c·g)·x_ij, instead of c·(g·x_ij) (1.08-1.11x; a rounding apart from the other
+// drivers, whose pairs need g·x_ij). Every step must be linear (a = 1 − lr·l2 > 0; see
+// sgd_epoch_csr). On that Zen 4 the loop runs about 3 instructions per cycle, at d = 2^10 (in L1)
+// as at 2^16 (in L2): AVX-512 gathers and scatters for the dot product and the update were
+// 1.1-1.3x slower.
 template <class T, class I, class Loss>
 acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols;
@@ -783,22 +807,7 @@ acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, 
     total_loss += si * loss.value(p, yi);
     const double lr = a.lrs[s];
     const Clock next = advance(now, lr, pen);
-    if (g != 0) {
-      const acc_t cg = linear_factor(lr, 1.0, next) * g;
-      const index_t hi = a.X.end(i);
-      index_t k = a.X.begin(i);
-      for (; k + 4 <= hi; k += 4) {
-        T* v0 = v + a.X.indices[k];
-        T* v1 = v + a.X.indices[k + 1];
-        T* v2 = v + a.X.indices[k + 2];
-        T* v3 = v + a.X.indices[k + 3];
-        *v0 = T(acc_t(*v0) + cg * acc_t(a.X.data[k]));
-        *v1 = T(acc_t(*v1) + cg * acc_t(a.X.data[k + 1]));
-        *v2 = T(acc_t(*v2) + cg * acc_t(a.X.data[k + 2]));
-        *v3 = T(acc_t(*v3) + cg * acc_t(a.X.data[k + 3]));
-      }
-      for (; k < hi; ++k) v[a.X.indices[k]] = T(acc_t(v[a.X.indices[k]]) + cg * acc_t(a.X.data[k]));
-    }
+    if (g != 0) add_scaled_row(a.X, i, linear_factor(lr, 1.0, next) * g, v);
     now = next;
     if (now.A < rebase_below<T>()) {
       w.materialize(0, d, now);
