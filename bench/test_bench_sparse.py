@@ -13,6 +13,11 @@ Both fit without an intercept: on sparse input scikit-learn multiplies the inter
 0.01 (its SPARSE_INTERCEPT_DECAY), so with an intercept the two are different algorithms (fastgd
 gives the model of the dense update on X.toarray(), which is scikit-learn's on dense input).
 
+With Vowpal Wabbit installed (`pip install vowpalwabbit`; skipped without), the same group times
+one pass of VW's default learner (adaptive, normalized, invariant updates: what VW users run) with
+logistic loss over the same rows, from VW's binary cache of them (its fastest input; writing the
+text and the cache is not timed), and checks that its model reaches scikit-learn's log-loss to 1%.
+
 The d-scaling group times the same epoch at d = 2^16 ... 2^24 with the same non-zeros: the
 kernel does O(nnz) work per step whatever d; what grows is the memory the coefficients span
 (512 KiB to 128 MiB), so the test reports the ratio and checks it against a bound
@@ -34,6 +39,11 @@ sklearn_linear = pytest.importorskip("sklearn.linear_model")
 
 from fastgd import _core, ops, schedules  # noqa: E402
 from fastgd.linear_model import SGDClassifier  # noqa: E402
+
+try:
+    from vowpalwabbit import pyvw
+except ImportError:  # optional, as PyTorch is for the dense benchmarks
+    pyvw = None
 
 SCALE = float(os.environ.get("FASTGD_BENCH_SCALE", "1"))
 N = max(1000, int(500_000 * SCALE))
@@ -132,6 +142,71 @@ def test_fastgd_minibatch_async(benchmark, hashed, sklearn_log_loss):
     w = benchmark.pedantic(_fastgd_epoch, args=args, rounds=3, iterations=1)
     benchmark.extra_info["threads"] = threads
     assert log_loss(X, y, w) == pytest.approx(sklearn_log_loss, rel=0.01)
+
+
+def write_vw_text(X, y, path):
+    """X (CSR, column indices below 10^7, |values| below 10) and labels ±1 in Vowpal Wabbit's
+    text format, built as one byte array instead of 2·10^7 formatted strings: each non-zero is
+    ' jjjjjjj:±d.ddddddddd' (VW takes an all-digit feature name as the feature's index, leading
+    zeros and all), each row '±1 |' then its features and a newline."""
+    assert X.shape[1] <= 10**7 and (np.abs(X.data) < 10).all()
+    n, nnz = X.shape[0], X.nnz
+    tok, head = 21, 4  # bytes per non-zero, and per row before its non-zeros ("+1 |")
+    row_of = np.repeat(np.arange(n), np.diff(X.indptr))
+    out = np.full(head * n + tok * nnz + n, ord(" "), dtype=np.uint8)
+    starts = head * np.arange(n) + tok * X.indptr[:-1] + np.arange(n)  # where each row begins
+    out[starts] = np.where(y > 0, ord("+"), ord("-"))
+    out[starts + 1] = ord("1")
+    out[starts + 3] = ord("|")
+    out[starts + head + tok * np.diff(X.indptr)] = ord("\n")
+    at = head * row_of + tok * np.arange(nnz) + row_of + head  # each non-zero's leading space
+    j = X.indices.astype(np.int64)
+    for p in range(7):  # the index's 7 digits, most significant first
+        out[at + 1 + p] = ord("0") + (j // 10 ** (6 - p)) % 10
+    out[at + 8] = ord(":")
+    out[at + 9] = np.where(X.data < 0, ord("-"), ord("+"))
+    scaled = np.rint(np.abs(X.data) * 1e9).astype(np.int64)  # d.ddddddddd as 10 digits
+    out[at + 10] = ord("0") + scaled // 10**9
+    out[at + 11] = ord(".")
+    for p in range(9):
+        out[at + 12 + p] = ord("0") + (scaled // 10 ** (8 - p)) % 10
+    out.tofile(path)
+
+
+VW_ARGS = f"--loss_function logistic -b {D.bit_length() - 1} --noconstant --quiet"
+
+
+@pytest.fixture(scope="module")
+def vw_cache(hashed, tmp_path_factory):
+    if pyvw is None:
+        pytest.skip("Vowpal Wabbit is not installed (pip install vowpalwabbit)")
+    X, y = hashed
+    folder = tmp_path_factory.mktemp("vw")
+    text, cache = folder / "hashed.txt", folder / "hashed.cache"
+    write_vw_text(X, y, text)
+    workspace = pyvw.Workspace(f"-d {text} --cache_file {cache} {VW_ARGS}")
+    workspace.run_parser()  # the first pass writes the cache
+    workspace.finish()
+    text.unlink()
+    return cache
+
+
+def _vw_epoch(cache):
+    workspace = pyvw.Workspace(f"--cache_file {cache} {VW_ARGS}")
+    workspace.run_parser()
+    return workspace
+
+
+@pytest.mark.benchmark(group="sparse-hashed-logreg")
+def test_vowpal_wabbit_epoch(benchmark, hashed, vw_cache, sklearn_log_loss):
+    X, y = hashed
+    workspace = benchmark.pedantic(_vw_epoch, args=(vw_cache,), rounds=3, iterations=1)
+    assert workspace.get_weighted_examples() == X.shape[0]  # it read every row, once
+    w = np.array([workspace.get_weight(j) for j in range(X.shape[1])], dtype=np.float64)
+    workspace.finish()
+    vw_log_loss = log_loss(X, y, w)
+    benchmark.extra_info["log_loss"] = vw_log_loss
+    assert vw_log_loss < 1.01 * sklearn_log_loss
 
 
 FIT_EPOCHS = 5
