@@ -89,3 +89,42 @@ def test_derivative_matches_finite_differences(loss):
     _, g = ops.loss_and_derivative(p, y, loss=loss, epsilon=epsilon)
     np.testing.assert_allclose(g, (vp - vm) / (2 * h), rtol=1e-6, atol=1e-6)
     assert len(p) > 300
+
+
+def _log_loss_reference(p, y):
+    """log(1 + e^(−z)) and −y·σ(−z), z = y·p, from NumPy's exp and log1p (float64)."""
+    z = y * p
+    e = np.exp(-np.abs(z))
+    value = np.maximum(-z, 0.0) + np.log1p(e)
+    deriv = -y * np.where(z > 0, e, 1.0) / (1.0 + e)
+    return value, deriv
+
+
+def test_log_loss_is_accurate_over_the_whole_range():
+    # The kernels' log-loss has its own exp and log1p (csrc/include/fastgd/exp_log.hpp): within
+    # a few ulps of NumPy's everywhere, subnormal results and both tails included.
+    rng = np.random.default_rng(7)
+    magnitudes = np.concatenate([
+        rng.uniform(0, 1, 4000), rng.uniform(0, 50, 4000), rng.uniform(0, 760, 4000),
+        10.0 ** rng.uniform(-300, 2.87, 4000), [0.0, 1e-300, 0.5 * np.log(2), np.log(2), 708.4,
+        709.8, 744.4, 745.1, 745.2, 745.3, 800.0, 1e300],
+    ])  # fmt: skip
+    p = np.concatenate([magnitudes, -magnitudes])
+    y = rng.choice([-1.0, 1.0], p.size)
+    value, deriv = ops.loss_and_derivative(p, y, loss="log_loss")
+    ref_value, ref_deriv = _log_loss_reference(p, y)
+    # Relative to the result, except below the normal range, where an ulp is 5e-324 absolute.
+    np.testing.assert_allclose(value, ref_value, rtol=1e-15, atol=1e-322)
+    np.testing.assert_allclose(deriv, ref_deriv, rtol=1e-15, atol=1e-322)
+    tiny = (ref_value > 0) & (ref_value < 1e-310)
+    assert tiny.sum() > 10 and (value[tiny] > 0).all()  # subnormal losses are not flushed to 0
+
+
+def test_log_loss_special_margins():
+    p = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0])
+    value, deriv = ops.loss_and_derivative(p, np.ones(5), loss="log_loss")
+    np.testing.assert_array_equal(value[:2], [0.0, np.inf])
+    np.testing.assert_array_equal(deriv[:2], [-0.0, -1.0])
+    assert np.isnan(value[2]) and np.isnan(deriv[2])  # divergence stays visible
+    np.testing.assert_array_equal(value[3:], [np.log(2), np.log(2)])
+    np.testing.assert_array_equal(deriv[3:], [-0.5, -0.5])

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "config.hpp"
+#include "exp_log.hpp"
 
 namespace fastgd {
 
@@ -82,19 +83,18 @@ struct SquaredEpsilonInsensitive {
 
 struct LogLoss {
   double epsilon;
-  // log(1 + e^(−z)), z = y·p, written so that neither branch overflows.
+  // Both through e = e^(−|z|), z = y·p, so that nothing overflows, and without branches: the row
+  // passes then compute several rows' losses in one vector (exp_log.hpp, epoch.hpp's losses_of).
+  // log(1 + e^(−z)) = max(−z, 0) + log(1 + e).
   FASTGD_HD double value(double p, double y) const noexcept {
     const double z = y * p;
-    return z > 0.0 ? std::log1p(std::exp(-z)) : -z + std::log1p(std::exp(z));
+    return (z > 0.0 ? 0.0 : -z) + log1p_unit(exp_nonpositive(-std::fabs(z)));
   }
-  // −y·σ(−z) = −y / (1 + e^z), again without overflow for large |z|.
+  // −y·σ(−z) = −y / (1 + e^z): −y·e / (1 + e) for z > 0, −y / (1 + e) otherwise.
   FASTGD_HD double derivative(double p, double y) const noexcept {
     const double z = y * p;
-    if (z > 0.0) {
-      const double e = std::exp(-z);
-      return -y * e / (1.0 + e);
-    }
-    return -y / (1.0 + std::exp(z));
+    const double e = exp_nonpositive(-std::fabs(z));
+    return -y * (z > 0.0 ? e : 1.0) / (1.0 + e);
   }
 };
 
