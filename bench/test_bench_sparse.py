@@ -149,23 +149,24 @@ def write_vw_text(X, y, path):
     text format, built as one byte array instead of 2·10^7 formatted strings: each non-zero is
     ' jjjjjjj:±d.ddddddddd' (VW takes an all-digit feature name as the feature's index, leading
     zeros and all), each row '±1 |' then its features and a newline."""
-    assert X.shape[1] <= 10**7 and (np.abs(X.data) < 10).all()
+    scaled = np.rint(np.abs(X.data) * 1e9).astype(np.int64)  # d.ddddddddd as 10 digits
+    assert X.shape[1] <= 10**7 and (scaled < 10**10).all()
     n, nnz = X.shape[0], X.nnz
+    indptr = X.indptr.astype(np.int64)  # positions in bytes pass 2^31 at scale 5
     tok, head = 21, 4  # bytes per non-zero, and per row before its non-zeros ("+1 |")
-    row_of = np.repeat(np.arange(n), np.diff(X.indptr))
+    row_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
     out = np.full(head * n + tok * nnz + n, ord(" "), dtype=np.uint8)
-    starts = head * np.arange(n) + tok * X.indptr[:-1] + np.arange(n)  # where each row begins
+    starts = head * np.arange(n) + tok * indptr[:-1] + np.arange(n)  # where each row begins
     out[starts] = np.where(y > 0, ord("+"), ord("-"))
     out[starts + 1] = ord("1")
     out[starts + 3] = ord("|")
-    out[starts + head + tok * np.diff(X.indptr)] = ord("\n")
-    at = head * row_of + tok * np.arange(nnz) + row_of + head  # each non-zero's leading space
+    out[starts + head + tok * np.diff(indptr)] = ord("\n")
+    at = head * row_of + tok * np.arange(nnz, dtype=np.int64) + row_of + head  # its leading space
     j = X.indices.astype(np.int64)
     for p in range(7):  # the index's 7 digits, most significant first
         out[at + 1 + p] = ord("0") + (j // 10 ** (6 - p)) % 10
     out[at + 8] = ord(":")
     out[at + 9] = np.where(X.data < 0, ord("-"), ord("+"))
-    scaled = np.rint(np.abs(X.data) * 1e9).astype(np.int64)  # d.ddddddddd as 10 digits
     out[at + 10] = ord("0") + scaled // 10**9
     out[at + 11] = ord(".")
     for p in range(9):

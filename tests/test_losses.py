@@ -125,6 +125,7 @@ def test_log_loss_special_margins():
     value, deriv = ops.loss_and_derivative(p, np.ones(5), loss="log_loss")
     np.testing.assert_array_equal(value[:2], [0.0, np.inf])
     np.testing.assert_array_equal(deriv[:2], [-0.0, -1.0])
+    assert np.signbit(deriv[0])  # −y·0, as the formula gives: the sign of zero is kept
     assert np.isnan(value[2]) and np.isnan(deriv[2])  # divergence stays visible
     np.testing.assert_array_equal(value[3:], [np.log(2), np.log(2)])
     np.testing.assert_array_equal(deriv[3:], [-0.5, -0.5])

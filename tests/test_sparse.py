@@ -69,7 +69,7 @@ def test_epoch_matches_dense(batch, loss, penalty, weighted, fit_intercept, dtyp
     X, y = make_sparse_problem(n, d, dtype, loss, seed=5)
     rng = np.random.default_rng(6)
     sw = rng.uniform(0, 2, n).astype(dtype) if weighted else None
-    lrs = 0.05 * 0.9 ** np.arange(ops.n_steps(n, batch))
+    lrs = 0.05 * 0.9 ** (np.arange(ops.n_steps(n, batch)) * batch / 16)  # the same decay per row
     kw = dict(
         batch_size=batch,
         order=rng.permutation(n),
@@ -99,11 +99,12 @@ def test_batch_sizes_and_orders_match_dense(batch, penalty):
         _assert_same_epoch(sparse, dense, np.float64)
 
 
-def test_order_may_select_a_subset_of_rows(dtype):
+@pytest.mark.parametrize("batch, penalty", [(8, "elasticnet"), (1, "l2")])
+def test_order_may_select_a_subset_of_rows(dtype, batch, penalty):
     X, y = make_sparse_problem(120, 30, dtype, "squared_error", seed=15)
     rows = np.random.default_rng(1).permutation(120)[:77]
-    lrs = np.full(ops.n_steps(77, 8), 0.05)
-    kw = dict(batch_size=8, order=rows, penalty="elasticnet", **PARAMS)
+    lrs = np.full(ops.n_steps(77, batch), 0.05)
+    kw = dict(batch_size=batch, order=rows, penalty=penalty, **PARAMS)
     sparse = _epoch(X, y, _coef(30, dtype), 0.3, lrs, **kw)
     dense = _epoch(X.toarray(), y, _coef(30, dtype), 0.3, lrs, **kw)
     _assert_same_epoch(sparse, dense, dtype)

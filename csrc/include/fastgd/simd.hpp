@@ -161,4 +161,20 @@ inline const char* runtime_simd_level() noexcept {
   return compiled_simd_level();
 }
 
+// The losses L(p_k, y_k) and derivatives L'(p_k, y_k) of R rows, in one loop that GCC vectorizes
+// across the rows where the loss allows it (the log-loss's exp and log1p are branch-free for this,
+// exp_log.hpp): dense full-batch logistic row passes 1.4x faster than row by row (float32,
+// d = 100, one thread, a Zen 4), sparse loss_and_grad 1.09-1.15x. Each lane computes what the
+// scalar code would: the same bits. (Here, not in losses.hpp: the CUDA sources include that, and
+// their host compiler runs without OpenMP, which would warn of the pragma.)
+template <int R, class Loss>
+FASTGD_ALWAYS_INLINE void losses_of(const Loss& loss, const acc_t* p, const acc_t* y,
+                                    acc_t* value, acc_t* derivative) noexcept {
+#pragma omp simd
+  for (int k = 0; k < R; ++k) {
+    value[k] = loss.value(p[k], y[k]);
+    derivative[k] = loss.derivative(p[k], y[k]);
+  }
+}
+
 }  // namespace fastgd

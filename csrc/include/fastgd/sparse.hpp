@@ -49,10 +49,10 @@
 
 #include "config.hpp"
 #include "data.hpp"
-#include "losses.hpp"
 #include "parallel.hpp"
 #include "penalties.hpp"
 #include "scratch.hpp"
+#include "simd.hpp"
 
 
 namespace fastgd {
