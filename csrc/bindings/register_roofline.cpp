@@ -46,12 +46,10 @@ double random_updates(py::array& buffer, const py::array& indices, int repeats) 
 }
 
 double random_update_seconds(py::array& buffer, const py::array& indices, int repeats) {
-  require_dtype<double>(buffer, "buffer", "the coefficients' type of a float64 epoch");
-  if (buffer.ndim() != 1 || !unit_stride(buffer, 0))
-    value_error("buffer must be a contiguous 1-D array, got " + describe(buffer));
+  inout_array<double>(buffer, "buffer", {py::ssize_t(buffer.size())},
+                      "1-D, the coefficients of a float64 epoch");
   if (reinterpret_cast<std::uintptr_t>(buffer.data()) % alignof(double) != 0)
     value_error("buffer must be aligned to 8 bytes");
-  if (!buffer.writeable()) value_error("buffer must be writeable: the probe adds into it");
   if (indices.ndim() != 1 || !unit_stride(indices, 0))
     value_error("indices must be a contiguous 1-D array, got " + describe(indices));
   if (repeats < 1 || repeats > 1000)

@@ -780,15 +780,24 @@ acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w_out, T
   return total;
 }
 
+// Whether every step of the epoch has a lazy form, a = 1 − lr·l2 > 0 (see the header comment):
+// the asynchronous and the per-sample drivers need it.
+template <class T, class I>
+inline bool all_lazy(const CsrEpochArgs<T, I>& a) noexcept {
+  const index_t n_steps = (a.n_rows + a.batch_size - 1) / a.batch_size;
+  for (index_t s = 0; s < n_steps; ++s)
+    if (!(1.0 - a.lrs[s] * a.penalty.l2 > 0)) return false;
+  return true;
+}
+
 // Per-sample steps (batch 1) without L1, on one thread: scikit-learn's SGD on sparse data, the
 // most common sparse epoch, as one loop with nothing per step but the step itself: the steps of
 // sgd_epoch_sync on one thread without its per-step bookkeeping for threads and batches (1.05-1.2x
 // faster at d = 2^16 to 2^24 on the development machine), and with each non-zero's update taking
 // one product, (c·g)·x_ij, instead of c·(g·x_ij) (1.08-1.11x; a rounding apart from the other
-// drivers, whose pairs need g·x_ij). Every step must be linear (a = 1 − lr·l2 > 0; see
-// sgd_epoch_csr). On that Zen 4 the loop runs about 3 instructions per cycle, at d = 2^10 (in L1)
-// as at 2^16 (in L2): AVX-512 gathers and scatters for the dot product and the update were
-// 1.1-1.3x slower.
+// drivers, whose pairs need g·x_ij). Every step must be lazy (all_lazy). On that Zen 4 the
+// loop runs about 3 instructions per cycle, at d = 2^10 (in L1) as at 2^16 (in L2): AVX-512
+// gathers and scatters for the dot product and the update were 1.1-1.3x slower.
 template <class T, class I, class Loss>
 acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols;
@@ -826,17 +835,10 @@ acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, 
 // progressive loss, as fastgd::sgd_epoch does on dense data.
 template <class T, class I, class Loss>
 acc_t sgd_epoch_csr(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w, T* b) {
-  if (a.asynchronous && detail::usable_threads(a.n_threads) > 1) {
-    bool lazy = true;  // every step has a > 0
-    const index_t n_steps = (a.n_rows + a.batch_size - 1) / a.batch_size;
-    for (index_t s = 0; s < n_steps && lazy; ++s) lazy = 1.0 - a.lrs[s] * a.penalty.l2 > 0;
-    if (lazy) return sparse_detail::sgd_epoch_async(a, loss, w, b);
-  }
-  if (a.batch_size == 1 && a.n_rows > 0 && !(a.penalty.l1 > 0)) {
-    bool linear = true;  // every step has a > 0
-    for (index_t s = 0; s < a.n_rows && linear; ++s) linear = 1.0 - a.lrs[s] * a.penalty.l2 > 0;
-    if (linear) return sparse_detail::sgd_epoch_per_sample(a, loss, w, b);
-  }
+  if (a.asynchronous && detail::usable_threads(a.n_threads) > 1 && sparse_detail::all_lazy(a))
+    return sparse_detail::sgd_epoch_async(a, loss, w, b);
+  if (a.batch_size == 1 && a.n_rows > 0 && !(a.penalty.l1 > 0) && sparse_detail::all_lazy(a))
+    return sparse_detail::sgd_epoch_per_sample(a, loss, w, b);
   return sparse_detail::sgd_epoch_sync(a, loss, w, b);
 }
 
