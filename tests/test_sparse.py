@@ -304,12 +304,10 @@ def test_shape_mismatches_raise():
         ops.sgd_epoch(X, y, w, b, np.full(2, 0.1), batch_size=10, parallel="hogwild")
     from fastgd import _core
 
+    bad = X.copy()
+    bad.indptr = bad.indptr[:-1]  # scipy does not check an assigned indptr; the kernels must
     with pytest.raises(ValueError, match=r"X.indptr must have shape \(21,\)"):
-        _core.sgd_epoch_csr(
-            X.data, X.indices, X.indptr[:-1], (20, 8), y, w, b, np.full(2, 0.1), 10, None,
-            _core.Loss.squared_error, _core.Penalty.l2, 1e-4, 0.15, 0.1, None, True, 1, True,
-            False,
-        )  # fmt: skip
+        _core.Problem(bad, y)
 
 
 # ---------------------------------------------------------------- threads

@@ -6,7 +6,7 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastgd's compiled kernels (C++/OpenMP). Use fastgd.ops for the documented API.";
   fastgd::bindings::register_info(m);
-  fastgd::bindings::register_ops(m);
+  fastgd::bindings::register_kinds(m);
   fastgd::bindings::register_roofline(m);
-  fastgd::bindings::register_sparse(m);
+  fastgd::bindings::register_problem(m);
 }

@@ -5,9 +5,9 @@
 
 namespace fastgd::bindings {
 
-void register_ops(pybind11::module_& m);
+void register_kinds(pybind11::module_& m);
 void register_info(pybind11::module_& m);
 void register_roofline(pybind11::module_& m);
-void register_sparse(pybind11::module_& m);
+void register_problem(pybind11::module_& m);
 
 }  // namespace fastgd::bindings

@@ -17,6 +17,12 @@ class Loss(enum.Enum):
     hinge = ...
     squared_hinge = ...
     modified_huber = ...
+    multinomial = ...
+
+class Targets(enum.Enum):
+    real = ...
+    labels = ...
+    classes = ...
 
 class Optimizer(enum.Enum):
     sgd = ...
@@ -36,126 +42,54 @@ class Penalty(enum.Enum):
 def build_info() -> dict[str, Any]: ...
 def max_threads() -> int: ...
 def is_classification(loss: Loss) -> bool: ...
+def loss_targets(loss: Loss) -> Targets: ...
+def uses_epsilon(loss: Loss) -> bool: ...
 def optimizer_state_arrays(optimizer: Optimizer) -> int: ...
-def loss_and_grad(
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[np.floating[Any]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: float,
-    loss: Loss,
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    epsilon: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    n_threads: int,
-    check_input: bool,
-) -> tuple[float, npt.NDArray[np.floating[Any]], float]: ...
-def sgd_epoch(
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[np.floating[Any]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: npt.NDArray[np.floating[Any]],
-    lrs: npt.NDArray[np.float64],
-    batch_size: int,
-    order: npt.NDArray[np.int64] | None,
-    loss: Loss,
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    epsilon: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    fit_intercept: bool,
-    n_threads: int,
-    check_input: bool,
-    optimizer: Optimizer = ...,
-    optimizer_params: dict[str, float] = ...,
-    optimizer_state: npt.NDArray[np.floating[Any]] | None = ...,
-    optimizer_intercept_state: npt.NDArray[np.floating[Any]] | None = ...,
-    optimizer_step: npt.NDArray[np.int64] | None = ...,
-    average_coef: npt.NDArray[np.floating[Any]] | None = ...,
-    average_intercept: npt.NDArray[np.floating[Any]] | None = ...,
-    average_step: npt.NDArray[np.int64] | None = ...,
-    average_start: int = ...,
-) -> float: ...
-def multinomial_loss_and_grad(
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[Any],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: npt.NDArray[np.floating[Any]],
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    label_smoothing: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    n_threads: int,
-    check_input: bool,
-) -> tuple[float, npt.NDArray[np.floating[Any]], npt.NDArray[np.float64]]: ...
-def multinomial_epoch(
-    X: npt.NDArray[np.floating[Any]],
-    y: npt.NDArray[Any],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: npt.NDArray[np.floating[Any]],
-    lrs: npt.NDArray[np.float64],
-    batch_size: int,
-    order: npt.NDArray[np.int64] | None,
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    label_smoothing: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    fit_intercept: bool,
-    n_threads: int,
-    check_input: bool,
-    optimizer: Optimizer = ...,
-    optimizer_params: dict[str, float] = ...,
-    optimizer_state: npt.NDArray[np.floating[Any]] | None = ...,
-    optimizer_intercept_state: npt.NDArray[np.floating[Any]] | None = ...,
-    optimizer_step: npt.NDArray[np.int64] | None = ...,
-    average_coef: npt.NDArray[np.floating[Any]] | None = ...,
-    average_intercept: npt.NDArray[np.floating[Any]] | None = ...,
-    average_step: npt.NDArray[np.int64] | None = ...,
-    average_start: int = ...,
-) -> float: ...
-def loss_and_grad_csr(
-    data: npt.NDArray[np.floating[Any]],
-    indices: npt.NDArray[np.integer[Any]],
-    indptr: npt.NDArray[np.integer[Any]],
-    shape: tuple[int, int],
-    y: npt.NDArray[np.floating[Any]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: float,
-    loss: Loss,
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    epsilon: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    n_threads: int,
-    check_input: bool,
-) -> tuple[float, npt.NDArray[np.floating[Any]], float]: ...
-def sgd_epoch_csr(
-    data: npt.NDArray[np.floating[Any]],
-    indices: npt.NDArray[np.integer[Any]],
-    indptr: npt.NDArray[np.integer[Any]],
-    shape: tuple[int, int],
-    y: npt.NDArray[np.floating[Any]],
-    coef: npt.NDArray[np.floating[Any]],
-    intercept: npt.NDArray[np.floating[Any]],
-    lrs: npt.NDArray[np.float64],
-    batch_size: int,
-    order: npt.NDArray[np.int64] | None,
-    loss: Loss,
-    penalty: Penalty,
-    alpha: float,
-    l1_ratio: float,
-    epsilon: float,
-    sample_weight: npt.NDArray[np.floating[Any]] | None,
-    fit_intercept: bool,
-    n_threads: int,
-    check_input: bool,
-    asynchronous: bool,
-) -> float: ...
+_Floats = npt.NDArray[np.floating[Any]]
+_StateArrays = tuple[_Floats, _Floats, npt.NDArray[np.int64]]
+
+class Problem:
+    def __init__(
+        self,
+        X: Any,
+        y: npt.NDArray[Any],
+        sample_weight: _Floats | None = None,
+        *,
+        loss: Loss = ...,
+        epsilon: float = 0.1,
+        label_smoothing: float = 0.0,
+        n_classes: int = 0,
+        penalty: Penalty = ...,
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
+        batch_size: int = 1,
+        fit_intercept: bool = True,
+        n_threads: int = 1,
+        asynchronous: bool = False,
+        optimizer: Optimizer = ...,
+        optimizer_params: dict[str, float] = ...,
+        average_start: int = 0,
+        check_finite: bool = True,
+    ) -> None: ...
+    def with_targets(self, y: npt.NDArray[Any], sample_weight: _Floats | None = None) -> Problem: ...
+    def run(
+        self,
+        coef: _Floats,
+        intercept: _Floats,
+        lrs: npt.NDArray[np.float64],
+        order: npt.NDArray[np.int64] | None = None,
+        *,
+        optimizer_state: _StateArrays | None = None,
+        average: _StateArrays | None = None,
+        check_order: bool = True,
+    ) -> float: ...
+    def loss_and_grad(self, coef: _Floats, intercept: Any) -> tuple[float, _Floats, Any]: ...
+    def penalty_value(self, coef: _Floats) -> float: ...
+    @property
+    def n_samples(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+
 def loss_and_derivative(
     loss: Loss, p: npt.NDArray[np.float64], y: npt.NDArray[np.float64], epsilon: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, schedules
+from ._validation import as_vector
 from .schedules import Plateau
 
 # Rows per block when scoring the validation split, so that no copy of X[validation] is made.
@@ -52,6 +53,7 @@ class Task:
     last_loss: float = np.nan  # mean progressive loss of the last epoch
     objective: float = np.nan  # last_loss + the penalty at the end of the epoch
     plateau: Plateau | None = None
+    problem: Any = None  # the prepared problem (fastgd._core.Problem) of this fit
 
 
 @dataclass
@@ -131,14 +133,6 @@ def make_tasks(targets, sample_weights, coef, intercept, states, start_step=0, j
     ]
 
 
-def _penalty_value(coef: np.ndarray, s: Settings) -> float:
-    if s.penalty == "none":
-        return 0.0
-    rho = {"l2": 0.0, "l1": 1.0, "elasticnet": s.l1_ratio}[s.penalty]
-    w = coef.astype(np.float64).ravel()
-    return s.alpha * ((1.0 - rho) * 0.5 * (w @ w) + rho * np.abs(w).sum())
-
-
 def _validation_score(X, rows, task: Task, classification: bool) -> float:
     """Accuracy (classification, labels ±1) or R² of the task on the validation rows."""
     p = (
@@ -189,20 +183,8 @@ def run(
     # per-epoch Python work of one task behind the kernels of the others.
     workers = min(len(tasks), s.n_threads)
     kernel_threads = max(1, s.n_threads // workers)
+    _prepare_problems(X, tasks, s, batch, kernel_threads)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    extra = dict(label_smoothing=s.label_smoothing) if s.loss == ops.MULTINOMIAL else {}
-    kernel_args = dict(
-        **extra,
-        batch_size=batch,
-        loss=s.loss,
-        penalty=s.penalty,
-        alpha=s.alpha,
-        l1_ratio=s.l1_ratio,
-        epsilon=s.epsilon,
-        fit_intercept=s.fit_intercept,
-        n_threads=kernel_threads,
-        check_input=False,  # X, y and weights were checked once by the estimator
-    )
     result = Result(n_iter=0)
     # One order buffer for the whole fit, shuffled in place each epoch (a shuffle of a
     # permutation is a uniformly random permutation): no allocation per epoch.
@@ -227,17 +209,13 @@ def run(
                     else:
                         rows = None  # the whole epoch in storage order
                     lrs = schedules.rates(task.schedule, task.step + lo, hi - lo)
-                    total += ops.sgd_epoch(
-                        X,
-                        task.y,
+                    total += task.problem.run(
                         task.coef,
                         task.intercept,
-                        lrs,
-                        order=rows,
-                        sample_weight=task.sample_weight,
-                        optimizer=task.optimizer,
-                        average=task.average,
-                        **kernel_args,
+                        np.ascontiguousarray(lrs, dtype=np.float64),
+                        rows,
+                        check_order=False,  # slices of a permutation made above
+                        **ops._model_state(task.optimizer, task.average, task.coef),
                     )
                 task.last_loss = total / m
                 task.step += n_steps
@@ -273,12 +251,42 @@ def run(
     return result
 
 
+def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: int) -> None:
+    """Check X, each task's targets and weights, and the options, once for the whole fit: the
+    first task's problem checks X, the others share it with their own targets."""
+    first = tasks[0]
+    first.problem = ops._prepare(
+        X,
+        first.y,
+        first.sample_weight,
+        loss=s.loss,
+        penalty=s.penalty,
+        alpha=s.alpha,
+        l1_ratio=s.l1_ratio,
+        epsilon=s.epsilon,
+        n_threads=n_threads,
+        check_input=False,  # X was checked once by the estimator
+        label_smoothing=s.label_smoothing,
+        n_classes=first.coef.shape[0] if first.coef.ndim == 2 else 0,
+        batch_size=batch,
+        fit_intercept=s.fit_intercept,
+        optimizer=first.optimizer,
+        average=first.average,
+    )
+    for task in tasks[1:]:
+        sw = task.sample_weight
+        task.problem = first.problem.with_targets(
+            as_vector(task.y, "y", X.dtype),
+            None if sw is None else as_vector(sw, "sample_weight", X.dtype),
+        )
+
+
 def _check_divergence(task: Task, s: Settings, epoch: int, limit: float) -> None:
     """Raise DivergenceError when the epoch left a non-finite weight, or an objective that the
     model's dtype cannot represent (float32 weights of 1e35 are finite, and useless: their
     predictions overflow)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        task.objective = task.last_loss + _penalty_value(task.coef, s)
+        task.objective = task.last_loss + task.problem.penalty_value(task.coef)
     if not (
         abs(task.objective) < limit
         and np.isfinite(task.coef).all()

@@ -58,13 +58,14 @@ __all__ = [
     "sgd_epoch",
 ]
 
-#: Names accepted by ``loss=``.
-LOSSES: tuple[str, ...] = tuple(_core.Loss.__members__)
+#: The softmax loss's name: ``loss="multinomial"`` (coefficients (K, d), y classes).
+MULTINOMIAL: str = _core.Loss.multinomial.name
+#: The pointwise losses, L(p, y) of one prediction: every name ``loss=`` accepts but MULTINOMIAL.
+LOSSES: tuple[str, ...] = tuple(
+    name for name, kind in _core.Loss.__members__.items() if kind != _core.Loss.multinomial
+)
 #: Names accepted by ``penalty=``.
 PENALTIES: tuple[str, ...] = tuple(_core.Penalty.__members__)
-
-
-MULTINOMIAL = "multinomial"
 
 
 def _multinomial_targets(y: Any, dtype: Any) -> np.ndarray:
@@ -82,47 +83,86 @@ def _multinomial_targets(y: Any, dtype: Any) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _common(
-    X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing=0.0
-):
-    """Checked arguments of a kernel call: X dense (``X=``) or CSR (``data``, ``indices``,
-    ``indptr``, ``shape``); a multinomial call swaps loss/epsilon for label_smoothing."""
-    if is_sparse(X):
-        X = as_csr(X)
-        data = dict(
-            data=np.ascontiguousarray(X.data),
-            indices=np.ascontiguousarray(X.indices),
-            indptr=np.ascontiguousarray(X.indptr),
-            shape=(int(X.shape[0]), int(X.shape[1])),
-        )
-    else:
-        X = check_data_matrix(X)
-        data = dict(X=X)
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    args = dict(
-        **data,
-        sample_weight=None
-        if sample_weight is None
-        else as_vector(sample_weight, "sample_weight", dtype),
+def _features(X: Any) -> Any:
+    """X as the kernels take it, never copied: a float32/float64 NumPy array, or a scipy.sparse
+    CSR matrix (other formats and dtypes are converted, see :func:`as_csr`)."""
+    return as_csr(X) if is_sparse(X) else check_data_matrix(X)
+
+
+def _prepare(
+    X: Any,
+    y: Any,
+    sample_weight: Any,
+    *,
+    loss: Any,
+    penalty: Any,
+    alpha: Any,
+    l1_ratio: Any,
+    epsilon: Any,
+    n_threads: Any,
+    check_input: bool,
+    label_smoothing: Any = 0.0,
+    n_classes: int = 0,
+    batch_size: Any = 1,
+    fit_intercept: bool = True,
+    parallel: Any = "sync",
+    optimizer: optimizers.Optimizer | None = None,
+    average: optimizers.Average | None = None,
+) -> Any:
+    """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
+    checked once, in O(n) (O(nnz) on CSR); its ``run`` then costs O(the chunk's rows). The public
+    functions below build one per call; the solver builds one per fit.
+
+    ``y`` and ``sample_weight`` are converted to X's dtype when they are not already (an O(n)
+    copy); class indices (``loss="multinomial"``) to int64. ``check_input=False`` skips the scan of
+    X for NaN/inf."""
+    X = _features(X)
+    kind = check_option(loss, "loss", _core.Loss)
+    if average is not None and not isinstance(average, optimizers.Average):
+        raise TypeError(f"average must be a fastgd.optimizers.Average, got {average!r}")
+    return _core.Problem(
+        X,
+        _multinomial_targets(y, X.dtype) if kind == _core.Loss.multinomial else as_vector(y, "y", X.dtype),
+        None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype),
+        loss=kind,
+        epsilon=check_real(epsilon, "epsilon", low=0.0),
+        label_smoothing=check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+        n_classes=n_classes,
         penalty=check_option(penalty, "penalty", _core.Penalty),
         alpha=check_real(alpha, "alpha", low=0.0),
         l1_ratio=check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0),
+        batch_size=check_int(batch_size, "batch_size", low=1),
+        fit_intercept=bool(fit_intercept),
         n_threads=check_threads(n_threads, default_threads()),
+        asynchronous=check_parallel(parallel),
+        optimizer=_core.Optimizer.sgd if optimizer is None else optimizer.kernel_kind(),
+        optimizer_params={} if optimizer is None else optimizer.kernel_params(),
+        average_start=0 if average is None else average.start,
+        check_finite=bool(check_input),
     )
-    if loss == MULTINOMIAL:
-        args.update(
-            y=_multinomial_targets(y, dtype),
-            label_smoothing=check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+
+
+def _model_state(
+    optimizer: optimizers.Optimizer | None, average: optimizers.Average | None, coef: np.ndarray
+) -> dict[str, Any]:
+    """The arrays an optimizer and an average update beside coef, as ``Problem.run`` takes them
+    (allocated on first use, kept by their objects across calls)."""
+    state = None if optimizer is None else optimizer.state_for(coef)
+    return dict(
+        optimizer_state=None if state is None else (state.coef, state.intercept, state.step),
+        average=None if average is None else average.arrays_for(coef),
+    )
+
+
+def _n_classes(coef: Any) -> int:
+    """K of a softmax model, read from its coefficients (K, d)."""
+    shape = np.shape(coef)
+    if len(shape) != 2 or shape[0] < 2:
+        raise ValueError(
+            f"coef must have shape (n_classes >= 2, n_features) for loss='multinomial', "
+            f"got shape {shape}"
         )
-    else:
-        if label_smoothing:
-            raise ValueError("label_smoothing applies to loss='multinomial' only")
-        args.update(
-            y=as_vector(y, "y", dtype),
-            loss=check_option(loss, "loss", _core.Loss),
-            epsilon=check_real(epsilon, "epsilon", low=0.0),
-        )
-    return args
+    return int(shape[0])
 
 
 def _on_device(X: Any) -> bool:
@@ -191,21 +231,25 @@ def loss_and_grad(
             check_input=check_input,
             label_smoothing=label_smoothing,
         )
-    args = _common(
-        X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
+    multinomial = loss == MULTINOMIAL
+    problem = _prepare(
+        X,
+        y,
+        sample_weight,
+        loss=loss,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        epsilon=epsilon,
+        n_threads=n_threads,
+        check_input=check_input,
+        label_smoothing=label_smoothing,
+        n_classes=_n_classes(coef) if multinomial else 0,
     )
     coef = np.ascontiguousarray(coef)
-    if loss == MULTINOMIAL:
-        if "indptr" in args:
-            raise ValueError("loss='multinomial' needs dense X for now")
-        b = np.ascontiguousarray(intercept, dtype=coef.dtype)
-        return _core.multinomial_loss_and_grad(
-            coef=coef, intercept=b, check_input=bool(check_input), **args
-        )
-    kernel = _core.loss_and_grad_csr if "indptr" in args else _core.loss_and_grad
-    return kernel(
-        coef=coef, intercept=as_intercept_value(intercept), check_input=bool(check_input), **args
-    )
+    if multinomial:
+        return problem.loss_and_grad(coef, np.ascontiguousarray(intercept, dtype=coef.dtype))
+    return problem.loss_and_grad(coef, as_intercept_value(intercept))
 
 
 def sgd_epoch(
@@ -302,63 +346,36 @@ def sgd_epoch(
             average=average,
             label_smoothing=label_smoothing,
         )
-    asynchronous = check_parallel(parallel)
-    args = _common(
-        X, y, sample_weight, loss, penalty, alpha, l1_ratio, epsilon, n_threads, label_smoothing
-    )
-    sparse = "indptr" in args
-    if sparse and (
-        loss == MULTINOMIAL
-        or average is not None
-        or (optimizer is not None and optimizers.get_optimizer(optimizer).kind != "sgd")
-    ):
-        raise ValueError(
-            "sparse X supports plain SGD with a pointwise loss: loss='multinomial', optimizer= "
-            "and average= need dense X for now"
-        )
     lrs_arr = np.asarray(lrs)
     if lrs_arr.dtype.kind not in "iuf":
         raise TypeError(f"lrs must be an array of real learning rates, got dtype {lrs_arr.dtype}")
     coef = check_inplace(coef, "coef")
-    extra: dict[str, Any] = {}
-    if optimizer is not None:
-        opt = optimizers.get_optimizer(optimizer)
-        state = opt.state_for(coef)
-        extra.update(
-            optimizer=_core.Optimizer.__members__[opt.kind], optimizer_params=opt.kernel_params()
-        )
-        if state is not None:
-            extra.update(
-                optimizer_state=state.coef,
-                optimizer_intercept_state=state.intercept,
-                optimizer_step=state.step,
-            )
-    if average is not None:
-        if not isinstance(average, optimizers.Average):
-            raise TypeError(f"average must be a fastgd.optimizers.Average, got {average!r}")
-        avg_coef, avg_intercept, avg_step = average.arrays_for(coef)
-        extra.update(
-            average_coef=avg_coef,
-            average_intercept=avg_intercept,
-            average_step=avg_step,
-            average_start=average.start,
-        )
-    if sparse:
-        kernel, extra = _core.sgd_epoch_csr, {"asynchronous": asynchronous}
-    elif loss == MULTINOMIAL:
-        kernel = _core.multinomial_epoch
-    else:
-        kernel = _core.sgd_epoch
-    return kernel(
-        coef=coef,
-        intercept=check_inplace(intercept, "intercept"),
-        lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
-        batch_size=check_int(batch_size, "batch_size", low=1),
-        order=None if order is None else as_order(order),
-        fit_intercept=bool(fit_intercept),
-        check_input=bool(check_input),
-        **args,
-        **extra,
+    opt = None if optimizer is None else optimizers.get_optimizer(optimizer)
+    problem = _prepare(
+        X,
+        y,
+        sample_weight,
+        loss=loss,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        epsilon=epsilon,
+        n_threads=n_threads,
+        check_input=check_input,
+        label_smoothing=label_smoothing,
+        n_classes=_n_classes(coef) if loss == MULTINOMIAL else 0,
+        batch_size=batch_size,
+        fit_intercept=fit_intercept,
+        parallel=parallel,
+        optimizer=opt,
+        average=average,
+    )
+    return problem.run(
+        coef,
+        check_inplace(intercept, "intercept"),
+        np.ascontiguousarray(lrs_arr, dtype=np.float64),
+        None if order is None else as_order(order),
+        **_model_state(opt, average, coef),
     )
 
 

@@ -74,6 +74,10 @@ class Optimizer:
     #: initial value of the state arrays (torch's Adagrad initial_accumulator_value)
     _initial_state: float = 0.0
 
+    def kernel_kind(self) -> Any:
+        """The kernels' name of this optimizer (a ``_core.Optimizer``)."""
+        return _core.Optimizer.__members__[self.kind]
+
     def kernel_params(self) -> dict[str, float]:
         """The hyper-parameters the kernel reads (names of optimizers.hpp OptimizerParams)."""
         return {}
@@ -81,7 +85,7 @@ class Optimizer:
     def state_for(self, coef: np.ndarray) -> OptimizerState | None:
         """This optimizer's state for ``coef`` ((d,), or (K, d) for a softmax model), allocated at
         the first call."""
-        k = _core.optimizer_state_arrays(_core.Optimizer.__members__[self.kind])
+        k = _core.optimizer_state_arrays(self.kernel_kind())
         if k == 0:
             return None
         state = getattr(self, "state_", None)

@@ -9,6 +9,7 @@ namespace fastgd {
 // slice such as X[::2] of a C-ordered array is used in place.
 template <class T>
 struct DenseView {
+  using value_type = T;
   const T* data;
   index_t n_rows;
   index_t n_cols;
@@ -23,6 +24,7 @@ struct DenseView {
 // repeat within a row (repeats add up, as in scipy's canonical form).
 template <class T, class I>
 struct CsrView {
+  using value_type = T;
   const T* data;
   const I* indices;
   const I* indptr;

@@ -8,12 +8,6 @@
 
 namespace fastgd {
 
-// Whether a loss expects labels in {-1, +1}.
-constexpr bool is_classification(LossKind kind) noexcept {
-  return kind == LossKind::log_loss || kind == LossKind::hinge ||
-         kind == LossKind::squared_hinge || kind == LossKind::modified_huber;
-}
-
 // Calls f(loss) with the loss struct for `kind` and returns what f returns.
 template <class F>
 decltype(auto) with_loss(LossKind kind, double epsilon, F&& f) {
@@ -27,8 +21,9 @@ decltype(auto) with_loss(LossKind kind, double epsilon, F&& f) {
     case LossKind::hinge: return f(losses::Hinge{epsilon});
     case LossKind::squared_hinge: return f(losses::SquaredHinge{epsilon});
     case LossKind::modified_huber: return f(losses::ModifiedHuber{epsilon});
+    case LossKind::multinomial: break;  // not pointwise: the callers branch on is_pointwise first
   }
-  return f(losses::SquaredError{epsilon});  // unreachable: pybind11 only passes valid enum values
+  return f(losses::SquaredError{epsilon});  // unreachable
 }
 
 }  // namespace fastgd

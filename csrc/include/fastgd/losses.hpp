@@ -10,20 +10,9 @@
 
 #include "config.hpp"
 #include "exp_log.hpp"
+#include "kinds.hpp"
 
 namespace fastgd {
-
-// The runtime names of the losses; the Python layer reads them from the exported enum.
-enum class LossKind : int {
-  squared_error,
-  huber,
-  epsilon_insensitive,
-  squared_epsilon_insensitive,
-  log_loss,
-  hinge,
-  squared_hinge,
-  modified_huber,
-};
 
 namespace losses {
 

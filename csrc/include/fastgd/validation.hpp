@@ -67,6 +67,17 @@ inline index_t first_non_permutation(const std::int64_t* order, index_t len, ind
   return -1;
 }
 
+// First entry of `rows` outside [0, n): one branch-free pass (negative entries, as unsigned, are
+// too large), and a second one only to locate a bad entry.
+inline index_t first_out_of_range(const std::int64_t* rows, index_t len, index_t n) noexcept {
+  index_t bad = 0;
+  for (index_t k = 0; k < len; ++k) bad += std::uint64_t(rows[k]) >= std::uint64_t(n);
+  if (bad == 0) return -1;
+  for (index_t k = 0; k < len; ++k)
+    if (std::uint64_t(rows[k]) >= std::uint64_t(n)) return k;
+  return -1;
+}
+
 // The structure of a CSR matrix, checked before a kernel reads it. `problem` names the first
 // violation (none: the structure is valid); `where` is its position (entry of indptr, or of
 // indices). Unsorted and repeated indices are valid (the kernels sum repeats, as scipy does).
