@@ -1,6 +1,6 @@
 """Benchmark options and the data sets, made once per session.
 
-Run: ``python -m pytest bench`` (scale 1: the sizes of issue 4) or, quick,
+Run: ``python -m pytest bench`` (scale 1: the full sizes of problems.py) or, quick,
 ``python -m pytest bench --bench-scale 0.05``. The scale multiplies every problem's row count;
 ``FASTGD_BENCH_SCALE`` sets the default.
 """
@@ -20,7 +20,7 @@ def pytest_addoption(parser):
         "--bench-scale",
         type=float,
         default=float(os.environ.get("FASTGD_BENCH_SCALE", "1.0")),
-        help="multiply the benchmark problems' row counts by this (default 1: issue 4's sizes)",
+        help="multiply the benchmark problems' row counts by this (default 1: the full sizes)",
     )
 
 

@@ -1,4 +1,4 @@
-"""The GPU table of issue 5, re-measured in one run: PyTorch's rows beside fastgd's.
+"""The README's GPU table, re-measured in one run: PyTorch's rows beside fastgd's.
 
 Ridge regression (squared error + L2) on float32 X of n × d on the GPU (default n=4,000,000,
 d=128, 2 GB). Rows:
@@ -15,7 +15,7 @@ The slow PyTorch loops run ``--steps`` steps and are scaled to a whole epoch (sa
 Every fastgd row checks itself: its weights must match PyTorch's hand-written loop (the same
 updates, same permutation and learning rate) to float32 accuracy, or the script fails.
 
-    python bench/gpu.py                    # the issue's sizes (needs a GPU with >= 8 GB)
+    python bench/gpu.py                    # the table's sizes (needs a GPU with >= 8 GB)
     python bench/gpu.py --n 400000         # quicker
     python bench/gpu.py --sweep-blocks     # fastgd's epoch time against the grid size
 

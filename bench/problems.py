@@ -43,7 +43,8 @@ class Problem:
 
 
 def problems(scale: float = 1.0) -> dict[str, Problem]:
-    """The four problems of issue 4, with n multiplied by `scale` (at least 2,000 rows)."""
+    """The four dense problems (ridge float32 and float64, L2 logistic, L1 regression), with n
+    multiplied by `scale` (at least 2,000 rows)."""
 
     def n(rows: int) -> int:
         return max(2_000, int(rows * scale))

@@ -1,4 +1,4 @@
-"""fastgd's scaling claims (issue 4): time to a 1%-optimal objective against scikit-learn, epoch
+"""fastgd's scaling claims: time to a 1%-optimal objective against scikit-learn, epoch
 time linear in n, shuffled epochs within 4x of in-order ones, and peak memory within 5% of the
 input data."""
 

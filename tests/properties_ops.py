@@ -3,7 +3,7 @@
 Not collected by the default run: tests/test_properties.py runs this file in a subprocess, so
 that a crash (segfault, abort) is reported as a failure instead of killing the test session.
 The number of generated cases per property comes from FASTGD_HYPOTHESIS_EXAMPLES (default 100).
-The full run of the reliability issue, 10,000 cases per property:
+The full run, 10,000 cases per property:
 
     FASTGD_HYPOTHESIS_EXAMPLES=10000 python -m pytest tests/properties_ops.py -p no:cacheprovider
 """

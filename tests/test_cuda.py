@@ -21,12 +21,17 @@ from conftest import ALL_LOSSES, CLASSIFICATION_LOSSES, PENALTIES, assert_close,
 
 BUILT = importlib.util.find_spec("fastgd._cuda") is not None
 needs_module = pytest.mark.skipif(not BUILT, reason="fastgd was built without its CUDA module")
-needs_gpu = pytest.mark.skipif(
+skip_without_gpu = pytest.mark.skipif(
     not fastgd.HAS_CUDA,
     reason="no CUDA device (fastgd.HAS_CUDA is False)"
     if BUILT
     else "fastgd was built without its CUDA module",
 )
+
+
+def needs_gpu(test):
+    """The `gpu` marker, and a skip with the reason where there is no device."""
+    return pytest.mark.gpu(skip_without_gpu(test))
 
 
 # ---------------------------------------------------------------------------------------------

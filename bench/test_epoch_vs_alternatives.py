@@ -1,4 +1,5 @@
-"""One epoch of fastgd against the tools users would pick instead, on issue 4's problems.
+"""One epoch of fastgd against the tools users would pick instead (NumPy, scikit-learn, PyTorch),
+on the four dense problems of problems.py.
 
 Each problem is one pytest-benchmark group; in it, each tool's epoch time (from zero weights, the
 same batch size and learning rate for the minibatch tools). After timing, each tool must also

@@ -1,7 +1,8 @@
-"""The fast paths of the kernels (issue 4) against the float64 NumPy reference: the batch-1 path
-that updates w directly, the row blocks of 4 with their leftover rows, the multi-threaded step with
-private weight copies, both forms of the batch mean (power-of-two and other batch sizes), and the
-runtime instruction-set dispatch."""
+"""The fast paths of the kernels against the float64 NumPy reference: the batch-1 path that updates
+w directly, the row blocks of 4 with their leftover rows, the multi-threaded step with private
+weight copies, both forms of the batch mean (power-of-two and other batch sizes); the runtime
+instruction-set dispatch and the dot products' register-wide pieces; and the memory probes of the
+benchmarks (read_bandwidth, random_update_seconds)."""
 
 from __future__ import annotations
 
