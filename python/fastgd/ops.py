@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _core, optimizers
 from ._backend import default_threads
+from ._params import check_param, check_threads
 from ._validation import (
     as_csr,
     as_intercept_value,
@@ -43,8 +44,6 @@ from ._validation import (
     check_int,
     check_option,
     check_parallel,
-    check_real,
-    check_threads,
     is_sparse,
 )
 
@@ -105,14 +104,14 @@ def _common(
         if sample_weight is None
         else as_vector(sample_weight, "sample_weight", dtype),
         penalty=check_option(penalty, "penalty", _core.Penalty),
-        alpha=check_real(alpha, "alpha", low=0.0),
-        l1_ratio=check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0),
+        alpha=check_param(alpha, "alpha"),
+        l1_ratio=check_param(l1_ratio, "l1_ratio"),
         n_threads=check_threads(n_threads, default_threads()),
     )
     if loss == MULTINOMIAL:
         args.update(
             y=_multinomial_targets(y, dtype),
-            label_smoothing=check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+            label_smoothing=check_param(label_smoothing, "label_smoothing"),
         )
     else:
         if label_smoothing:
@@ -120,7 +119,7 @@ def _common(
         args.update(
             y=as_vector(y, "y", dtype),
             loss=check_option(loss, "loss", _core.Loss),
-            epsilon=check_real(epsilon, "epsilon", low=0.0),
+            epsilon=check_param(epsilon, "epsilon"),
         )
     return args
 
@@ -133,7 +132,7 @@ def _on_device(X: Any) -> bool:
 def n_steps(n_samples: int, batch_size: int) -> int:
     """Number of minibatch steps in one epoch: ``ceil(n_samples / batch_size)``."""
     n_samples = check_int(n_samples, "n_samples", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    batch_size = check_param(batch_size, "batch_size")
     return -(-n_samples // batch_size)
 
 
@@ -353,7 +352,7 @@ def sgd_epoch(
         coef=coef,
         intercept=check_inplace(intercept, "intercept"),
         lrs=np.ascontiguousarray(lrs_arr, dtype=np.float64),
-        batch_size=check_int(batch_size, "batch_size", low=1),
+        batch_size=check_param(batch_size, "batch_size"),
         order=None if order is None else as_order(order),
         fit_intercept=bool(fit_intercept),
         check_input=bool(check_input),
@@ -370,7 +369,7 @@ def loss_and_derivative(
     The same formulas the kernels use (csrc/include/fastgd/losses.hpp).
     """
     kind = check_option(loss, "loss", _core.Loss)
-    eps = check_real(epsilon, "epsilon", low=0.0)
+    eps = check_param(epsilon, "epsilon")
     p_arr = as_vector(np.ravel(p), "p", np.float64)
     y_arr = as_vector(np.ravel(y), "y", np.float64)
     return _core.loss_and_derivative(kind, p_arr, y_arr, eps)
