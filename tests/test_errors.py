@@ -58,12 +58,12 @@ SGD_CASES = [
         ValueError,
         "at least one sample",
     ),
-    ("X-nan", dict(X=_nan_at(X0, (7, 1))), ValueError, r"X contains NaN or inf \(first in row 7"),
+    ("X-nan", dict(X=_nan_at(X0, (7, 1))), ValueError, r"Input X contains NaN \(first in row 7"),
     (
         "X-inf",
         dict(X=np.where(np.arange(N)[:, None] == 3, np.inf, X0)),
         ValueError,
-        "X contains NaN or inf",
+        r"Input X contains infinity \(first in row 3\)",
     ),
     ("y-short", dict(y=np.zeros(N - 1)), ValueError, r"y must have shape \(20,\)"),
     ("y-2d", dict(y=np.zeros((N, 1))), ValueError, "y must have shape"),
@@ -204,3 +204,30 @@ def test_unpickled_arrays_are_accepted():
     kw = {k: pickle.loads(pickle.dumps(v)) for k, v in _good().items()}
     ops.sgd_epoch(kw["X"], kw["y"], kw["coef"], kw["intercept"], kw["lrs"], batch_size=B)
     assert np.isfinite(kw["coef"]).all() and not np.array_equal(kw["coef"], _good()["coef"])
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("alpha", -1.0), ("l1_ratio", 1.5), ("epsilon", float("nan")), ("batch_size", 2.0)],
+)
+def test_ops_and_the_estimators_share_a_parameter_domain(name, value):
+    pytest.importorskip("sklearn")
+    from fastgd import SGDRegressor
+
+    kw = _good()
+    with pytest.raises((TypeError, ValueError)) as from_ops:
+        ops.sgd_epoch(
+            kw["X"],
+            kw["y"],
+            kw["coef"],
+            kw["intercept"],
+            kw["lrs"],
+            **{"batch_size": B, name: value},
+        )
+    with pytest.raises((TypeError, ValueError)) as from_estimator:
+        SGDRegressor(**{name: value}).fit(kw["X"], kw["y"])
+    assert (type(from_ops.value), str(from_ops.value)) == (
+        type(from_estimator.value),
+        str(from_estimator.value),
+    )
+    assert name in str(from_ops.value)

@@ -363,6 +363,27 @@ def test_bad_parameters_name_themselves(params, exc, match):
         SGDRegressor(**params).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params, exc, match",
+    [
+        (dict(multi_class="softmax"), ValueError, "multi_class must be one of"),
+        (dict(class_weight="equal"), ValueError, "class_weight must be None, one of"),
+        (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
+        (dict(average=1.5), TypeError, "average must be a bool or an integer"),
+        (dict(n_jobs=1.5), TypeError, "n_jobs"),
+    ],
+)
+def test_bad_classifier_parameters_name_themselves(params, exc, match):
+    X, y = _standardized_classification(n=40)
+    with pytest.raises(exc, match=match):
+        SGDClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [SGDRegressor, SGDClassifier])
+def test_every_parameter_has_a_declared_domain(Estimator):
+    assert set(Estimator._parameter_constraints) == set(Estimator().get_params())
+
+
 def test_bad_data():
     X, y = _standardized_classification(n=40)
     with pytest.raises(ValueError, match="NaN"):

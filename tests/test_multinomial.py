@@ -219,3 +219,18 @@ def test_multi_class_options():
         SGDClassifier(label_smoothing=0.1).fit(X_train, y_train)  # hinge: one-vs-rest
     with pytest.raises(ValueError, match="rows summing to 1"):
         SGDClassifier(loss="log_loss").fit(X_train, np.full((len(y_train), 3), 0.5))
+
+
+def test_full_label_smoothing_is_accepted_and_predicts_uniformly():
+    # label_smoothing is in [0, 1], as in ops and PyTorch's CrossEntropyLoss: at 1 every target
+    # is the uniform distribution, which the zero model already predicts, so nothing moves.
+    from fastgd import SGDClassifier
+
+    X_train, X_test, y_train, _ = _digits()
+    clf = SGDClassifier(label_smoothing=1.0, **MINIBATCH).fit(X_train, y_train)
+    assert clf.multi_class_ == "multinomial"
+    np.testing.assert_allclose(clf.predict_proba(X_test), 0.1, atol=1e-12)
+    with pytest.raises(
+        ValueError, match=r"label_smoothing must be a finite number in \[0.0, 1.0\]"
+    ):
+        SGDClassifier(label_smoothing=1.5, **MINIBATCH).fit(X_train, y_train)

@@ -274,8 +274,8 @@ def _broken(kind):
         ("indptr decreasing", "X.indptr must be non-decreasing"),
         ("indptr start", "X.indptr must start at 0"),
         ("indptr end", r"X.indptr must end at len\(X.data\)"),
-        ("nan", r"X contains NaN or inf \(X.data\[2\]\)"),
-        ("inf", r"X contains NaN or inf \(X.data\[6\]\)"),
+        ("nan", r"Input X contains NaN \(X.data\[2\]\)"),
+        ("inf", r"Input X contains infinity \(X.data\[6\]\)"),
     ],
 )
 def test_malformed_csr_raises_before_any_work(kind, message):

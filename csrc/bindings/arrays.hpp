@@ -235,7 +235,13 @@ CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py
   const T* v = static_cast<const T*>(data.data());
   const I* idx = static_cast<const I*>(indices.data());
   const I* ptr = static_cast<const I*>(indptr.data());
-  const CsrCheck c = check_csr(ptr, idx, n_rows, n_cols, nnz, n_threads);
+  CsrCheck c{};
+  index_t first_bad_value = -1;
+  {
+    py::gil_scoped_release release;  // passes over the three buffers only
+    c = check_csr(ptr, idx, n_rows, n_cols, nnz, n_threads);
+    if (c.problem == CsrProblem::none && check_finite) first_bad_value = first_nonfinite(v, nnz);
+  }
   const std::string w = std::to_string(c.where);
   switch (c.problem) {
     case CsrProblem::none: break;
@@ -252,10 +258,11 @@ CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py
       value_error("X.indices must be column indices in [0, " + std::to_string(n_cols) +
                   "), got " + std::to_string(index_t(idx[c.where])) + " at position " + w);
   }
-  if (check_finite) {
-    if (index_t k = first_nonfinite(v, nnz); k >= 0)
-      value_error("X contains NaN or inf (X.data[" + std::to_string(k) + "])");
-  }
+  // scikit-learn's words, so that estimators raise what its users expect
+  if (first_bad_value >= 0)
+    value_error(std::string("Input X contains ") +
+                (std::isnan(v[first_bad_value]) ? "NaN" : "infinity") + " (X.data[" +
+                std::to_string(first_bad_value) + "])");
   return {v, idx, ptr, n_rows, n_cols};
 }
 

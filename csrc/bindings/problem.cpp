@@ -5,6 +5,7 @@
 // the Problem and by the arguments of the call, and no Python object.
 #include "problem.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -22,9 +23,6 @@ namespace {
 
 template <class View>
 constexpr bool is_dense = std::is_same_v<View, DenseView<typename View::value_type>>;
-
-// Class probabilities must sum to 1 per row within this (float32 rows of many classes round).
-constexpr double kProbabilitySumTolerance = 1e-4;
 
 void check_options(const FitOptions& o) {
   check_penalty_and_threads(o.alpha, o.l1_ratio, o.epsilon, o.n_threads);
@@ -45,8 +43,17 @@ template <class T>
 DenseView<T> dense_features(const py::array& X, bool check_finite, int n_threads) {
   const DenseView<T> view = dense_view<T>(X, "X");
   if (check_finite) {
-    if (index_t i = first_nonfinite_row(view, n_threads); i >= 0)
-      value_error("X contains NaN or inf (first in row " + std::to_string(i) + ")");
+    index_t i = -1;
+    {
+      py::gil_scoped_release release;  // a pass over X's buffer only (the solver shuffles meanwhile)
+      i = first_nonfinite_row(view, n_threads);
+    }
+    if (i >= 0) {  // scikit-learn's words, so that estimators raise what its users expect
+      const T* row = view.row(i);
+      const bool nan = std::any_of(row, row + view.n_cols, [](T v) { return std::isnan(v); });
+      value_error(std::string("Input X contains ") + (nan ? "NaN" : "infinity") +
+                  " (first in row " + std::to_string(i) + ")");
+    }
   }
   return view;
 }

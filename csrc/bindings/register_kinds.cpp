@@ -46,6 +46,7 @@ void register_kinds(py::module_& m) {
       .value("real", TargetKind::real)
       .value("labels", TargetKind::labels)
       .value("classes", TargetKind::classes);
+  m.attr("PROBABILITY_SUM_TOLERANCE") = kProbabilitySumTolerance;
   m.def("loss_targets", [](LossKind k) { return targets_of(k); }, py::arg("loss"),
         "What the loss takes as y: real values, labels -1/+1, or classes.");
   m.def("is_classification", [](LossKind k) { return is_classification(k); }, py::arg("loss"),

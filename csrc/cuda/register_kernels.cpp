@@ -1,8 +1,10 @@
 // fastgd._cuda: loss_and_grad and sgd_epoch on device arrays. fastgd.cuda (Python) reads the
 // arrays' __cuda_array_interface__, checks shapes and dtypes and passes raw device pointers as
-// integers; this file checks the scalars, that each pointer is device memory on X's device, and
-// the values (on the device, before any work), then releases the GIL for the kernel. Releasing
-// it is safe: only raw device buffers, owned by the caller's live arrays, are touched.
+// integers, the loss and penalty as fastgd._core's Loss and Penalty enums (module.cpp imports
+// _core so that they are known here); this file checks the scalars, that each pointer is device
+// memory on X's device, and the values (on the device, before any work), then releases the GIL
+// for the kernel. Releasing it is safe: only raw device buffers, owned by the caller's live
+// arrays, are touched.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -32,19 +34,12 @@ DType parse_dtype(const std::string& s) {
   throw py::type_error("X must be a float32 or float64 device array, got dtype " + s);
 }
 
-LossKind parse_loss(int v) {
-  if (v < 0 || v > int(LossKind::modified_huber)) value_error("unknown loss code " + std::to_string(v));
-  return LossKind(v);
-}
-
-Penalty parse_penalty(int v, double alpha, double l1_ratio) {
-  if (v < 0 || v > int(PenaltyKind::elasticnet))
-    value_error("unknown penalty code " + std::to_string(v));
+Penalty checked_penalty(PenaltyKind kind, double alpha, double l1_ratio) {
   if (!(std::isfinite(alpha) && alpha >= 0))
     value_error("alpha must be a finite number >= 0, got " + std::to_string(alpha));
   if (!(l1_ratio >= 0 && l1_ratio <= 1))
     value_error("l1_ratio must be in [0, 1], got " + std::to_string(l1_ratio));
-  return make_penalty(PenaltyKind(v), alpha, l1_ratio);
+  return make_penalty(kind, alpha, l1_ratio);
 }
 
 void check_epsilon(double epsilon) {
@@ -94,6 +89,7 @@ Matrix check_matrix(std::uintptr_t X, index_t n, index_t d, index_t ld) {
 // over X (callers that checked it once already); y and sample_weight are always checked.
 void check_values(DType dtype, const Matrix& X, std::uintptr_t y, std::uintptr_t sw,
                   LossKind loss, bool check_input) {
+  if (!is_pointwise(loss)) value_error("loss='multinomial' does not run on the GPU yet");
   const index_t n = X.n_rows;
   if (check_input) {
     if (index_t i = first_nonfinite_row(dtype, X); i >= 0)
@@ -115,13 +111,12 @@ void check_values(DType dtype, const Matrix& X, std::uintptr_t y, std::uintptr_t
 
 py::tuple loss_and_grad(const std::string& dtype_name, std::uintptr_t X, index_t n, index_t d,
                         index_t ld, std::uintptr_t y, std::uintptr_t sample_weight,
-                        std::uintptr_t coef, double intercept, int loss, int penalty,
-                        double alpha, double l1_ratio, double epsilon, std::uintptr_t grad,
-                        bool check_input) {
+                        std::uintptr_t coef, double intercept, LossKind loss,
+                        PenaltyKind penalty, double alpha, double l1_ratio, double epsilon,
+                        std::uintptr_t grad, bool check_input) {
   const DType dtype = parse_dtype(dtype_name);
   const Matrix Xm = check_matrix(X, n, d, ld);
-  const LossKind kind = parse_loss(loss);
-  const Penalty pen = parse_penalty(penalty, alpha, l1_ratio);
+  const Penalty pen = checked_penalty(penalty, alpha, l1_ratio);
   check_epsilon(epsilon);
   if (!std::isfinite(intercept)) value_error("intercept must be finite");
   const int device = pointer_device(ptr(X), "X");
@@ -133,11 +128,11 @@ py::tuple loss_and_grad(const std::string& dtype_name, std::uintptr_t X, index_t
   ObjectiveResult r{};
   {
     py::gil_scoped_release release;  // safe: raw device buffers of live arrays only
-    check_values(dtype, Xm, y, sample_weight, kind, check_input);
+    check_values(dtype, Xm, y, sample_weight, loss, check_input);
     if (index_t j = first_nonfinite(dtype, ptr(coef), d); j >= 0)
       value_error("coef contains NaN or inf" + at(j));
     r = fastgd::cuda::loss_and_grad({dtype, Xm, ptr(y), ptr(sample_weight), ptr(coef), intercept,
-                                     kind, epsilon, pen, reinterpret_cast<void*>(grad)});
+                                     loss, epsilon, pen, reinterpret_cast<void*>(grad)});
   }
   return py::make_tuple(r.objective, r.grad_intercept);
 }
@@ -145,13 +140,12 @@ py::tuple loss_and_grad(const std::string& dtype_name, std::uintptr_t X, index_t
 double sgd_epoch(const std::string& dtype_name, std::uintptr_t X, index_t n, index_t d,
                  index_t ld, std::uintptr_t y, std::uintptr_t coef, std::uintptr_t intercept,
                  const py::array_t<double, py::array::c_style>& lrs, index_t batch_size,
-                 std::uintptr_t order, index_t order_len, int loss, int penalty, double alpha,
-                 double l1_ratio, double epsilon, std::uintptr_t sample_weight,
+                 std::uintptr_t order, index_t order_len, LossKind loss, PenaltyKind penalty,
+                 double alpha, double l1_ratio, double epsilon, std::uintptr_t sample_weight,
                  bool fit_intercept, bool check_input, int n_blocks) {
   const DType dtype = parse_dtype(dtype_name);
   const Matrix Xm = check_matrix(X, n, d, ld);
-  const LossKind kind = parse_loss(loss);
-  const Penalty pen = parse_penalty(penalty, alpha, l1_ratio);
+  const Penalty pen = checked_penalty(penalty, alpha, l1_ratio);
   check_epsilon(epsilon);
   if (batch_size < 1) value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
   if (n_blocks < 0) value_error("n_blocks must be >= 0 (0: automatic)");
@@ -178,7 +172,7 @@ double sgd_epoch(const std::string& dtype_name, std::uintptr_t X, index_t n, ind
   require_same_device(device, order, "order");
   require_same_device(device, sample_weight, "sample_weight");
   py::gil_scoped_release release;  // safe: raw device buffers of live arrays only
-  check_values(dtype, Xm, y, sample_weight, kind, check_input);
+  check_values(dtype, Xm, y, sample_weight, loss, check_input);
   if (index_t j = first_nonfinite(dtype, ptr(coef), d); j >= 0)
     value_error("coef contains NaN or inf" + at(j));
   if (index_t j = first_nonfinite(dtype, ptr(intercept), 1); j >= 0)
@@ -191,7 +185,7 @@ double sgd_epoch(const std::string& dtype_name, std::uintptr_t X, index_t n, ind
                   "); entry " + std::to_string(k) + " is out of range or repeated");
   }
   return fastgd::cuda::sgd_epoch({dtype, Xm, ptr(y), ptr(sample_weight), perm, n_rows, lr,
-                                  batch_size, kind, epsilon, pen, fit_intercept,
+                                  batch_size, loss, epsilon, pen, fit_intercept,
                                   reinterpret_cast<void*>(coef),
                                   reinterpret_cast<void*>(intercept), n_blocks});
 }

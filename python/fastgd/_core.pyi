@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+PROBABILITY_SUM_TOLERANCE: float
 
 class Loss(enum.Enum):
     squared_error = ...

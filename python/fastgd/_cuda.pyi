@@ -1,5 +1,8 @@
 # Type stubs for the optional compiled module fastgd._cuda (csrc/cuda). Pointers are integers
-# (0 = absent). tests/test_cuda.py checks that these names and parameters match the module.
+# (0 = absent); losses and penalties are fastgd._core's enums. tests/test_cuda.py checks that
+# these names and parameters match the module.
+
+from fastgd._core import Loss, Penalty
 
 def device_count() -> int: ...
 def runtime_status() -> str: ...
@@ -21,8 +24,8 @@ def loss_and_grad(
     sample_weight: int,
     coef: int,
     intercept: float,
-    loss: int,
-    penalty: int,
+    loss: Loss,
+    penalty: Penalty,
     alpha: float,
     l1_ratio: float,
     epsilon: float,
@@ -42,8 +45,8 @@ def sgd_epoch(
     batch_size: int,
     order: int,
     order_len: int,
-    loss: int,
-    penalty: int,
+    loss: Loss,
+    penalty: Penalty,
     alpha: float,
     l1_ratio: float,
     epsilon: float,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, schedules
+from ._orders import ShuffledOrders
 from ._validation import as_vector
 from .schedules import Plateau
 
@@ -183,20 +184,16 @@ def run(
     # per-epoch Python work of one task behind the kernels of the others.
     workers = min(len(tasks), s.n_threads)
     kernel_threads = max(1, s.n_threads // workers)
-    _prepare_problems(X, tasks, s, batch, kernel_threads)
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    result = Result(n_iter=0)
-    # One order buffer for the whole fit, shuffled in place each epoch (a shuffle of a
-    # permutation is a uniformly random permutation): no allocation per epoch.
-    if s.shuffle:
-        order = np.arange(m, dtype=np.int64) if train_rows is None else train_rows.copy()
-    else:
-        order = train_rows
+    # The first order is drawn while the problem is checked (both release the GIL).
+    orders = ShuffledOrders(rng, m, train_rows) if s.shuffle else None
+    pool = None
     try:
+        _prepare_problems(X, tasks, s, batch, kernel_threads)
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        result = Result(n_iter=0)
         for epoch in range(s.max_iter):
             start = time.perf_counter()
-            if s.shuffle:
-                rng.shuffle(order)
+            order = orders.next() if orders is not None else train_rows
 
             def one_epoch(task: Task, order=order) -> None:
                 total = 0.0
@@ -248,6 +245,8 @@ def run(
     finally:
         if pool is not None:
             pool.shutdown()
+        if orders is not None:
+            orders.close()
     return result
 
 
@@ -265,7 +264,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         l1_ratio=s.l1_ratio,
         epsilon=s.epsilon,
         n_threads=n_threads,
-        check_input=False,  # X was checked once by the estimator
+        check_input=True,  # X's values: the estimators leave this scan to the kernels' own
         label_smoothing=s.label_smoothing,
         n_classes=first.coef.shape[0] if first.coef.ndim == 2 else 0,
         batch_size=batch,

@@ -59,18 +59,17 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def check_int(value: Any, name: str, *, low: int = 1) -> int:
-    """An integer (not bool, not float, even 10.0) >= low."""
+def check_int(value: Any, name: str, *, low: int | None = 1, high: int | None = None) -> int:
+    """An integer (not bool, not float, even 10.0) from low to high (None: unbounded)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < low:
+    if high is None and low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    if low is None and high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+    if low is not None and high is not None and not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
     return int(value)
-
-
-def check_threads(n_threads: Any, default: int) -> int:
-    """``None`` means the OpenMP default; otherwise a positive integer."""
-    return default if n_threads is None else check_int(n_threads, "n_threads", low=1)
 
 
 def check_data_matrix(X: Any) -> np.ndarray:

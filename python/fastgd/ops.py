@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _core, optimizers
 from ._backend import default_threads
+from ._params import check_param, check_threads
 from ._validation import (
     as_csr,
     as_intercept_value,
@@ -43,8 +44,6 @@ from ._validation import (
     check_int,
     check_option,
     check_parallel,
-    check_real,
-    check_threads,
     is_sparse,
 )
 
@@ -62,7 +61,9 @@ __all__ = [
 MULTINOMIAL: str = _core.Loss.multinomial.name
 #: The pointwise losses, L(p, y) of one prediction: every name ``loss=`` accepts but MULTINOMIAL.
 LOSSES: tuple[str, ...] = tuple(
-    name for name, kind in _core.Loss.__members__.items() if kind != _core.Loss.multinomial
+    name
+    for name, kind in _core.Loss.__members__.items()
+    if _core.loss_targets(kind) != _core.Targets.classes
 )
 #: Names accepted by ``penalty=``.
 PENALTIES: tuple[str, ...] = tuple(_core.Penalty.__members__)
@@ -125,13 +126,13 @@ def _prepare(
         _multinomial_targets(y, X.dtype) if kind == _core.Loss.multinomial else as_vector(y, "y", X.dtype),
         None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype),
         loss=kind,
-        epsilon=check_real(epsilon, "epsilon", low=0.0),
-        label_smoothing=check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0),
+        epsilon=check_param(epsilon, "epsilon"),
+        label_smoothing=check_param(label_smoothing, "label_smoothing"),
         n_classes=n_classes,
         penalty=check_option(penalty, "penalty", _core.Penalty),
-        alpha=check_real(alpha, "alpha", low=0.0),
-        l1_ratio=check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0),
-        batch_size=check_int(batch_size, "batch_size", low=1),
+        alpha=check_param(alpha, "alpha"),
+        l1_ratio=check_param(l1_ratio, "l1_ratio"),
+        batch_size=check_param(batch_size, "batch_size"),
         fit_intercept=bool(fit_intercept),
         n_threads=check_threads(n_threads, default_threads()),
         asynchronous=check_parallel(parallel),
@@ -173,7 +174,7 @@ def _on_device(X: Any) -> bool:
 def n_steps(n_samples: int, batch_size: int) -> int:
     """Number of minibatch steps in one epoch: ``ceil(n_samples / batch_size)``."""
     n_samples = check_int(n_samples, "n_samples", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    batch_size = check_param(batch_size, "batch_size")
     return -(-n_samples // batch_size)
 
 
@@ -387,7 +388,7 @@ def loss_and_derivative(
     The same formulas the kernels use (csrc/include/fastgd/losses.hpp).
     """
     kind = check_option(loss, "loss", _core.Loss)
-    eps = check_real(epsilon, "epsilon", low=0.0)
+    eps = check_param(epsilon, "epsilon")
     p_arr = as_vector(np.ravel(p), "p", np.float64)
     y_arr = as_vector(np.ravel(y), "y", np.float64)
     return _core.loss_and_derivative(kind, p_arr, y_arr, eps)

@@ -24,6 +24,10 @@ enum class TargetKind : int {
   classes,  // class indices in [0, K), or rows of K class probabilities
 };
 
+// Rows of class probabilities (TargetKind::classes) must sum to 1 within this: float32 rows of
+// many classes round.
+inline constexpr double kProbabilitySumTolerance = 1e-4;
+
 struct LossInfo {
   LossKind kind;
   const char* name;

@@ -1,0 +1,339 @@
+"""What SGDRegressor and SGDClassifier share: the parameters' declared domains and the rules
+that tie them together, the schedule and optimizer of a fit, the data checks, the validation
+split, and the call into the training loop (fastgd._solver) that keeps the previous model when a
+fit fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .. import _core, _solver, ops, optimizers, schedules
+from .._backend import default_threads
+from .._params import (
+    SHARED_CONSTRAINTS,
+    Boolean,
+    Instance,
+    Interval,
+    Options,
+    Satisfies,
+    check_params,
+)
+
+
+
+def _losses_taking(targets) -> tuple[str, ...]:
+    """The losses whose y is of this kind, from the kernels' table of loss kinds."""
+    return tuple(
+        name for name, kind in _core.Loss.__members__.items() if _core.loss_targets(kind) == targets
+    )
+
+
+REGRESSION_LOSSES = _losses_taking(_core.Targets.real)
+CLASSIFICATION_LOSSES = _losses_taking(_core.Targets.labels)  # a softmax is chosen by multi_class
+LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _callables(value: Any) -> bool:
+    try:
+        return all(callable(cb) for cb in value)
+    except TypeError:  # not iterable
+        return False
+
+
+class _BaseSGD(BaseEstimator):
+    """What both estimators share: parameter checks, the schedule, data checks, the fit."""
+
+    # The domain of each parameter both estimators have; each estimator adds its own (loss, ...).
+    _parameter_constraints: dict[str, list[Any]] = {
+        "penalty": [None, Options(_core.Penalty)],
+        "alpha": SHARED_CONSTRAINTS["alpha"],
+        "l1_ratio": SHARED_CONSTRAINTS["l1_ratio"],
+        "fit_intercept": [Boolean()],
+        "max_iter": [Interval(Integral, 1, None)],
+        "tol": [None, Interval(Real, 0, None)],
+        "shuffle": [Boolean()],
+        "verbose": [Interval(Integral, 0, None)],
+        "epsilon": SHARED_CONSTRAINTS["epsilon"],
+        "random_state": [
+            None,
+            Interval(Integral, 0, 2**32 - 1),
+            Instance(np.random.RandomState, "a numpy.random.RandomState"),
+        ],
+        "learning_rate": [
+            Options(LEARNING_RATES),
+            Satisfies(callable, "a schedule (a callable of step indices)"),
+        ],
+        "eta0": [Interval(Real, 0, None)],
+        "power_t": [Interval(Real, 0, None)],
+        "early_stopping": [Boolean()],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None)],
+        "warm_start": [Boolean()],
+        "average": [Boolean(), Interval(Integral, 0, None)],
+        "batch_size": [None, *SHARED_CONSTRAINTS["batch_size"]],
+        # None: OpenMP's default; -1: all threads, -2: all but one, ...
+        "n_jobs": [None, Interval(Integral, 1, None), Interval(Integral, None, -1)],
+        "callbacks": [None, Satisfies(_callables, "a list of callables cb(epoch, loss)")],
+        "optimizer": [
+            Options(tuple(sorted(optimizers._BY_NAME))),
+            Instance(optimizers.Optimizer, "a fastgd.optimizers object"),
+        ],
+    }
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self, for_partial_fit: bool = False) -> None:
+        """Every parameter, checked before any work (errors name the parameter): each against
+        its declared domain, then the rules between parameters."""
+        check_params(self, self._parameter_constraints)
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping must be False with partial_fit")
+        if isinstance(self.learning_rate, str):
+            if self.learning_rate == "optimal" and self.alpha == 0:
+                raise ValueError(
+                    "alpha must be > 0 with learning_rate='optimal' (it sets the rate)"
+                )
+            if self.learning_rate != "optimal" and self.eta0 <= 0:
+                raise ValueError(f"eta0 must be > 0 with learning_rate={self.learning_rate!r}")
+
+    def _make_schedule(self) -> Callable[[np.ndarray], Any]:
+        """The learning-rate schedule of the parameters (global step t = sklearn's t − 1)."""
+        lr = self.learning_rate
+        if lr == "constant":
+            return schedules.Constant(self.eta0)
+        if lr == "optimal":
+            return schedules.Optimal(self.alpha)
+        if lr == "invscaling":
+            return schedules.InverseScaling(self.eta0, self.power_t)
+        if lr == "adaptive":
+            if self.tol is None:  # scikit-learn never lowers the rate without a tol
+                return schedules.Constant(self.eta0)
+            return schedules.Adaptive(
+                self.eta0, factor=5.0, patience=self.n_iter_no_change, tol=self.tol
+            )
+        schedule = copy.deepcopy(lr)  # the user's object is a parameter: never mutate it
+        if hasattr(schedule, "reset"):
+            schedule.reset()
+        return schedule
+
+    def _make_optimizer(self):
+        """A fresh copy of the optimizer parameter (None for plain SGD: the fastest path)."""
+        if isinstance(self.optimizer, str) and self.optimizer == "sgd":
+            return None
+        optimizer = copy.deepcopy(optimizers.get_optimizer(self.optimizer))
+        optimizer.reset()
+        return optimizer
+
+    def _n_threads(self) -> int:
+        if self.n_jobs is None:
+            return default_threads()
+        return self.n_jobs if self.n_jobs > 0 else max(1, default_threads() + 1 + self.n_jobs)
+
+    # ------------------------------------------------------------------ data
+    def _validate_X(self, X, *y, reset: bool, **kw):
+        """float32 stays float32; a C-contiguous float array passes through without a copy;
+        anything else (lists, ints, Fortran order) is converted once, as scikit-learn does.
+        scipy.sparse input is trained as CSR (O(non-zeros) per step): a CSR matrix with float
+        values is used as it is, CSC/COO/... are converted to CSR once per fit. fit and
+        partial_fit pass ``ensure_all_finite=False``: the solver's prepared problem scans X for
+        NaN/inf itself (in parallel, once per fit), before any training."""
+        return validate_data(
+            self,
+            X,
+            *y,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_sparse="csr",
+            **kw,
+        )
+
+    def _fit_keeping_model(self, fit: Callable[[], Any]):
+        """Run a fit; if it raises (bad input, divergence), restore every attribute as it was,
+        so a previously fitted model is never lost. Training works on fresh arrays, so a shallow
+        copy of the attributes is a complete snapshot."""
+        state = dict(self.__dict__)
+        try:
+            return fit()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
+        if sample_weight is None:
+            return None  # all ones, without an array of them
+        if isinstance(sample_weight, numbers.Real):
+            sample_weight = np.full(n, sample_weight)
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "iuf":
+            raise TypeError(f"sample_weight must hold real numbers, got dtype {sw.dtype}")
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+        sw = np.ascontiguousarray(sw, dtype=dtype)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or inf")
+        if (sw < 0).any():
+            raise ValueError("sample_weight must be >= 0")
+        if not sw.any():
+            raise ValueError("sample_weight must contain at least one non-zero weight")
+        return sw
+
+    def _validation_split(self, y, sw) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(train rows, validation rows) for early stopping, as scikit-learn splits them."""
+        if not self.early_stopping:
+            return None, None
+        splitter = (StratifiedShuffleSplit if isinstance(self, ClassifierMixin) else ShuffleSplit)(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        train, val = next(splitter.split(np.zeros((len(y), 1)), y))
+        if len(train) == 0 or len(val) == 0:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves an empty training or "
+                f"validation set for {len(y)} samples; change it or set early_stopping=False"
+            )
+        if sw is not None and not sw[val].any():
+            raise ValueError("the sample weights of the validation set are all zero")
+        return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
+
+    # ------------------------------------------------------------------ training
+    def _train(
+        self,
+        X,
+        targets,
+        weights,
+        coef,
+        intercept,
+        *,
+        partial: bool,
+        fresh: bool,
+        train_rows=None,
+        validation_rows=None,
+        joint: bool = False,
+    ) -> _solver.Result:
+        """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
+        step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test."""
+        max_iter = 1 if partial else self.max_iter
+        if fresh or not hasattr(self, "_task_states"):
+            fresh_state = _solver.TaskState(
+                schedule=self._make_schedule(),
+                optimizer=self._make_optimizer(),
+                average=optimizers.Average(int(self.average)) if self.average else None,
+            )
+            states = [copy.deepcopy(fresh_state) for _ in targets]
+            start_step = 0
+        else:  # partial_fit: continue the schedules, optimizers, averages and the step count
+            states = copy.deepcopy(self._task_states)
+            start_step = int(self.t_) - 1
+        tasks = _solver.make_tasks(
+            targets, weights, coef, intercept, states, start_step, joint=joint
+        )
+        settings = _solver.Settings(
+            loss=ops.MULTINOMIAL if joint else self.loss,
+            label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
+            penalty="none" if self.penalty is None else self.penalty,
+            alpha=float(self.alpha),
+            l1_ratio=float(self.l1_ratio),
+            epsilon=float(self.epsilon),
+            fit_intercept=bool(self.fit_intercept),
+            batch_size=self.batch_size,
+            max_iter=max_iter,
+            tol=None if self.tol is None else float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+            shuffle=bool(self.shuffle),
+            n_threads=self._n_threads(),
+            classification=isinstance(self, ClassifierMixin),
+            callbacks=tuple(self.callbacks or ()),
+            verbose=self.verbose,
+            validation_rows=validation_rows,
+        )
+        seed = check_random_state(self.random_state).randint(_MAX_SEED)
+        if not fresh:  # a new stream for each partial_fit call, reproducible from the seed
+            seed = (seed + int(self.t_)) % _MAX_SEED
+        result = _solver.run(X, tasks, settings, np.random.default_rng(seed), train_rows)
+        # Success: now the model changes.
+        self._task_states = states
+        self.n_iter_ = result.n_iter
+        self.t_ = float(start_step + max(t.step - start_step for t in tasks) + 1)
+        self.loss_curve_ = (
+            result.loss_curve if fresh else getattr(self, "loss_curve_", []) + result.loss_curve
+        )
+        if (
+            not partial
+            and self.tol is not None
+            and result.n_iter == max_iter
+            and not result.stopped_by_callback
+        ):
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider increasing "
+                "max_iter to improve the fit.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def _continued_params(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the weights partial_fit continues from: the plain ones, not the average."""
+        coef = np.atleast_2d(self._standard_coef).astype(dtype)
+        return coef, self._standard_intercept.astype(dtype)
+
+    def _published(self, coef, intercept, joint=False) -> tuple[np.ndarray, np.ndarray]:
+        """The model to expose after training coef (K, d), intercept (K,): the averaged weights
+        once averaging has started (scikit-learn's rule: average <= t_ − 1), else these.
+        ``joint``: one model holds all K rows (softmax), else one model per row."""
+        self._standard_coef, self._standard_intercept = coef, intercept
+        if self.average and int(self.average) <= self.t_ - 1:
+            averages = [st.average for st in self._task_states]
+            if joint:
+                return averages[0].coef_.copy(), averages[0].intercept_.copy()
+            coef = np.stack([a.coef_ for a in averages])
+            intercept = np.concatenate([a.intercept_ for a in averages])
+        return coef, intercept
+
+    def _initial_params(
+        self, n_outputs: int, n_features: int, dtype, coef_init, intercept_init
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh (n_outputs, d) coefficients and (n_outputs,) intercepts to train in place."""
+        if coef_init is None and self.warm_start and getattr(self, "coef_", None) is not None:
+            coef_init = self.coef_
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+        coef = np.zeros((n_outputs, n_features), dtype=dtype)
+        intercept = np.zeros(n_outputs, dtype=dtype)
+        if coef_init is not None:
+            c = np.asarray(coef_init, dtype=np.float64)
+            if c.size != coef.size:
+                expected = (n_features,) if n_outputs == 1 else (n_outputs, n_features)
+                raise ValueError(f"coef_init must have shape {expected}, got {c.shape}")
+            coef[...] = c.reshape(coef.shape)
+        if intercept_init is not None:
+            b = np.asarray(intercept_init, dtype=np.float64)
+            if b.size != n_outputs:
+                raise ValueError(f"intercept_init must have {n_outputs} value(s), got {b.shape}")
+            intercept[...] = b.reshape(-1)
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            raise ValueError("coef_init and intercept_init must be finite")
+        return coef, intercept
+
+    def _decision(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return X @ np.atleast_2d(self.coef_).T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,220 @@
+"""SGDClassifier: scikit-learn's SGDClassifier on fastgd's fused kernels, with softmax
+(multinomial) models and soft labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import ClassifierMixin
+from sklearn.utils.metaestimators import available_if
+
+from .._params import SHARED_CONSTRAINTS, Instance, Options
+from . import _targets
+from ._base import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, _BaseSGD
+
+
+class SGDClassifier(ClassifierMixin, _BaseSGD):
+    """Linear classifiers by SGD on fused kernels; a drop-in for sklearn's SGDClassifier.
+
+    Binary problems train one model on labels ±1 (the positive class is ``classes_[1]``). With
+    more classes, ``loss='log_loss'`` trains one softmax (multinomial) model in the kernel
+    (``multi_class='auto'``); other losses, or ``multi_class='ovr'``, train one-vs-rest, one
+    model per class, side by side on ``n_jobs`` threads. ``y`` may also be an (n, K) matrix of
+    class probabilities (soft labels, e.g. a teacher model's ``predict_proba`` to distil), with
+    ``loss='log_loss'``: the model then minimizes cross-entropy against them;
+    ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
+    Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
+    'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
+    extra parameters (``batch_size``, schedule objects, ``n_jobs``, ``callbacks``). With
+    ``class_weight``, each sample's weight is multiplied by its class's weight (in one-vs-rest,
+    the rest class weighs 1), as scikit-learn does.
+
+    Attributes: ``coef_`` (1, d) or (K, d), ``intercept_`` (1,) or (K,), ``classes_``,
+    ``n_iter_`` (the most epochs any class ran), ``t_``, ``loss_curve_`` (per epoch: the sum over
+    the one-vs-rest models of their mean progressive loss), ``n_features_in_``,
+    ``feature_names_in_``.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "loss": [Options(CLASSIFICATION_LOSSES + REGRESSION_LOSSES)],
+        **_BaseSGD._parameter_constraints,
+        "class_weight": [None, Options(("balanced",)), Instance(dict, "a dict {class: weight}")],
+        "multi_class": [Options(_targets.MULTI_CLASS)],
+        "label_smoothing": SHARED_CONSTRAINTS["label_smoothing"],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        batch_size=1,
+        callbacks=None,
+        optimizer="sgd",
+        multi_class="auto",
+        label_smoothing=0.0,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+        self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.multi_class = multi_class
+        self.label_smoothing = label_smoothing
+
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight, classes, *, partial: bool):
+        self._check_params(for_partial_fit=partial)
+        first = not partial or not hasattr(self, "classes_")
+        soft = _targets.is_soft(y)
+        X, y = self._validate_X(X, y, reset=first, multi_output=soft, ensure_all_finite=False)
+        y, classes = _targets.check_targets(y, classes, soft)
+        if first:
+            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
+            if partial and classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.multi_class_ = _targets.choose_multi_class(
+                self.multi_class, self.loss, self.label_smoothing, len(self.classes_), soft
+            )
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} differs from classes_={self.classes_!r} of "
+                "the first partial_fit call"
+            )
+        if not first and soft != getattr(self, "_soft_labels", False):
+            raise ValueError("partial_fit cannot switch between labels and class probabilities")
+        self._soft_labels = soft
+        _targets.check_labels(y, self.classes_, soft)
+        sw = self._check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if partial and isinstance(self.class_weight, str):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is not supported with partial_fit: it "
+                "needs the class frequencies of all the data; pass a dict instead"
+            )
+        targets, weights = _targets.targets_and_weights(
+            y, sw, X.dtype, self.classes_, self.multi_class_, self.class_weight
+        )
+        joint = self.multi_class_ == "multinomial"
+        n_outputs = len(self.classes_) if joint else len(targets)
+        if first:
+            coef, intercept = self._initial_params(
+                n_outputs, X.shape[1], X.dtype, coef_init, intercept_init
+            )
+        else:
+            coef, intercept = self._continued_params(X.dtype)
+        train_rows, val_rows = self._validation_split(y.argmax(1) if soft else y, sw)
+        self._train(
+            X,
+            targets,
+            weights,
+            coef,
+            intercept,
+            partial=partial,
+            fresh=first,
+            train_rows=train_rows,
+            validation_rows=val_rows,
+            joint=joint,
+        )
+        coef, intercept = self._published(coef, intercept, joint=joint)
+        if joint and len(self.classes_) == 2:
+            # Two classes: expose the binary form, so that decision_function is (n,) and the
+            # probabilities are the logistic function of it (softmax of two logits).
+            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+        self.coef_, self.intercept_ = coef, intercept
+        return self
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit by SGD for up to max_iter epochs (fewer when tol/early stopping stops it)."""
+        return self._fit_keeping_model(
+            lambda: self._fit(X, y, coef_init, intercept_init, sample_weight, None, partial=False)
+        )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
+        return self._fit_keeping_model(
+            lambda: self._fit(X, y, None, None, sample_weight, classes, partial=True)
+        )
+
+    def decision_function(self, X):
+        """Signed distance to the hyperplane(s): shape (n,) for two classes, else (n, K)."""
+        scores = self._decision(X)
+        return scores.reshape(-1) if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """The class of the highest score (binary: classes_[1] where the score is > 0)."""
+        scores = self.decision_function(X)
+        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+    def _check_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of classes_.
+
+        log_loss: the logistic function of the score (one-vs-rest: normalized over classes);
+        modified_huber: (clip(score, −1, 1) + 1) / 2, normalized likewise — scikit-learn's
+        formulas.
+        """
+        scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        if self.loss == "log_loss" and scores.ndim == 2 and self.multi_class_ == "multinomial":
+            return softmax(scores, axis=1)
+        if self.loss == "log_loss":
+            prob = expit(scores)
+        else:
+            prob = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+        if prob.ndim == 1:
+            return np.column_stack([1.0 - prob, prob])
+        total = prob.sum(axis=1, keepdims=True)
+        zero = total[:, 0] == 0  # modified_huber can give 0 to every class: uniform then
+        prob[zero] = 1.0
+        total[zero] = prob.shape[1]
+        return prob / total
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """log(predict_proba(X))."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

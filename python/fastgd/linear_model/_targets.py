@@ -1,0 +1,104 @@
+"""SGDClassifier's targets: the classes, soft labels (class probabilities), the choice between
+one softmax model and one-vs-rest models, and the targets and sample weights (times class
+weights) of each model to train."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+
+from .. import _core
+
+MULTI_CLASS = ("auto", "ovr", "multinomial")
+
+
+def is_soft(y) -> bool:
+    """Whether y is an (n, K) matrix of class probabilities; a column vector is labels (warned
+    about by scikit-learn's checks)."""
+    y_shape = np.shape(np.asarray(y))
+    return len(y_shape) == 2 and y_shape[1] > 1
+
+
+def check_soft_labels(y) -> np.ndarray:
+    """Class probabilities as float64: at least 2 columns, >= 0, rows summing to 1."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape[1] < 2:
+        raise ValueError("class probabilities need at least 2 columns")
+    if (y < 0).any() or not np.allclose(y.sum(1), 1.0, rtol=0.0, atol=_core.PROBABILITY_SUM_TOLERANCE):
+        raise ValueError("y as class probabilities must be >= 0 with rows summing to 1")
+    return y
+
+
+def check_targets(y, classes, soft: bool):
+    """(y, classes): y checked as labels, or as class probabilities when ``soft``; the classes
+    as given, or for soft labels without them, the column indices."""
+    if not soft:
+        check_classification_targets(y)
+        return y, classes
+    y = check_soft_labels(y)
+    return y, np.arange(y.shape[1]) if classes is None else classes
+
+
+def check_labels(y, classes: np.ndarray, soft: bool) -> None:
+    """At least two classes, and y's labels (or columns) among them."""
+    if len(classes) < 2:
+        raise ValueError(
+            f"The number of classes has to be greater than one; got {len(classes)} class"
+        )
+    if soft and y.shape[1] != len(classes):
+        raise ValueError(
+            f"y has {y.shape[1]} columns of class probabilities, classes_ has "
+            f"{len(classes)} classes"
+        )
+    unknown = [] if soft else np.setdiff1d(np.unique(y), classes)
+    if len(unknown):
+        raise ValueError(f"y contains labels {unknown!r} not in classes_ {classes!r}")
+
+
+def choose_multi_class(
+    multi_class: str, loss: str, label_smoothing: float, n_classes: int, soft: bool
+) -> str:
+    """'multinomial' (one softmax model) or 'ovr' (one binary model per class)."""
+    if multi_class == "multinomial" or soft:
+        if loss != "log_loss":
+            raise ValueError(
+                "multi_class='multinomial' and class probabilities as y need "
+                f"loss='log_loss', got loss={loss!r}"
+            )
+        return "multinomial"
+    if multi_class == "auto" and loss == "log_loss" and n_classes > 2:
+        return "multinomial"
+    if label_smoothing:
+        raise ValueError("label_smoothing applies to the multinomial model only")
+    return "ovr"
+
+
+def targets_and_weights(y, sw, dtype, classes: np.ndarray, multi_class: str, class_weight):
+    """The targets and sample weights (times class weights) of each model to train: one
+    softmax model (class indices, or the probabilities as given), or one-vs-rest models
+    (labels ±1; in binary problems one model, for ``classes[1]``)."""
+    if multi_class == "multinomial" and y.ndim == 2:  # soft labels
+        if class_weight is not None:
+            raise ValueError("class_weight does not apply to soft labels (class probabilities)")
+        return [np.ascontiguousarray(y, dtype=dtype)], [sw]
+    cw = compute_class_weight(class_weight, classes=classes, y=y)
+    encoded = np.searchsorted(classes, y)
+    if multi_class == "multinomial":
+        w = None
+        if not np.all(cw == 1.0):
+            w = cw[encoded].astype(dtype)
+            w = w if sw is None else w * sw
+        return [encoded.astype(np.int64)], [sw if w is None else w]
+    binary = len(classes) == 2
+    targets, weights = [], []
+    for k in [1] if binary else range(len(classes)):
+        positive = encoded == k
+        targets.append(np.where(positive, 1, -1).astype(dtype))
+        neg = cw[0] if binary else 1.0
+        if cw[k] == 1.0 and neg == 1.0:
+            weights.append(sw)
+        else:
+            w = np.where(positive, cw[k], neg).astype(dtype)
+            weights.append(w if sw is None else w * sw)
+    return targets, weights
