@@ -3,9 +3,7 @@
 //
 // The sparse kernels touch one cache line of such an array per non-zero, anywhere in its d
 // entries. With 4 KiB pages an array of 128 MiB (d = 2^24 doubles) then also misses the TLB on
-// nearly every access: the same per-sample epoch on d = 2^24 coefficients took 401 ms on 4 KiB
-// pages and 213 ms on 2 MiB ones (the development machine, NumPy's coefficient array with its
-// huge-page hint switched off and on). NumPy asks for transparent huge pages for its own arrays
+// nearly every access, which costs as much again as the cache miss. NumPy asks for transparent huge pages for its own arrays
 // of 4 MiB and more; the kernels' scratch does the same, so that its accesses cost what those of
 // the caller's coefficients cost.
 #pragma once

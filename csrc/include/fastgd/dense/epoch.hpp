@@ -262,8 +262,7 @@ acc_t sgd_epoch_aligned(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
 
 // One epoch of minibatch SGD (sgd_epoch_aligned), on a 64-byte-aligned copy of w when w is not
 // aligned (NumPy aligns its arrays to 16 bytes): then no Vec load or store of w straddles two
-// cache lines, and each step's stores of w forward whole to the next step's loads. Per-sample
-// epochs at d = 100 on a Zen 4: 1.3x faster in cache, 1.7x from DRAM; batch 8 to 256: 2-3%.
+// cache lines, and each step's stores of w forward whole to the next step's loads.
 template <class T, class Model>
 acc_t sgd_epoch(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   const index_t P = model.n_coef(a.X.n_cols);

@@ -45,8 +45,8 @@ FASTGD_ALWAYS_INLINE void dot_rows_in(const T* const* x, const T* FASTGD_RESTRIC
         }
     }
     // The columns past the last whole Vec: 16 bytes at a time into a vector of their own (its
-    // lanes join the Vec's in sum_lanes), the last few one by one. (Element by element instead:
-    // 1% slower at d = 100 floats, 7% at 104 and 108, a row pass in L2 on a Zen 4.)
+    // lanes join the Vec's in sum_lanes), the last few one by one: element by element, they
+    // cost rows whose width is not a multiple of a Vec more than their share.
     constexpr index_t L16 = 16 / sizeof(T);
     Vec16<T> part[R];
     for (int k = 0; k < R; ++k) part[k] = Vec16<T>{};

@@ -16,16 +16,15 @@
 
 namespace fastgd::detail {
 
-// Steps of at most this many rows on one thread take the small-batch path (small_batch_epoch).
-// Against the general one (Zen 4, d = 100, float32, same process): batch 2 2.1x faster, 4 1.5x,
-// 8 1.25x; batch 12 and 16 1.2x slower.
+// Steps of at most this many rows on one thread take the small-batch path (small_batch_epoch):
+// the largest batch at which it is faster than the general one.
 constexpr index_t kMaxSmallBatch = 8;
 
 // The update of one small step from its rows x[0..rows) and their factors c_k = lr·g_k/b_s:
 // w ← w − (u·w + Σ_k c_k·x_k) with u = lr·l2, then L1's step (threshold t = lr·l1, or none), in
 // the data's type. Widening every element to double and back was most of the work of a float32
-// per-sample step (Zen 4, d = 100: epochs 1.6x faster in float, with or without L1), and buys
-// little: u·w + Σ c_k·x_k is small next to w except in the first steps from w = 0.
+// per-sample step, and buys little: u·w + Σ c_k·x_k is small next to w except in the first steps
+// from w = 0.
 template <class T>
 FASTGD_ALWAYS_INLINE void small_batch_update(T* FASTGD_RESTRICT w, const T* const* x, const T* c,
                                              index_t rows, index_t d, T u, T t) noexcept {
@@ -79,12 +78,11 @@ FASTGD_ALWAYS_INLINE void small_batch_update(T* FASTGD_RESTRICT w, const T* cons
 
 // Steps of at most kMaxSmallBatch rows on one thread (scikit-learn's per-sample loop at batch
 // size 1): the step's gradient is Σ g_k·x_k over rows still in L1, so the update reads them again
-// and writes w directly, with no gradient buffer to clear, fill and read back (a batch-8 epoch
-// spent a quarter of its time on that buffer). Mathematically the general step, w ← w − lr·(g +
+// and writes w directly, with no gradient buffer to clear, fill and read back. Mathematically the general step, w ← w − lr·(g +
 // l2·w), then L1, but in the data's type (small_batch_update).
 //
 // Compiled apart for batch size 1 (kPerSample), where the step's size is a constant: its factor
-// and row then stay in registers (8% faster epochs than through the arrays).
+// and row then stay in registers instead of going through the arrays.
 template <bool kPerSample, class T, class Loss>
 FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, const T* sw,
                                             const std::int64_t* order, index_t n, index_t B,

@@ -9,8 +9,7 @@
 namespace fastgd {
 
 // Below this many multiply-adds per thread, a step is cheaper on one thread than the barrier
-// that splitting it would need (about 0.6 µs per step for the barrier and the cross-core reads of
-// the gradient buffers, measured on the 2-core development machine: d = 100 splits from 128 rows).
+// that splitting it would need, with the cross-core reads of the gradient buffers.
 constexpr index_t kMinWorkPerThread = 6400;
 
 // Threads worth using for steps of `rows` rows of width d (at most `requested`).
@@ -21,14 +20,12 @@ inline int threads_for(index_t rows, index_t d, int requested) noexcept {
 
 // A multi-threaded step is split into more slices than threads, a block of consecutive slices per
 // thread, so that a thread that runs slower (a busy sibling core, an interrupt) does not hold the
-// step up: the others claim what is left of its block (step_sync.hpp). Measured on the 2-core
-// development machine (KVM, a noisy host): one thread often ran 3-6x slower than the other for
-// stretches of seconds, and with one slice per thread each step waited for it.
+// step up: the others claim what is left of its block (step_sync.hpp). On a shared host one thread
+// can run several times slower than the other for seconds, and with one slice per thread each
+// step would wait for it.
 constexpr int kSlicesPerThread = 4;
 // A slice has at least this many rows: each costs a claim, a cleared gradient buffer and the
-// hand-off of its result to the thread that applies the step. At batch 256 on 2 threads (d = 100)
-// one slice per thread was 4% faster than two; at batch 4096 and full batch four were as fast
-// (same process, alternating epochs).
+// hand-off of its result to the thread that applies the step, which small slices do not repay.
 constexpr index_t kMinRowsPerSlice = 128;
 // And all slices' buffers together at most this many bytes.
 constexpr index_t kMaxSliceBytes = index_t(64) << 20;

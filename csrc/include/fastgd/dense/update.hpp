@@ -21,8 +21,8 @@ FASTGD_ALWAYS_INLINE void for_each_mean_gradient(T* FASTGD_RESTRICT w, index_t d
   // loop over columns would keep it scalar).
   constexpr index_t kChunk = 64;
   acc_t sum[kChunk];
-  // One slice needs no sums: its buffer is read in place, in one loop (epochs 2-4% faster at
-  // batch 8 and 32, d = 100, one thread, than in chunks).
+  // One slice needs no sums: its buffer is read in place, in one loop (small steps spend much of
+  // their time here).
   const index_t chunk = slices > 1 ? kChunk : d;
   auto run = [&](auto mean) {
     for (index_t j0 = 0; j0 < d; j0 += chunk) {

@@ -47,8 +47,8 @@ inline index_t row_at(const CsrEpochArgs<T, I>& a, index_t r) noexcept {
 // hardware prefetcher streams them). They are prefetched in stages, each reading addresses that
 // the previous one brought in: the row's indptr entry 2·kPrefetchRows (config.hpp) positions
 // before it is used, its entries and target kPrefetchRows before, its coefficients
-// kPrefetchAhead before (see prefetch_coefficients). Without this a shuffled epoch was 6x slower
-// than one in order (d = 2^20, 40 non-zeros per row, per-sample steps).
+// kPrefetchAhead before (see prefetch_coefficients), so that a shuffled epoch runs near the speed
+// of one in order.
 template <class T, class I>
 FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t pos) noexcept {
   if (!a.order) return;
@@ -64,7 +64,7 @@ FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t
   }
 }
 
-// Whether every step of the epoch has a lazy form, a = 1 − lr·l2 > 0 (see the header comment):
+// Whether every step of the epoch has a lazy form, a = 1 − lr·l2 > 0 (lazy_penalty.hpp):
 // the asynchronous and the per-sample drivers need it.
 template <class T, class I>
 inline bool all_lazy(const CsrEpochArgs<T, I>& a) noexcept {

@@ -12,12 +12,10 @@ namespace fastgd::sparse_detail {
 
 // Per-sample steps (batch 1) without L1, on one thread: scikit-learn's SGD on sparse data, the
 // most common sparse epoch, as one loop with nothing per step but the step itself: the steps of
-// sgd_epoch_sync on one thread without its per-step bookkeeping for threads and batches (1.05-1.2x
-// faster at d = 2^16 to 2^24 on the development machine), and with each non-zero's update taking
-// one product, (c·g)·x_ij, instead of c·(g·x_ij) (1.08-1.11x; a rounding apart from the other
-// drivers, whose pairs need g·x_ij). Every step must be lazy (all_lazy). On that Zen 4 the
-// loop runs about 3 instructions per cycle, at d = 2^10 (in L1) as at 2^16 (in L2): AVX-512
-// gathers and scatters for the dot product and the update were 1.1-1.3x slower.
+// sgd_epoch_sync on one thread without its per-step bookkeeping for threads and batches, and with
+// each non-zero's update taking one product, (c·g)·x_ij, instead of c·(g·x_ij) (a rounding apart
+// from the other drivers, whose pairs need g·x_ij). Every step must be lazy (all_lazy). Scalar
+// code: AVX-512 gathers and scatters for the dot product and the update were slower.
 template <class T, class I, class Loss>
 acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, T* b) {
   const index_t n = a.n_rows, d = a.X.n_cols;

@@ -13,13 +13,10 @@ namespace fastgd::sparse_detail {
 
 // Rows this far ahead get their coefficients prefetched: with large d each non-zero reads a
 // coefficient from DRAM, and a row's 10-100 independent misses overlap better with the next rows'.
-// (Into L2 on a Zen 4, d = 2^20 to 2^24, 40 non-zeros per row: 2 was 1-5% faster than 4, and 8
-// and 16 up to 3% slower; 1 as fast as 4.)
 constexpr index_t kPrefetchAhead = 2;
 
 // Only when the coefficients (and the L1 clocks) span more than this: while they fit in the L2
-// cache, the prefetches are pure overhead (about 15% of a per-sample epoch at d = 2^16 in
-// float64, 512 KiB, on the development machine).
+// cache, the prefetches are pure overhead.
 constexpr std::size_t kPrefetchCoefficientsAbove = std::size_t(1) << 20;
 
 // The bytes the kernel reads per coefficient: v_j, and u_j with L1.
