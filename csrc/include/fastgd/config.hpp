@@ -12,9 +12,8 @@
 #endif
 
 // Prefetch hint for data read ahead of use; a no-op where the builtin is missing. Locality 2
-// (x86 prefetcht1): into L2, not L1. Prefetching 16 KiB ahead into a 32 KiB L1 (Zen 4) evicted
-// the rows before their turn: with locality 3 (prefetcht0), dense epochs were 1.1-1.7x and
-// sparse ones at d >= 2^20 1.6-1.7x slower there (same process, alternating epochs).
+// (x86 prefetcht1): into L2, not L1, where data prefetched this far ahead would evict the rows
+// before their turn (bench/MEASUREMENTS.md).
 #if defined(__GNUC__) || defined(__clang__)
 #define FASTGD_PREFETCH(ptr) __builtin_prefetch((ptr), 0, 2)
 #define FASTGD_RESTRICT __restrict__
@@ -36,14 +35,12 @@ using index_t = std::int64_t;
 using acc_t = double;
 
 // Data read in order is prefetched this many bytes ahead of use (the dense epoch's rows, and the
-// roofline's read, which must do what the kernels do). Into L1 on a Zen 5 under KVM, 4, 8 and
-// 32 KiB were 1-10% slower than 16 KiB (a 1-thread float32 ridge epoch, 1M x 100, batch 4096,
-// alternating epochs in one process); into L2 on a Zen 4, 8, 32 and 64 KiB were within 2% of it.
+// roofline's read, which must do what the kernels do): the fastest distance measured, and near
+// enough to stay in the cache it is prefetched into (bench/MEASUREMENTS.md).
 constexpr index_t kPrefetchBytes = 16384;
 
 // Rows read through a permutation (dense rows, CSR entries) are prefetched this many rows ahead:
-// far enough to hide DRAM latency for rows of a few hundred bytes, near enough to stay in L1/L2
-// (4, 16 and 32 were 6-10% slower on the development machine).
+// far enough to hide DRAM latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
 // Prefetches every 64-byte line of [p, p + bytes). Inlined by force, as every prefetch helper: a

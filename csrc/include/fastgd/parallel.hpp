@@ -1,8 +1,10 @@
-// The few OpenMP helpers the drivers share (dense epoch.hpp, sparse sparse.hpp): thread ids,
-// barriers, and the static split of a range that fixes which rows each slice reads.
+// The few OpenMP helpers the drivers share (dense/, sparse/): thread ids, barriers, the static
+// split of a range that fixes which rows each slice reads, and an exception held across a region.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 
 #include "config.hpp"
 
@@ -70,5 +72,18 @@ inline Range split(index_t count, int parts, int k) noexcept {
   const index_t begin = k * base + std::min<index_t>(k, extra);
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
+
+// Records the first exception of a parallel region; rethrown by the driver after the region.
+struct Failure {
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  void set(std::exception_ptr e) noexcept {
+    bool expected = false;
+    if (failed.compare_exchange_strong(expected, true)) error = e;
+  }
+  void rethrow() const {
+    if (error) std::rethrow_exception(error);
+  }
+};
 
 }  // namespace fastgd::detail

@@ -68,9 +68,8 @@ FASTGD_ALWAYS_INLINE Vec<T> load_vec(const T* p) noexcept {
 #if defined(__GNUC__)
 // A Vec is kVecBytes wide in every clone, but a clone's registers may be narrower: 32 bytes with
 // AVX2, 16 with SSE2 or NEON. GCC keeps an array of vectors wider than a register in memory, so
-// every += on it becomes a store and a load (dot products 2.5-3x slower under AVX2, measured on a
-// Zen 3). The hot loops therefore hold a Vec as `Parts` register-wide pieces, piece q holding lanes
-// [q·W, (q+1)·W); the lanes, the order of the sums and so the results do not depend on Parts.
+// every += on it becomes a store and a load. The hot loops therefore hold a Vec as `Parts`
+// register-wide pieces, piece q holding lanes [q·W, (q+1)·W); the lanes, the order of the sums and so the results do not depend on Parts.
 template <class T, int Parts>
 using Piece = typename VecOf<T, kVecBytes / Parts>::type;
 
@@ -163,9 +162,8 @@ inline const char* runtime_simd_level() noexcept {
 
 // The losses L(p_k, y_k) and derivatives L'(p_k, y_k) of R rows, in one loop that GCC vectorizes
 // across the rows where the loss allows it (the log-loss's exp and log1p are branch-free for this,
-// exp_log.hpp): dense full-batch logistic row passes 1.4x faster than row by row (float32,
-// d = 100, one thread, a Zen 4), sparse loss_and_grad 1.09-1.15x. Each lane computes what the
-// scalar code would: the same bits. (Here, not in losses.hpp: the CUDA sources include that, and
+// exp_log.hpp), so that the losses cost little next to the row's dot product. Each lane computes
+// what the scalar code would: the same bits. (Here, not in losses.hpp: the CUDA sources include that, and
 // their host compiler runs without OpenMP, which would warn of the pragma.)
 template <int R, class Loss>
 FASTGD_ALWAYS_INLINE void losses_of(const Loss& loss, const acc_t* p, const acc_t* y,

@@ -1,4 +1,4 @@
-// Step synchronization of the multi-threaded minibatch epoch (epoch.hpp, sgd_epoch) that does not
+// Step synchronization of the multi-threaded minibatch epoch (dense/epoch.hpp, sgd_epoch) that does not
 // stall when a thread is descheduled.
 //
 // Each step's batch is split into `nt` fixed slices; the gradient of a slice depends only on the

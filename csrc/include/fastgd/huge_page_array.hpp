@@ -1,10 +1,9 @@
-// Scratch arrays that a kernel allocates for one call and reads at random.
+// HugePageArray: an array that a kernel allocates for one call and reads at random, on huge pages
+// when it is large.
 //
 // The sparse kernels touch one cache line of such an array per non-zero, anywhere in its d
 // entries. With 4 KiB pages an array of 128 MiB (d = 2^24 doubles) then also misses the TLB on
-// nearly every access: the same per-sample epoch on d = 2^24 coefficients took 401 ms on 4 KiB
-// pages and 213 ms on 2 MiB ones (the development machine, NumPy's coefficient array with its
-// huge-page hint switched off and on). NumPy asks for transparent huge pages for its own arrays
+// nearly every access, which costs as much again as the cache miss. NumPy asks for transparent huge pages for its own arrays
 // of 4 MiB and more; the kernels' scratch does the same, so that its accesses cost what those of
 // the caller's coefficients cost.
 #pragma once
@@ -23,7 +22,7 @@
 
 namespace fastgd {
 
-// From this many bytes on, scratch asks for huge pages (NumPy's threshold for its arrays).
+// From this many bytes on, a HugePageArray asks for huge pages (NumPy's threshold for its arrays).
 constexpr std::size_t kHugePageHintBytes = std::size_t(4) << 20;
 
 // n uninitialized values of a trivial type T (nullptr for n = 0); throws std::bad_alloc. The
@@ -31,12 +30,12 @@ constexpr std::size_t kHugePageHintBytes = std::size_t(4) << 20;
 // a kernel that reads an entry it did not write first gives NaN results, which the tests see:
 // fresh pages from the system are zero and would hide it.
 template <class T>
-class Scratch {
-  static_assert(std::is_trivial<T>::value, "Scratch holds trivial values, never constructed");
+class HugePageArray {
+  static_assert(std::is_trivial<T>::value, "HugePageArray holds trivial values, never constructed");
 
  public:
-  Scratch() = default;
-  explicit Scratch(std::size_t n) {
+  HugePageArray() = default;
+  explicit HugePageArray(std::size_t n) {
     if (n == 0) return;
     if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
     const std::size_t bytes = n * sizeof(T);
