@@ -17,6 +17,7 @@
 
 #include "fastgd/config.hpp"
 #include "fastgd/data.hpp"
+#include "fastgd/dispatch.hpp"
 #include "fastgd/validation.hpp"
 
 namespace fastgd::bindings {
@@ -34,13 +35,11 @@ inline std::string describe(const py::array& a) {
 [[noreturn]] inline void value_error(const std::string& msg) { throw std::invalid_argument(msg); }
 [[noreturn]] inline void type_error(const std::string& msg) { throw py::type_error(msg); }
 
-enum class Dtype { float32, float64 };
-
 // The floating dtype of X, which selects the kernel instantiation. dtypes are compared by
 // equivalence, not identity: unpickled arrays (e.g. joblib memmaps) carry their own dtype objects.
-inline Dtype float_dtype(const py::array& X, const char* name) {
-  if (X.dtype().equal(py::dtype::of<float>())) return Dtype::float32;
-  if (X.dtype().equal(py::dtype::of<double>())) return Dtype::float64;
+inline ValueType float_dtype(const py::array& X, const char* name) {
+  if (X.dtype().equal(py::dtype::of<float>())) return ValueType::float32;
+  if (X.dtype().equal(py::dtype::of<double>())) return ValueType::float64;
   type_error(std::string(name) + " must be a float32 or float64 array (native byte order), got " +
              describe(X) +
              "; convert it once, e.g. np.asarray(" + name + ", dtype=np.float64)");
@@ -115,7 +114,7 @@ T* inout_array(py::array& a, const char* name, const std::vector<py::ssize_t>& s
 // Calls f(T{}) with T = float or double according to X's dtype.
 template <class F>
 decltype(auto) with_dtype(const py::array& X, const char* name, F&& f) {
-  return float_dtype(X, name) == Dtype::float32 ? f(float{}) : f(double{});
+  return with_value_type(float_dtype(X, name), std::forward<F>(f));
 }
 
 // ---- Checks of values, shared by the dense and the sparse entry points ----
@@ -276,7 +275,7 @@ decltype(auto) with_index_dtype(const py::array& indices, const py::array& indpt
   if (!i32 && !i64)
     type_error("X.indices and X.indptr must both be int32 or both int64, got " +
                describe(indices) + " and " + describe(indptr));
-  return i32 ? f(std::int32_t{}) : f(std::int64_t{});
+  return with_index_type(i32 ? IndexType::int32 : IndexType::int64, std::forward<F>(f));
 }
 
 }  // namespace fastgd::bindings

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../config.hpp"
+#include "../dispatch.hpp"
 #include "../optimizers.hpp"
 #include "../penalties.hpp"
 #include "../simd.hpp"
@@ -86,16 +87,9 @@ using OptimizerUpdate = void (*)(T*, index_t, const acc_t* const*, int, index_t,
 // The update function of a kind known at run time: chosen once per epoch.
 template <class T>
 OptimizerUpdate<T> optimizer_update(OptimizerKind kind) noexcept {
-  switch (kind) {
-    case OptimizerKind::momentum: return &update_weights_with<OptimizerKind::momentum, T>;
-    case OptimizerKind::nesterov: return &update_weights_with<OptimizerKind::nesterov, T>;
-    case OptimizerKind::adagrad: return &update_weights_with<OptimizerKind::adagrad, T>;
-    case OptimizerKind::rmsprop: return &update_weights_with<OptimizerKind::rmsprop, T>;
-    case OptimizerKind::adam: return &update_weights_with<OptimizerKind::adam, T>;
-    case OptimizerKind::adamw: return &update_weights_with<OptimizerKind::adamw, T>;
-    case OptimizerKind::sgd: break;
-  }
-  return &update_weights_with<OptimizerKind::sgd, T>;
+  return with_optimizer(kind, [](auto k) -> OptimizerUpdate<T> {
+    return &update_weights_with<decltype(k)::value, T>;
+  });
 }
 
 // avg ← avg + (w − avg) / k over d values (averaged SGD).

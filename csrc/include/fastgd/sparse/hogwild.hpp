@@ -163,14 +163,7 @@ struct HogwildEpoch {
 template <class T, class I, class Loss>
 acc_t sgd_epoch_async(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w, T* b) {
   HogwildEpoch<T, I, Loss> epoch(a, loss, w, b);
-  bool team_was_short = false;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(epoch.nt)
-#endif
-  {
-    if (!short_team(epoch.nt, team_was_short)) epoch.run_thread(thread_id());
-  }
-  if (team_was_short) return sgd_epoch_sync(rerun_alone(a), loss, w, b);
+  if (!run_on_team(epoch)) return sgd_epoch_sync(rerun_alone(a), loss, w, b);
   acc_t total = 0;
   for (acc_t l : epoch.losses) total += l;
   return total;

@@ -338,14 +338,7 @@ struct SyncEpoch {
 template <class T, class I, class Loss>
 acc_t sgd_epoch_sync(const CsrEpochArgs<T, I>& a, const Loss& loss, T* w, T* b) {
   SyncEpoch<T, I, Loss> epoch(a, loss, w, b);
-  bool team_was_short = false;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(epoch.nt)
-#endif
-  {
-    if (!short_team(epoch.nt, team_was_short)) epoch.run_thread(thread_id());
-  }
-  if (team_was_short) return sgd_epoch_sync(rerun_alone(a), loss, w, b);
+  if (!run_on_team(epoch)) return sgd_epoch_sync(rerun_alone(a), loss, w, b);
   epoch.failure.rethrow();
   return epoch.total_loss;
 }

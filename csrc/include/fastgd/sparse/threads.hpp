@@ -22,6 +22,20 @@ using detail::thread_id;
 
 constexpr int kMaxThreads = 64;
 
+// Runs epoch.run_thread(t) on a team of epoch.nt threads. False when the team came short: then
+// no thread did anything (short_team), and the caller reruns the epoch on one thread.
+template <class Epoch>
+bool run_on_team(Epoch& epoch) {
+  bool team_was_short = false;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(epoch.nt)
+#endif
+  {
+    if (!short_team(epoch.nt, team_was_short)) epoch.run_thread(thread_id());
+  }
+  return !team_was_short;
+}
+
 }  // namespace sparse_detail
 
 // Below this many non-zeros per thread in a step, one thread is cheaper than the two barriers.
