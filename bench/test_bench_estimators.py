@@ -167,9 +167,7 @@ def test_fit_defaults(benchmark, case):
     else:
         X, y = dense_problem(rows(500_000), 100, dtype, regression=kind == "regressor")
     ours = fastgd.SGDRegressor if kind == "regressor" else fastgd.SGDClassifier
-    theirs = (
-        sklearn_linear.SGDRegressor if kind == "regressor" else sklearn_linear.SGDClassifier
-    )
+    theirs = sklearn_linear.SGDRegressor if kind == "regressor" else sklearn_linear.SGDClassifier
 
     def fit(cls):
         def run():

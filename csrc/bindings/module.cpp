@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   fastgd::bindings::register_kinds(m);
   fastgd::bindings::register_roofline(m);
   fastgd::bindings::register_problem(m);
+  fastgd::bindings::register_orders(m);
 }

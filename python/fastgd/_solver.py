@@ -185,7 +185,7 @@ def run(
     workers = min(len(tasks), s.n_threads)
     kernel_threads = max(1, s.n_threads // workers)
     # The first order is drawn while the problem is checked (both release the GIL).
-    orders = ShuffledOrders(rng, m, train_rows) if s.shuffle else None
+    orders = ShuffledOrders(rng, m, train_rows, n_epochs=s.max_iter) if s.shuffle else None
     pool = None
     try:
         _prepare_problems(X, tasks, s, batch, kernel_threads)

@@ -123,7 +123,9 @@ def _prepare(
         raise TypeError(f"average must be a fastgd.optimizers.Average, got {average!r}")
     return _core.Problem(
         X,
-        _multinomial_targets(y, X.dtype) if kind == _core.Loss.multinomial else as_vector(y, "y", X.dtype),
+        _multinomial_targets(y, X.dtype)
+        if kind == _core.Loss.multinomial
+        else as_vector(y, "y", X.dtype),
         None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype),
         loss=kind,
         epsilon=check_param(epsilon, "epsilon"),

@@ -443,13 +443,17 @@ class Adaptive(Schedule):
 # --------------------------------------------------------------------------------------------
 
 
-def _evaluate(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.ndarray:
+def _evaluate(
+    schedule: Callable[[np.ndarray], Any],
+    steps: np.ndarray,
+    call: Callable[[np.ndarray], Any] | None = None,
+) -> np.ndarray:
     """``schedule(steps)`` as a checked float64 array of the same shape as ``steps``.
 
     A 0-d result (e.g. from ``lambda t: 0.01``) is broadcast to every step; any other shape
     must equal ``steps.shape``. Every rate must be finite and >= 0.
     """
-    result = np.asarray(schedule(steps))
+    result = np.asarray((call or schedule)(steps))
     # Refuse bool/complex/object/str results instead of letting a cast guess.
     if result.dtype.kind not in "iuf":
         raise TypeError(
@@ -463,9 +467,10 @@ def _evaluate(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.nd
             f"schedule {schedule!r} returned shape {result.shape} for "
             f"{steps.size} steps; expected shape {steps.shape} or a scalar"
         )
-    bad = ~(np.isfinite(result) & (result >= 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    # Two reductions without temporaries; NaN fails `low >= 0`, +inf fails `high < inf`.
+    low, high = (result.min(), result.max()) if result.size else (0.0, 0.0)
+    if not (low >= 0 and high < np.inf):
+        i = int(np.flatnonzero(~(np.isfinite(result) & (result >= 0)))[0])
         raise ValueError(
             f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
             f"at step {int(steps.flat[i])}; rates must be finite and >= 0"
@@ -486,4 +491,5 @@ def rates(schedule: Callable[[np.ndarray], Any], start: int, n_steps: int) -> np
     start = check_int(start, "start", low=0)
     n_steps = check_int(n_steps, "n_steps", low=0)
     steps = np.arange(int(start), int(start) + int(n_steps), dtype=np.int64)
-    return _evaluate(schedule, steps)
+    # Steps made here are valid: a Schedule's rates are taken without __call__'s checks of them.
+    return _evaluate(schedule, steps, schedule._rates if isinstance(schedule, Schedule) else None)

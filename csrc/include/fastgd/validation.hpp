@@ -3,6 +3,7 @@
 // can name the argument and the position in its error message.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -10,6 +11,7 @@
 
 #include "config.hpp"
 #include "data.hpp"
+#include "simd.hpp"
 
 namespace fastgd {
 
@@ -20,21 +22,37 @@ index_t first_nonfinite(const T* x, index_t n) noexcept {
   return -1;
 }
 
-// First row of X holding a NaN or inf. Parallel because it is a full pass over X; the rows are
-// scanned in blocks and the smallest bad row wins, so the answer does not depend on threads.
+// First row in [begin, end) of X holding a NaN or inf, or `end`. A full pass over X, so it is
+// compiled for each instruction set (simd.hpp) as the row passes are.
 template <class T>
-index_t first_nonfinite_row(const DenseView<T>& X, int n_threads) noexcept {
-  index_t first = X.n_rows;
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(min : first)
-#endif
-  for (index_t i = 0; i < X.n_rows; ++i) {
+FASTGD_MULTIVERSION index_t first_nonfinite_row_in(const DenseView<T>& X, index_t begin,
+                                                   index_t end) noexcept {
+  for (index_t i = begin; i < end; ++i) {
     const T* r = X.row(i);
     // Summing x·0 propagates NaN and inf (inf·0 = NaN) without a branch per element.
     T probe = 0;
 #pragma omp simd reduction(+ : probe)
     for (index_t j = 0; j < X.n_cols; ++j) probe += r[j] * T(0);
-    if (probe != T(0) && i < first) first = i;
+    if (probe != T(0)) return i;
+  }
+  return end;
+}
+
+// First row of X holding a NaN or inf. The threads claim blocks of about 1 MiB as they go (the
+// solver shuffles the first epoch's rows on one core meanwhile); the smallest bad row wins, so the
+// answer does not depend on threads.
+template <class T>
+index_t first_nonfinite_row(const DenseView<T>& X, int n_threads) noexcept {
+  const index_t block = std::max<index_t>(1, (index_t(1) << 20) / (X.n_cols * index_t(sizeof(T))));
+  const index_t n_blocks = (X.n_rows + block - 1) / block;
+  index_t first = X.n_rows;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic) reduction(min : first)
+#endif
+  for (index_t k = 0; k < n_blocks; ++k) {
+    const index_t end = std::min(X.n_rows, (k + 1) * block);
+    const index_t bad = first_nonfinite_row_in(X, k * block, end);
+    if (bad < end && bad < first) first = bad;
   }
   (void)n_threads;
   return first == X.n_rows ? -1 : first;

@@ -33,7 +33,6 @@ from .._params import (
 )
 
 
-
 def _losses_taking(targets) -> tuple[str, ...]:
     """The losses whose y is of this kind, from the kernels' table of loss kinds."""
     return tuple(

@@ -108,8 +108,9 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         soft = _targets.is_soft(y)
         X, y = self._validate_X(X, y, reset=first, multi_output=soft, ensure_all_finite=False)
         y, classes = _targets.check_targets(y, classes, soft)
+        labels = None if soft else np.unique(y)  # the labels present: one sort of y per fit
         if first:
-            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
+            self.classes_ = labels if classes is None else np.unique(classes)
             if partial and classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.multi_class_ = _targets.choose_multi_class(
@@ -123,7 +124,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         if not first and soft != getattr(self, "_soft_labels", False):
             raise ValueError("partial_fit cannot switch between labels and class probabilities")
         self._soft_labels = soft
-        _targets.check_labels(y, self.classes_, soft)
+        _targets.check_labels(y, labels, self.classes_, soft)
         sw = self._check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if partial and isinstance(self.class_weight, str):
             raise ValueError(

@@ -25,7 +25,8 @@ def check_soft_labels(y) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if y.shape[1] < 2:
         raise ValueError("class probabilities need at least 2 columns")
-    if (y < 0).any() or not np.allclose(y.sum(1), 1.0, rtol=0.0, atol=_core.PROBABILITY_SUM_TOLERANCE):
+    sums_to_one = np.allclose(y.sum(1), 1.0, rtol=0.0, atol=_core.PROBABILITY_SUM_TOLERANCE)
+    if (y < 0).any() or not sums_to_one:
         raise ValueError("y as class probabilities must be >= 0 with rows summing to 1")
     return y
 
@@ -40,8 +41,9 @@ def check_targets(y, classes, soft: bool):
     return y, np.arange(y.shape[1]) if classes is None else classes
 
 
-def check_labels(y, classes: np.ndarray, soft: bool) -> None:
-    """At least two classes, and y's labels (or columns) among them."""
+def check_labels(y, labels: np.ndarray | None, classes: np.ndarray, soft: bool) -> None:
+    """At least two classes, and y's labels (``labels``: the distinct labels of y, sorted) or
+    columns among them."""
     if len(classes) < 2:
         raise ValueError(
             f"The number of classes has to be greater than one; got {len(classes)} class"
@@ -51,7 +53,7 @@ def check_labels(y, classes: np.ndarray, soft: bool) -> None:
             f"y has {y.shape[1]} columns of class probabilities, classes_ has "
             f"{len(classes)} classes"
         )
-    unknown = [] if soft else np.setdiff1d(np.unique(y), classes)
+    unknown = [] if soft else np.setdiff1d(labels, classes, assume_unique=True)
     if len(unknown):
         raise ValueError(f"y contains labels {unknown!r} not in classes_ {classes!r}")
 
@@ -83,6 +85,14 @@ def targets_and_weights(y, sw, dtype, classes: np.ndarray, multi_class: str, cla
             raise ValueError("class_weight does not apply to soft labels (class probabilities)")
         return [np.ascontiguousarray(y, dtype=dtype)], [sw]
     cw = compute_class_weight(class_weight, classes=classes, y=y)
+    binary = len(classes) == 2 and multi_class != "multinomial"
+    if binary:  # one model, for classes[1]: no class indices needed
+        positive = y == classes[1]
+        target = np.where(positive, dtype.type(1), dtype.type(-1))
+        if cw[0] == 1.0 and cw[1] == 1.0:
+            return [target], [sw]
+        w = np.where(positive, cw[1], cw[0]).astype(dtype)
+        return [target], [w if sw is None else w * sw]
     encoded = np.searchsorted(classes, y)
     if multi_class == "multinomial":
         w = None
@@ -90,15 +100,13 @@ def targets_and_weights(y, sw, dtype, classes: np.ndarray, multi_class: str, cla
             w = cw[encoded].astype(dtype)
             w = w if sw is None else w * sw
         return [encoded.astype(np.int64)], [sw if w is None else w]
-    binary = len(classes) == 2
     targets, weights = [], []
-    for k in [1] if binary else range(len(classes)):
+    for k in range(len(classes)):
         positive = encoded == k
-        targets.append(np.where(positive, 1, -1).astype(dtype))
-        neg = cw[0] if binary else 1.0
-        if cw[k] == 1.0 and neg == 1.0:
+        targets.append(np.where(positive, dtype.type(1), dtype.type(-1)))
+        if cw[k] == 1.0:
             weights.append(sw)
         else:
-            w = np.where(positive, cw[k], neg).astype(dtype)
+            w = np.where(positive, cw[k], 1.0).astype(dtype)
             weights.append(w if sw is None else w * sw)
     return targets, weights
