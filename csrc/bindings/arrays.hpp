@@ -239,7 +239,8 @@ CsrView<T, I> csr_view(const py::array& data, const py::array& indices, const py
   {
     py::gil_scoped_release release;  // passes over the three buffers only
     c = check_csr(ptr, idx, n_rows, n_cols, nnz, n_threads);
-    if (c.problem == CsrProblem::none && check_finite) first_bad_value = first_nonfinite(v, nnz);
+    if (c.problem == CsrProblem::none && check_finite)
+      first_bad_value = first_nonfinite_parallel(v, nnz, n_threads);
   }
   const std::string w = std::to_string(c.where);
   switch (c.problem) {

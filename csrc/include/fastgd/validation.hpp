@@ -22,6 +22,41 @@ index_t first_nonfinite(const T* x, index_t n) noexcept {
   return -1;
 }
 
+// First of x[begin, end) that is NaN or inf, or `end`: blocks of 256 values are probed
+// branch-free (Σ x·0 is NaN exactly when one is not finite), and only a bad block is searched.
+template <class T>
+FASTGD_MULTIVERSION index_t first_nonfinite_in(const T* x, index_t begin, index_t end) noexcept {
+  constexpr index_t kBlock = 256;
+  for (index_t lo = begin; lo < end; lo += kBlock) {
+    const index_t hi = std::min(end, lo + kBlock);
+    T probe = 0;
+#pragma omp simd reduction(+ : probe)
+    for (index_t k = lo; k < hi; ++k) probe += x[k] * T(0);
+    if (probe != T(0))
+      for (index_t k = lo; k < hi; ++k)
+        if (!std::isfinite(x[k])) return k;
+  }
+  return end;
+}
+
+// First of x[0, n) that is NaN or inf, or -1, with the work shared as first_nonfinite_row's.
+template <class T>
+index_t first_nonfinite_parallel(const T* x, index_t n, int n_threads) noexcept {
+  const index_t block = (index_t(1) << 20) / index_t(sizeof(T));
+  const index_t n_blocks = (n + block - 1) / block;
+  index_t first = n;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic) reduction(min : first)
+#endif
+  for (index_t k = 0; k < n_blocks; ++k) {
+    const index_t end = std::min(n, (k + 1) * block);
+    const index_t bad = first_nonfinite_in(x, k * block, end);
+    if (bad < end && bad < first) first = bad;
+  }
+  (void)n_threads;
+  return first == n ? -1 : first;
+}
+
 // First row in [begin, end) of X holding a NaN or inf, or `end`. A full pass over X, so it is
 // compiled for each instruction set (simd.hpp) as the row passes are.
 template <class T>
