@@ -54,9 +54,11 @@ def dense_problem(n, d, dtype, regression, seed=0):
 
 
 def hashed_problem(n, d, k, seed=0, dtype=np.float64):
-    """k hashed features per row with signs ±1/sqrt(k), labels of a linear model with noise."""
+    """Text-like hashed features: k tokens per row drawn from a Zipf law (a few frequent, a long
+    tail), hashed over d columns, values ±1/sqrt(k); labels of a linear model with noise."""
     rng = np.random.default_rng(seed)
-    indices = rng.integers(0, d, size=n * k, dtype=np.int32)
+    tokens = rng.zipf(1.3, size=n * k).astype(np.uint64)
+    indices = (tokens * np.uint64(2654435761) % np.uint64(d)).astype(np.int32)
     data = (rng.choice([-1.0, 1.0], size=n * k) / np.sqrt(k)).astype(dtype)
     X = sp.csr_matrix((data, indices, np.arange(0, n * k + 1, k)), shape=(n, d))
     X.sum_duplicates()
