@@ -76,6 +76,17 @@ def choose_multi_class(
     return "ovr"
 
 
+def _are_plus_minus_one(y, classes: np.ndarray, dtype) -> bool:
+    """Whether y's labels are already the binary kernel's targets: -1 and +1 in X's dtype."""
+    return (
+        y.dtype == dtype
+        and y.ndim == 1
+        and y.flags.c_contiguous
+        and classes[0] == -1
+        and classes[1] == 1
+    )
+
+
 def targets_and_weights(y, sw, dtype, classes: np.ndarray, multi_class: str, class_weight):
     """The targets and sample weights (times class weights) of each model to train: one
     softmax model (class indices, or the probabilities as given), or one-vs-rest models
@@ -87,6 +98,8 @@ def targets_and_weights(y, sw, dtype, classes: np.ndarray, multi_class: str, cla
     cw = compute_class_weight(class_weight, classes=classes, y=y)
     binary = len(classes) == 2 and multi_class != "multinomial"
     if binary:  # one model, for classes[1]: no class indices needed
+        if cw[0] == 1.0 and cw[1] == 1.0 and _are_plus_minus_one(y, classes, dtype):
+            return [y], [sw]  # already the kernel's labels: used as they are
         positive = y == classes[1]
         target = np.where(positive, dtype.type(1), dtype.type(-1))
         if cw[0] == 1.0 and cw[1] == 1.0:
