@@ -107,8 +107,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         first = not partial or not hasattr(self, "classes_")
         soft = _targets.is_soft(y)
         X, y = self._validate_X(X, y, reset=first, multi_output=soft, ensure_all_finite=False)
-        y, classes = _targets.check_targets(y, classes, soft)
-        labels = None if soft else np.unique(y)  # the labels present: one sort of y per fit
+        y, classes, labels = _targets.check_targets(y, classes, soft)
         if first:
             self.classes_ = labels if classes is None else np.unique(classes)
             if partial and classes is None:

@@ -32,13 +32,26 @@ def check_soft_labels(y) -> np.ndarray:
 
 
 def check_targets(y, classes, soft: bool):
-    """(y, classes): y checked as labels, or as class probabilities when ``soft``; the classes
-    as given, or for soft labels without them, the column indices."""
-    if not soft:
-        check_classification_targets(y)
-        return y, classes
-    y = check_soft_labels(y)
-    return y, np.arange(y.shape[1]) if classes is None else classes
+    """(y, classes, labels): y checked as labels, or as class probabilities when ``soft``; the
+    classes as given, or for soft labels without them, the column indices; the distinct labels
+    of y, sorted (None for soft labels)."""
+    if soft:
+        y = check_soft_labels(y)
+        return y, np.arange(y.shape[1]) if classes is None else classes, None
+    labels = np.unique(y) if y.ndim == 1 and y.dtype.kind in "iuf" else None
+    if labels is None or _may_not_be_classes(labels, len(y)):
+        check_classification_targets(y)  # scikit-learn's own errors and warnings
+        labels = np.unique(y) if labels is None else labels
+    return y, classes, labels
+
+
+def _may_not_be_classes(labels: np.ndarray, n_samples: int) -> bool:
+    """Whether scikit-learn's check_classification_targets could object to numeric 1-D labels:
+    non-integral values (its test, on the distinct values instead of all of y), or more classes
+    than half the samples (it warns). Otherwise its answer is known, and its pass over y saved."""
+    if labels.dtype.kind == "f" and np.any(labels != labels.astype(np.int64).astype(labels.dtype)):
+        return True
+    return len(labels) > 2 and n_samples > 20 and len(labels) > round(0.5 * n_samples)
 
 
 def check_labels(y, labels: np.ndarray | None, classes: np.ndarray, soft: bool) -> None:
