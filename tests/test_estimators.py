@@ -479,3 +479,17 @@ def test_feature_names_from_dataframes():
 
 def test_top_level_exports():
     assert fastgd.SGDRegressor is SGDRegressor and fastgd.SGDClassifier is SGDClassifier
+
+
+def test_label_checks_are_scikit_learns():
+    """Numeric labels skip scikit-learn's pass over y only where its answer is known: regression
+    targets still raise its error, and more classes than half the samples still warn."""
+    X, _ = _standardized_classification(n=40)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        SGDClassifier().fit(X, np.linspace(0.0, 1.0, 40))
+    with pytest.warns(UserWarning, match="greater than 50% of the number of samples"):
+        SGDClassifier(max_iter=2, tol=None).fit(X, np.arange(40) % 30)
+    model = SGDClassifier(max_iter=5, tol=None, random_state=0).fit(
+        X, np.where(X[:, 0] > 0, 7.0, 3.0)
+    )
+    np.testing.assert_array_equal(model.classes_, [3.0, 7.0])
