@@ -157,6 +157,12 @@ def _model_state(
     )
 
 
+def _is_multinomial(loss: Any) -> bool:
+    """Whether ``loss=`` (a name or a ``_core.Loss``) is the softmax's: its y are classes."""
+    kind = check_option(loss, "loss", _core.Loss)
+    return _core.loss_targets(kind) == _core.Targets.classes
+
+
 def _n_classes(coef: Any) -> int:
     """K of a softmax model, read from its coefficients (K, d)."""
     shape = np.shape(coef)
@@ -234,7 +240,7 @@ def loss_and_grad(
             check_input=check_input,
             label_smoothing=label_smoothing,
         )
-    multinomial = loss == MULTINOMIAL
+    multinomial = _is_multinomial(loss)
     problem = _prepare(
         X,
         y,
@@ -366,7 +372,7 @@ def sgd_epoch(
         n_threads=n_threads,
         check_input=check_input,
         label_smoothing=label_smoothing,
-        n_classes=_n_classes(coef) if loss == MULTINOMIAL else 0,
+        n_classes=_n_classes(coef) if _is_multinomial(loss) else 0,
         batch_size=batch_size,
         fit_intercept=fit_intercept,
         parallel=parallel,
