@@ -36,7 +36,7 @@ class FirstIndex {
   }
 
  private:
-  Scratch mem_;
+  DeviceBuffer mem_;
 };
 
 // One warp per row, lanes over the columns (coalesced).
@@ -120,7 +120,7 @@ index_t first_negative(DType dtype, const void* v, index_t n) {
 
 index_t first_bad_order_entry(const std::int64_t* order, index_t m, index_t n) {
   detail::FirstIndex first;
-  detail::Scratch seen(std::size_t(n) * sizeof(unsigned));
+  detail::DeviceBuffer seen(std::size_t(n) * sizeof(unsigned));
   FASTGD_CUDA_CHECK(
       cudaMemsetAsync(seen.as<void>(), 0, std::size_t(n) * sizeof(unsigned), cudaStreamLegacy));
   detail::order_kernel<<<detail::grid_for(m), detail::kCheckThreads, 0, cudaStreamLegacy>>>(

@@ -19,7 +19,7 @@
 //
 // Follow-ups for speed (need an H100 to measure): 16-byte row loads; rows kept in registers
 // between the dot product and the gradient update; for small batches, a thread-block cluster
-// (barrier.cluster, about 0.4 µs on an H100 against 1.1 µs for the grid) with the partials in
+// (its barrier is cheaper than the grid's: bench/MEASUREMENTS.md) with the partials in
 // distributed shared memory; a two-level reduction instead of every block reading all G
 // partials when G is large.
 #include <cooperative_groups.h>
@@ -187,7 +187,7 @@ double run(const EpochArgs& a, const Loss& loss) {
   const Plan<T, Loss> p = plan<T, Loss>(d, std::min(B, n), a.n_blocks);
   const index_t G = p.blocks;
 
-  // Scratch: the learning rates, the loss, the two sets of partials and, for wide data, the
+  // One device buffer: the learning rates, the loss, the two sets of partials and, for wide data, the
   // per-block accumulators and weight copies. Each piece starts on a 256-byte boundary.
   auto round = [](std::size_t x) { return (x + 255) / 256 * 256; };
   const std::size_t lrs_bytes = round(std::size_t(n_steps) * sizeof(double));
@@ -196,7 +196,7 @@ double run(const EpochArgs& a, const Loss& loss) {
   const std::size_t accg_bytes =
       p.shared ? 0 : round(std::size_t(G) * kWarps * std::size_t(d) * sizeof(double));
   const std::size_t wg_bytes = p.shared ? 0 : round(std::size_t(G) * std::size_t(d) * sizeof(T));
-  Scratch scratch(lrs_bytes + loss_bytes + part_bytes + accg_bytes + wg_bytes);
+  DeviceBuffer scratch(lrs_bytes + loss_bytes + part_bytes + accg_bytes + wg_bytes);
   std::size_t off = 0;
   double* lrs = scratch.as<double>(off);
   double* loss_out = scratch.as<double>(off += lrs_bytes);

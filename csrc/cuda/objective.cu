@@ -114,7 +114,7 @@ ObjectiveResult run(const ObjectiveArgs& a, const Loss& loss) {
   const std::size_t partial_bytes = std::size_t(G) * std::size_t(d + 2) * sizeof(double);
   const std::size_t global_acc_bytes = shared ? 0 : std::size_t(G) * acc_bytes;
   const std::size_t out_offset = partial_bytes + global_acc_bytes;
-  Scratch scratch(out_offset + 2 * sizeof(double));
+  DeviceBuffer scratch(out_offset + 2 * sizeof(double));
   double* partials = scratch.as<double>();
   double* acc_global = shared ? nullptr : scratch.as<double>(partial_bytes);
   double* out = scratch.as<double>(out_offset);

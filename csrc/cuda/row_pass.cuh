@@ -166,16 +166,16 @@ constexpr std::size_t kMaxGlobalAccBytes = std::size_t(256) << 20;
 // Device memory for one call, freed when it goes out of scope (stream-ordered, so the pool
 // makes repeated epochs cheap). The destructor must not throw: a failure there is ignored,
 // and any real fault has been reported by the checked synchronization before it.
-class Scratch {
+class DeviceBuffer {
  public:
-  explicit Scratch(std::size_t bytes) {
+  explicit DeviceBuffer(std::size_t bytes) {
     if (bytes) FASTGD_CUDA_CHECK(cudaMallocAsync(&ptr_, bytes, cudaStreamLegacy));
   }
-  ~Scratch() {
+  ~DeviceBuffer() {
     if (ptr_) (void)cudaFreeAsync(ptr_, cudaStreamLegacy);
   }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   template <class U>
   U* as(std::size_t offset_bytes = 0) const {
     return reinterpret_cast<U*>(static_cast<char*>(ptr_) + offset_bytes);
