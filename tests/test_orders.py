@@ -52,4 +52,4 @@ def test_shuffled_orders_are_rng_shuffle_in_place_each_epoch(rows):
             np.testing.assert_array_equal(orders.next(), expected)
     finally:
         orders.close()
-    assert orders._rng.integers(2**62) == rng.integers(2**62)  # nothing drawn beyond epoch 4
+    assert orders.rng.integers(2**62) == rng.integers(2**62)  # nothing drawn beyond epoch 4

@@ -39,13 +39,13 @@ class ShuffledOrders:
         rows: np.ndarray | None = None,
         n_epochs: int | None = None,
     ):
-        self._rng = rng
+        self.rng = rng
         self._left = n_epochs  # orders still to hand out (None: no end)
         first = np.arange(n_rows, dtype=np.int64) if rows is None else rows.astype(np.int64)
         self._buffers = (first, np.empty_like(first))
         self._turn = 0  # the buffer that holds the last order drawn
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="fastgd-shuffle")
-        self._pending: Future = self._pool.submit(shuffle, self._rng, first)
+        self._pending: Future = self._pool.submit(shuffle, self.rng, first)
 
     def next(self) -> np.ndarray:
         """The next epoch's order; the one after it starts drawing at once. The array stays
@@ -62,7 +62,7 @@ class ShuffledOrders:
 
     def _draw(self, previous: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, previous)
-        shuffle(self._rng, out)
+        shuffle(self.rng, out)
 
     def close(self) -> None:
         """Stop after the draw in flight (it finishes in the background: nothing waits for it)."""

@@ -162,8 +162,12 @@ def run(
     s: Settings,
     rng: np.random.Generator,
     train_rows: np.ndarray | None = None,
+    orders: ShuffledOrders | None = None,
 ) -> Result:
     """Train the tasks for up to ``s.max_iter`` epochs; coef/intercept change in place.
+
+    ``orders``: the epochs' row orders, when the caller started drawing them from ``rng``
+    already (they are closed here); otherwise, with ``s.shuffle``, they start here.
 
     ``train_rows`` restricts training to those rows (None: all). Raises DivergenceError (a
     ValueError) on a non-finite loss or weight; the caller keeps its previous model by passing
@@ -185,7 +189,8 @@ def run(
     workers = min(len(tasks), s.n_threads)
     kernel_threads = max(1, s.n_threads // workers)
     # The first order is drawn while the problem is checked (both release the GIL).
-    orders = ShuffledOrders(rng, m, train_rows, n_epochs=s.max_iter) if s.shuffle else None
+    if orders is None and s.shuffle:
+        orders = ShuffledOrders(rng, m, train_rows, n_epochs=s.max_iter)
     pool = None
     try:
         _prepare_problems(X, tasks, s, batch, kernel_threads)

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core, _solver, ops, optimizers, schedules
 from .._backend import default_threads
+from .._orders import ShuffledOrders
 from .._params import (
     SHARED_CONSTRAINTS,
     Boolean,
@@ -210,6 +211,24 @@ class _BaseSGD(BaseEstimator):
         return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
 
     # ------------------------------------------------------------------ training
+    def _fit_rng(self, fresh: bool) -> np.random.Generator:
+        """The Generator of this fit's row orders, seeded from random_state; a new stream for
+        each partial_fit call, reproducible from the seed."""
+        seed = check_random_state(self.random_state).randint(_MAX_SEED)
+        if not fresh:
+            seed = (seed + int(self.t_)) % _MAX_SEED
+        return np.random.default_rng(seed)
+
+    def _start_orders(self, n_samples: int, *, partial: bool, fresh: bool):
+        """The epochs' row orders, drawing the first at once, so that it is ready when the data
+        and targets are: None without shuffling, or with early stopping (whose training rows are
+        not split yet: the solver starts the orders then). A fit that fails before training just
+        drops them: their thread ends once its draw is done and the object is collected."""
+        if not self.shuffle or self.early_stopping:
+            return None
+        n_epochs = 1 if partial else self.max_iter
+        return ShuffledOrders(self._fit_rng(fresh), n_samples, n_epochs=n_epochs)
+
     def _train(
         self,
         X,
@@ -223,9 +242,11 @@ class _BaseSGD(BaseEstimator):
         train_rows=None,
         validation_rows=None,
         joint: bool = False,
+        orders: ShuffledOrders | None = None,
     ) -> _solver.Result:
         """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
-        step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test."""
+        step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test;
+        ``orders``: from :meth:`_start_orders`, or None."""
         max_iter = 1 if partial else self.max_iter
         if fresh or not hasattr(self, "_task_states"):
             fresh_state = _solver.TaskState(
@@ -260,10 +281,8 @@ class _BaseSGD(BaseEstimator):
             verbose=self.verbose,
             validation_rows=validation_rows,
         )
-        seed = check_random_state(self.random_state).randint(_MAX_SEED)
-        if not fresh:  # a new stream for each partial_fit call, reproducible from the seed
-            seed = (seed + int(self.t_)) % _MAX_SEED
-        result = _solver.run(X, tasks, settings, np.random.default_rng(seed), train_rows)
+        rng = orders.rng if orders is not None else self._fit_rng(fresh)
+        result = _solver.run(X, tasks, settings, rng, train_rows, orders)
         # Success: now the model changes.
         self._task_states = states
         self.n_iter_ = result.n_iter

@@ -107,6 +107,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         first = not partial or not hasattr(self, "classes_")
         soft = _targets.is_soft(y)
         X, y = self._validate_X(X, y, reset=first, multi_output=soft, ensure_all_finite=False)
+        orders = self._start_orders(X.shape[0], partial=partial, fresh=first)
         y, classes, labels = _targets.check_targets(y, classes, soft)
         if first:
             self.classes_ = labels if classes is None else np.unique(classes)
@@ -153,6 +154,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             train_rows=train_rows,
             validation_rows=val_rows,
             joint=joint,
+            orders=orders,
         )
         coef, intercept = self._published(coef, intercept, joint=joint)
         if joint and len(self.classes_) == 2:

@@ -101,6 +101,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self._check_params(for_partial_fit=partial)
         first = not partial or not hasattr(self, "coef_")
         X, y = self._validate_X(X, y, reset=first, y_numeric=True, ensure_all_finite=False)
+        orders = self._start_orders(X.shape[0], partial=partial, fresh=first)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = self._check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if first:
@@ -120,6 +121,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             fresh=first,
             train_rows=train_rows,
             validation_rows=val_rows,
+            orders=orders,
         )
         coef, self.intercept_ = self._published(coef, intercept)
         self.coef_ = coef.reshape(-1)
