@@ -38,11 +38,20 @@ def check_targets(y, classes, soft: bool):
     if soft:
         y = check_soft_labels(y)
         return y, np.arange(y.shape[1]) if classes is None else classes, None
-    labels = np.unique(y) if y.ndim == 1 and y.dtype.kind in "iuf" else None
+    labels = _distinct_labels(y) if y.ndim == 1 and y.dtype.kind in "iuf" else None
     if labels is None or _may_not_be_classes(labels, len(y)):
         check_classification_targets(y)  # scikit-learn's own errors and warnings
         labels = np.unique(y) if labels is None else labels
     return y, classes, labels
+
+
+def _distinct_labels(y: np.ndarray) -> np.ndarray:
+    """``np.unique(y)`` of numeric 1-D (finite) labels; two labels, the common case, without
+    sorting y."""
+    low, high = y.min(), y.max()
+    if low != high and np.all((y == low) | (y == high)):
+        return np.array([low, high], dtype=y.dtype)
+    return np.unique(y)
 
 
 def _may_not_be_classes(labels: np.ndarray, n_samples: int) -> bool:
