@@ -214,7 +214,7 @@ def run(
                     total += task.problem.run(
                         task.coef,
                         task.intercept,
-                        np.ascontiguousarray(lrs, dtype=np.float64),
+                        lrs,
                         rows,
                         check_order=False,  # slices of a permutation made above
                         **ops._model_state(task.optimizer, task.average, task.coef),
@@ -270,8 +270,8 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         epsilon=s.epsilon,
         n_threads=n_threads,
         check_input=True,  # X's values: the estimators leave this scan to the kernels' own
+        coef=first.coef,
         label_smoothing=s.label_smoothing,
-        n_classes=first.coef.shape[0] if first.coef.ndim == 2 else 0,
         batch_size=batch,
         fit_intercept=s.fit_intercept,
         optimizer=first.optimizer,

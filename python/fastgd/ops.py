@@ -102,8 +102,8 @@ def _prepare(
     epsilon: Any,
     n_threads: Any,
     check_input: bool,
+    coef: Any,
     label_smoothing: Any = 0.0,
-    n_classes: int = 0,
     batch_size: Any = 1,
     fit_intercept: bool = True,
     parallel: Any = "sync",
@@ -116,21 +116,20 @@ def _prepare(
 
     ``y`` and ``sample_weight`` are converted to X's dtype when they are not already (an O(n)
     copy); class indices (``loss="multinomial"``) to int64. ``check_input=False`` skips the scan of
-    X for NaN/inf."""
+    X for NaN/inf. ``coef`` gives a softmax model its number of classes."""
     X = _features(X)
     kind = check_option(loss, "loss", _core.Loss)
+    multinomial = _core.loss_targets(kind) == _core.Targets.classes
     if average is not None and not isinstance(average, optimizers.Average):
         raise TypeError(f"average must be a fastgd.optimizers.Average, got {average!r}")
     return _core.Problem(
         X,
-        _multinomial_targets(y, X.dtype)
-        if kind == _core.Loss.multinomial
-        else as_vector(y, "y", X.dtype),
+        _multinomial_targets(y, X.dtype) if multinomial else as_vector(y, "y", X.dtype),
         None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype),
         loss=kind,
         epsilon=check_param(epsilon, "epsilon"),
         label_smoothing=check_param(label_smoothing, "label_smoothing"),
-        n_classes=n_classes,
+        n_classes=_n_classes(coef) if multinomial else 0,
         penalty=check_option(penalty, "penalty", _core.Penalty),
         alpha=check_param(alpha, "alpha"),
         l1_ratio=check_param(l1_ratio, "l1_ratio"),
@@ -240,7 +239,6 @@ def loss_and_grad(
             check_input=check_input,
             label_smoothing=label_smoothing,
         )
-    multinomial = _is_multinomial(loss)
     problem = _prepare(
         X,
         y,
@@ -252,11 +250,11 @@ def loss_and_grad(
         epsilon=epsilon,
         n_threads=n_threads,
         check_input=check_input,
+        coef=coef,
         label_smoothing=label_smoothing,
-        n_classes=_n_classes(coef) if multinomial else 0,
     )
     coef = np.ascontiguousarray(coef)
-    if multinomial:
+    if _is_multinomial(loss):
         return problem.loss_and_grad(coef, np.ascontiguousarray(intercept, dtype=coef.dtype))
     return problem.loss_and_grad(coef, as_intercept_value(intercept))
 
@@ -371,8 +369,8 @@ def sgd_epoch(
         epsilon=epsilon,
         n_threads=n_threads,
         check_input=check_input,
+        coef=coef,
         label_smoothing=label_smoothing,
-        n_classes=_n_classes(coef) if _is_multinomial(loss) else 0,
         batch_size=batch_size,
         fit_intercept=fit_intercept,
         parallel=parallel,

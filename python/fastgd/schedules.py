@@ -475,11 +475,12 @@ def _evaluate(
             f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
             f"at step {int(steps.flat[i])}; rates must be finite and >= 0"
         )
-    return result
+    return np.ascontiguousarray(result)  # as the kernels take rates
 
 
 def rates(schedule: Callable[[np.ndarray], Any], start: int, n_steps: int) -> np.ndarray:
-    """The float64 rates of global steps ``start, ..., start + n_steps - 1``, checked.
+    """The float64 rates of global steps ``start, ..., start + n_steps - 1``, checked, in one
+    contiguous array (what :func:`fastgd.ops.sgd_epoch` and the kernels take).
 
     ``schedule`` is a :class:`Schedule` or any vectorized callable. A callable returning a
     single number is broadcast to all steps. Raises TypeError when ``schedule`` is not

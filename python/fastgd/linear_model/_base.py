@@ -211,6 +211,10 @@ class _BaseSGD(BaseEstimator):
         return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
 
     # ------------------------------------------------------------------ training
+    def _epochs(self, partial: bool) -> int:
+        """The most epochs this call trains: partial_fit runs one."""
+        return 1 if partial else self.max_iter
+
     def _fit_rng(self, fresh: bool) -> np.random.Generator:
         """The Generator of this fit's row orders, seeded from random_state; a new stream for
         each partial_fit call, reproducible from the seed."""
@@ -226,8 +230,7 @@ class _BaseSGD(BaseEstimator):
         drops them: their thread ends once its draw is done and the object is collected."""
         if not self.shuffle or self.early_stopping:
             return None
-        n_epochs = 1 if partial else self.max_iter
-        return ShuffledOrders(self._fit_rng(fresh), n_samples, n_epochs=n_epochs)
+        return ShuffledOrders(self._fit_rng(fresh), n_samples, n_epochs=self._epochs(partial))
 
     def _train(
         self,
@@ -247,7 +250,7 @@ class _BaseSGD(BaseEstimator):
         """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
         step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test;
         ``orders``: from :meth:`_start_orders`, or None."""
-        max_iter = 1 if partial else self.max_iter
+        max_iter = self._epochs(partial)
         if fresh or not hasattr(self, "_task_states"):
             fresh_state = _solver.TaskState(
                 schedule=self._make_schedule(),
