@@ -109,6 +109,7 @@ def _prepare(
     parallel: Any = "sync",
     optimizer: optimizers.Optimizer | None = None,
     average: optimizers.Average | None = None,
+    sparse_updates: Any = "auto",
 ) -> Any:
     """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
     checked once, in O(n) (O(nnz) on CSR); its ``run`` then costs O(the chunk's rows). The public
@@ -140,6 +141,7 @@ def _prepare(
         optimizer=_core.Optimizer.sgd if optimizer is None else optimizer.kernel_kind(),
         optimizer_params={} if optimizer is None else optimizer.kernel_params(),
         average_start=0 if average is None else average.start,
+        sparse_updates=check_option(sparse_updates, "sparse_updates", _core.SparseUpdates),
         check_finite=bool(check_input),
     )
 
@@ -281,6 +283,7 @@ def sgd_epoch(
     average: Any = None,
     label_smoothing: float = 0.0,
     parallel: str = "sync",
+    sparse_updates: str = "auto",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -376,6 +379,7 @@ def sgd_epoch(
         parallel=parallel,
         optimizer=opt,
         average=average,
+        sparse_updates=sparse_updates,
     )
     return problem.run(
         coef,
