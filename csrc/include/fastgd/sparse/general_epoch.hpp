@@ -36,8 +36,10 @@
 
 #include "../config.hpp"
 #include "../data.hpp"
+#include "../dispatch.hpp"
 #include "../optimizers.hpp"
 #include "../penalties.hpp"
+#include "../simd.hpp"
 #include "column_updates.hpp"
 #include "epoch_args.hpp"
 #include "lazy_penalty.hpp"
@@ -150,6 +152,112 @@ struct Entry {
   acc_t x;
 };
 
+// soft_threshold as a select the vectorizer takes: the same value, and +0 where it gives 0.
+FASTGD_ALWAYS_INLINE double soft_threshold_select(double w, double t) noexcept {
+  return std::copysign(std::max(std::fabs(w) - t, 0.0), w) + 0.0;
+}
+
+// One column's K coefficients and what moves with them, each K contiguous values: W's own when
+// W is feature-major, else gathered (ColumnBuffers).
+template <class T>
+struct Column {
+  T* v;          // the stored coefficients (w / A)
+  T* s0;         // the optimizer's state (nullptr: none)
+  T* s1;
+  double* sums;  // the average's sums (nullptr: no averaging)
+};
+
+// What the update of a touched column needs beyond the column: its gradient sums (K), the
+// step's constants and clocks, and a buffer of K values.
+struct ColumnStep {
+  acc_t* grad;  // made the mean gradient in place
+  acc_t bs;
+  // 1/bs for a power-of-two batch, where the product is exactly the division (0: divide).
+  acc_t inv_bs;
+  double A_now;           // the clock the column is read at
+  double threshold;       // U_now − u_j (clocked L1), or < 0: none
+  double A_next, inv_A_next;
+  bool averaged;          // the step is averaged: its new values are added to the sums
+  const Penalty* pen;
+  const OptimizerParams* params;
+  const StepConstants* sc;
+  double* w;              // K values of scratch
+};
+
+// The touched column's update (the dense step of each of its K coefficients), as loops over the K
+// contiguous values, for one optimizer kind: chosen once per epoch (column_update). Each loop is
+// free of branches, so that it runs as vector code: the optimizer's step without its L1 part,
+// then the L1 step (the same values as optimizer_step with it).
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_column(const Column<T>& col, index_t K,
+                                       const ColumnStep& st) noexcept {
+  double* FASTGD_RESTRICT w = st.w;
+  acc_t* FASTGD_RESTRICT g = st.grad;
+  const T* FASTGD_RESTRICT v = col.v;
+  const double A_now = st.A_now, threshold = st.threshold;
+  if (threshold >= 0) {
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = A_now * soft_threshold_select(double(v[k]), threshold);
+  } else {
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = A_now * double(v[k]);
+  }
+  if (st.inv_bs > 0) {
+    const acc_t inv = st.inv_bs;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) g[k] *= inv;
+  } else {
+    const acc_t bs = st.bs;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) g[k] /= bs;
+  }
+  const Penalty l2_part{st.pen->l2, 0.0};
+  const OptimizerParams p = *st.params;
+  const StepConstants sc = *st.sc;
+  T* FASTGD_RESTRICT s0 = col.s0;
+  T* FASTGD_RESTRICT s1 = col.s1;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) {
+    if constexpr (Kind == OptimizerKind::sgd) {
+      w[k] = update_coordinate(w[k], g[k], sc.lr, l2_part);
+    } else if constexpr (state_arrays(Kind) == 2) {
+      w[k] = optimizer_step<Kind>(w[k], g[k], l2_part.l2, 0.0, p, sc, s0[k], s1[k]);
+    } else {
+      w[k] = optimizer_step<Kind>(w[k], g[k], l2_part.l2, 0.0, p, sc, s0[k], s0[k]);
+    }
+  }
+  if (st.pen->l1 > 0) {
+    const double t = sc.lr * st.pen->l1;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = soft_threshold_select(w[k], t);
+  }
+  T* FASTGD_RESTRICT out = col.v;
+  const double inv_A = st.inv_A_next;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) out[k] = T(w[k] * inv_A);
+  if (st.averaged) {
+    double* FASTGD_RESTRICT sums = col.sums;
+    const double A_next = st.A_next;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) sums[k] += double(out[k]) * A_next;
+  }
+}
+
+inline acc_t inverse_if_exact(index_t bs) noexcept {
+  return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
+}
+
+template <class T>
+using ColumnUpdate = void (*)(const Column<T>&, index_t, const ColumnStep&);
+
+template <class T>
+ColumnUpdate<T> column_update(OptimizerKind kind) noexcept {
+  if (kind == OptimizerKind::sgd) return &update_column<OptimizerKind::sgd, T>;
+  return with_optimizer(kind, [](auto k) -> ColumnUpdate<T> {
+    return &update_column<decltype(k)::value, T>;
+  });
+}
+
 // The general CSR epoch (see the header comment).
 template <class T, class I, class Head>
 struct GeneralEpoch {
@@ -163,17 +271,24 @@ struct GeneralEpoch {
   const OptimizerArgs<T>& opt;
   const AverageArgs<T>& avg;
   const bool plain, averaging, clocked_l1, prefetch;
+  const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
-  std::vector<double> u;           // u_j: the clock U of column j's last write (clocked_l1)
-  std::vector<index_t> last;       // the clock of column j's last write (averaging)
-  std::vector<double> sums;        // S: the average's sums, in W's layout (averaging)
+  const ColumnUpdate<T> update_column_with;
+  // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
+  const index_t col_stride, k_stride;
+  std::vector<double> u;      // u_j: the clock U of column j's last write (clocked_l1)
+  std::vector<index_t> last;  // the clock of column j's last write (averaging)
+  std::vector<double> sums;   // S: the average's sums, in W's layout (averaging)
   ClockTrack clock;
-  std::vector<acc_t> p, g;         // the step's outputs and derivatives, row r at r·K
-  std::vector<acc_t> grad;         // K: one column's gradient
-  std::vector<Entry> entries;      // the step's non-zeros
+  std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
+  std::vector<acc_t> grad;    // K: one column's gradient sums
+  std::vector<double> w_buf;  // K: a column's values during its update
+  std::vector<T> gathered;    // 3·K: a class-major column's v, s0, s1
+  std::vector<double> gathered_sums;
+  std::vector<Entry> entries;  // the step's non-zeros
   acc_t total_loss = 0;
-  index_t applied = 0;             // steps applied
-  index_t averaged_steps = 0;      // of them, averaged
+  index_t applied = 0;         // steps applied
+  index_t averaged_steps = 0;  // of them, averaged
 
   GeneralEpoch(const CsrEpochArgs<T, I>& a_, const CsrModelArgs<T>& m_, const Head& head_,
                T* W_, T* b_)
@@ -183,10 +298,14 @@ struct GeneralEpoch {
         averaging(avg.coef != nullptr),
         clocked_l1(pen.l1 > 0 && m_.untouched != Untouched::frozen),
         prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
-        opt_step0(opt.step ? *opt.step : 0), avg_step0(avg.step ? *avg.step : 0),
+        n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
+        avg_step0(avg.step ? *avg.step : 0), update_column_with(column_update<T>(opt.kind)),
+        col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
         u(clocked_l1 ? std::size_t(d) : 0, 0.0), last(averaging ? std::size_t(d) : 0, 0),
         sums(averaging ? std::size_t(P) : 0), p(std::size_t(std::min(B, n) * K)),
-        g(p.size()), grad(std::size_t(K)) {
+        g(p.size()), grad(std::size_t(K)), w_buf(std::size_t(K)),
+        gathered(m_.feature_major ? 0 : std::size_t(3 * K)),
+        gathered_sums(m_.feature_major || !averaging ? 0 : std::size_t(K)) {
     clock.restart();
     if (averaging) {
       const double count = double(averaged_before());
@@ -194,7 +313,7 @@ struct GeneralEpoch {
     }
   }
 
-  index_t at(index_t j, index_t k) const noexcept { return m.feature_major ? j * K + k : k * d + j; }
+  index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
   // Steps averaged before this epoch, and whether step s of the epoch is averaged.
   index_t averaged_before() const noexcept {
     return std::max<index_t>(0, avg_step0 - avg.start + 1);
@@ -210,11 +329,10 @@ struct GeneralEpoch {
     return clock.A[c] * soft_threshold(v, clock.U[c] - u[j]);
   }
 
-  // Σ of coordinate (k, j)'s values over the clocks (last_j, c] of its untouched run.
-  double run_sum(index_t j, index_t k, index_t c) const noexcept {
-    const index_t from = last[j];
+  // Σ of a coordinate's values over the clocks (from, c] of its untouched run, from its stored
+  // value v (and its column's u_j).
+  double run_sum(double v, index_t j, index_t from, index_t c) const noexcept {
     if (c <= from) return 0.0;
-    const double v = double(W[at(j, k)]);
     if (!clocked_l1) return v * (clock.sum_A[c] - clock.sum_A[from]);
     // soft(v, U_c − u) is non-zero while U_c < |v| + u: on a prefix (from, end] of the run.
     const double reach = std::fabs(v) + u[j];
@@ -226,20 +344,73 @@ struct GeneralEpoch {
     return std::copysign(s, v);
   }
 
+  // Adds to column j's sums its values over the clocks (last_j, c] of its untouched run.
+  void add_untouched_run(const Column<T>& col, index_t j, index_t c) const noexcept {
+    const index_t from = last[j];
+    if (c <= from) return;
+    if (clocked_l1) {
+      for (index_t k = 0; k < K; ++k) col.sums[k] += run_sum(double(col.v[k]), j, from, c);
+      return;
+    }
+    const double sum_A = clock.sum_A[c] - clock.sum_A[from];
+    double* FASTGD_RESTRICT sums = col.sums;
+    const T* FASTGD_RESTRICT v = col.v;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) sums[k] += double(v[k]) * sum_A;
+  }
+
+  // Column j's K values (and state and sums) as contiguous arrays: W's own when feature-major,
+  // else gathered into buffers (written back by release_column).
+  Column<T> column(index_t j) noexcept {
+    const index_t q = at(j, 0);
+    T* s0 = n_state > 0 ? opt.coef_state + q : nullptr;
+    T* s1 = n_state > 1 ? opt.coef_state + P + q : nullptr;
+    double* sm = averaging ? sums.data() + q : nullptr;
+    if (m.feature_major) return {W + q, s0, s1, sm};
+    Column<T> col{gathered.data(), n_state > 0 ? gathered.data() + K : nullptr,
+                  n_state > 1 ? gathered.data() + 2 * K : nullptr,
+                  averaging ? gathered_sums.data() : nullptr};
+    for (index_t k = 0; k < K; ++k) {
+      const index_t qk = q + k * d;
+      col.v[k] = W[qk];
+      if (s0) col.s0[k] = s0[k * d];
+      if (s1) col.s1[k] = s1[k * d];
+      if (sm) col.sums[k] = sm[k * d];
+    }
+    return col;
+  }
+  void release_column(index_t j, const Column<T>& col) noexcept {
+    if (m.feature_major) return;
+    const index_t q = at(j, 0);
+    for (index_t k = 0; k < K; ++k) {
+      W[q + k * d] = col.v[k];
+      if (col.s0) opt.coef_state[q + k * d] = col.s0[k];
+      if (col.s1) opt.coef_state[P + q + k * d] = col.s1[k];
+      if (col.sums) sums[q + k * d] = col.sums[k];
+    }
+  }
+
   // Every column brought up to date as of clock c (its average's sums too), for a new segment.
   void materialize(index_t c) noexcept {
+    const Clock now = clock.at(c);
+    if (!averaging && now.A == 1.0 && now.U == 0.0) return;
     for (index_t j = 0; j < d; ++j) {
-      for (index_t k = 0; k < K; ++k) {
-        if (averaging) sums[at(j, k)] += run_sum(j, k, c);
-        W[at(j, k)] = T(read(j, k, c));
+      const Column<T> col = column(j);
+      if (averaging) add_untouched_run(col, j, c);
+      if (clocked_l1) {
+        const double t = now.U - u[j];
+        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * soft_threshold(double(col.v[k]), t));
+        u[j] = 0.0;
+      } else {
+        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * double(col.v[k]));
       }
-      if (clocked_l1) u[j] = 0.0;
+      release_column(j, col);
       if (averaging) last[j] = 0;
     }
     clock.restart();
   }
 
-  // The clock after step s with constants sc, from the current one.
+  // The clock after a step with constants sc, from the current one.
   Clock next_clock(const StepConstants& sc) const noexcept {
     const Clock now = clock.at(clock.now());
     switch (m.untouched) {
@@ -250,33 +421,26 @@ struct GeneralEpoch {
     return Clock{};
   }
 
-  // The new value of a touched coordinate from its value w and mean gradient gj.
-  double step_coordinate(double w, acc_t gj, const StepConstants& sc, index_t q) const noexcept {
-    if (plain) return update_coordinate(w, gj, sc.lr, pen);
-    T* s0 = opt.coef_state + q;
-    T* s1 = state_arrays(opt.kind) == 2 ? opt.coef_state + P + q : s0;
-    return with_optimizer(opt.kind, [&](auto kind) {
-      return optimizer_step<decltype(kind)::value>(w, gj, pen.l2, pen.l1, opt.params, sc, *s0,
-                                                   *s1);
-    });
-  }
-
-  // The coefficients (and L1 clocks) of row i, ahead of its turn: with K·d beyond the caches each
-  // non-zero's K coefficients come from DRAM.
-  FASTGD_ALWAYS_INLINE void prefetch_row_coefficients(index_t i) const noexcept {
+  // The coefficients (and L1 clocks, optimizer state, average sums) of row i, ahead of its turn:
+  // with K·d beyond the caches each non-zero's K coefficients come from DRAM.
+  FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
     for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
       const index_t j = a.X.indices[e];
       if (m.feature_major) {
-        prefetch_lines(W + j * K, K * index_t(sizeof(T)));
+        const index_t bytes = K * index_t(sizeof(T));
+        prefetch_lines(W + j * K, bytes);
+        for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
+        if (averaging) prefetch_lines(sums.data() + j * K, K * index_t(sizeof(double)));
       } else {
         for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
       }
       if (clocked_l1) FASTGD_PREFETCH(u.data() + j);
+      if (averaging) FASTGD_PREFETCH(last.data() + j);
     }
   }
 
-  // Phase 1 of step s: the outputs and derivatives of its rows, as of the current clock, and
-  // its non-zeros. Returns the rows' weighted loss.
+  // Phase 1 of a step: the outputs and derivatives of its rows [lo, hi) of the epoch, as of the
+  // current clock, and its non-zeros. Returns the rows' weighted loss.
   acc_t predict_rows(index_t lo, index_t hi) noexcept {
     const index_t c = clock.now();
     const double A = clock.A[c];
@@ -285,17 +449,27 @@ struct GeneralEpoch {
     for (index_t r = 0; r < hi - lo; ++r) {
       const index_t i = row_at(a, lo + r);
       prefetch_permuted(a, lo + r);
-      if (prefetch && lo + r + kPrefetchAhead < n) prefetch_row_coefficients(row_at(a, lo + r + kPrefetchAhead));
-      acc_t* pr = p.data() + r * K;
-      for (index_t k = 0; k < K; ++k) pr[k] = 0;
+      if (prefetch && lo + r + kPrefetchAhead < n)
+        prefetch_row_columns(row_at(a, lo + r + kPrefetchAhead));
+      acc_t* FASTGD_RESTRICT pr = p.data() + r * K;
+      std::fill(pr, pr + K, acc_t(0));
       for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
         const index_t j = a.X.indices[e];
         const acc_t x = acc_t(a.X.data[e]);
         entries.push_back({j, r, x});
-        if (clocked_l1) {
+        if (clocked_l1 && m.feature_major) {
+          const T* FASTGD_RESTRICT col = W + j * K;
+          const double t = clock.U[c] - u[j], xa = x * A;
+#pragma omp simd
+          for (index_t k = 0; k < K; ++k) pr[k] += xa * soft_threshold_select(double(col[k]), t);
+        } else if (clocked_l1) {
           for (index_t k = 0; k < K; ++k) pr[k] += x * read(j, k, c);
+        } else if (m.feature_major) {
+          const T* FASTGD_RESTRICT col = W + j * K;
+#pragma omp simd
+          for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(col[k]);
         } else {
-          for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(W[at(j, k)]);
+          for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(W[k * d + j]);
         }
       }
       for (index_t k = 0; k < K; ++k) pr[k] = (clocked_l1 ? pr[k] : A * pr[k]) + acc_t(b[k]);
@@ -316,29 +490,41 @@ struct GeneralEpoch {
                      [](const Entry& x, const Entry& y) { return x.j < y.j; });
   }
 
+  // Column j's gradient sums from its entries [e, ...); returns the first entry past them.
+  std::size_t sum_column(std::size_t e, index_t j) noexcept {
+    acc_t* FASTGD_RESTRICT gsum = grad.data();
+    std::fill(gsum, gsum + K, acc_t(0));
+    for (; e < entries.size() && entries[e].j == j; ++e) {
+      const acc_t* FASTGD_RESTRICT gr = g.data() + entries[e].r * K;
+      const acc_t x = entries[e].x;
+#pragma omp simd
+      for (index_t k = 0; k < K; ++k) gsum[k] += gr[k] * x;
+    }
+    return e;
+  }
+
   // Phase 2, a lazy step: each touched column's coordinates updated from their summed gradient.
   void update_touched_columns(index_t s, index_t bs, const StepConstants& sc, const Clock& next) {
     const index_t c = clock.now();
     const bool averaged = is_averaged(s);
     sort_by_column();
     clock.push(next, averaged);
-    const index_t c_next = c + 1;
+    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), clock.A[c], -1.0, next.A,
+                  next.inv_A, averaged, &pen, &opt.params, &sc, w_buf.data()};
     for (std::size_t e = 0; e < entries.size();) {
       const index_t j = entries[e].j;
-      std::fill(grad.begin(), grad.end(), acc_t(0));
-      for (; e < entries.size() && entries[e].j == j; ++e) {
-        const acc_t* gr = g.data() + entries[e].r * K;
-        for (index_t k = 0; k < K; ++k) grad[k] += gr[k] * entries[e].x;
+      e = sum_column(e, j);
+      const Column<T> col = column(j);
+      if (averaging) {
+        add_untouched_run(col, j, c);
+        last[j] = c + 1;
       }
-      for (index_t k = 0; k < K; ++k) {
-        const index_t q = at(j, k);
-        if (averaging) sums[q] += run_sum(j, k, c);
-        const double w = step_coordinate(read(j, k, c), grad[k] / acc_t(bs), sc, q);
-        W[q] = T(w * next.inv_A);
-        if (averaged) sums[q] += double(T(w * next.inv_A)) * next.A;
+      if (clocked_l1) {
+        st.threshold = clock.U[c] - u[j];
+        u[j] = next.U;
       }
-      if (clocked_l1) u[j] = next.U;
-      if (averaging) last[j] = c_next;
+      update_column_with(col, K, st);
+      release_column(j, col);
     }
   }
 
@@ -347,11 +533,14 @@ struct GeneralEpoch {
   void update_linear(index_t bs, double lr, const Clock& next) {
     const double factor = linear_factor(lr, acc_t(bs), next);
     for (const Entry& e : entries) {
-      const acc_t* gr = g.data() + e.r * K;
+      const acc_t* FASTGD_RESTRICT gr = g.data() + e.r * K;
       const acc_t cx = factor * e.x;
-      for (index_t k = 0; k < K; ++k) {
-        T& v = W[at(e.j, k)];
-        v = T(acc_t(v) + cx * gr[k]);
+      if (m.feature_major) {
+        T* FASTGD_RESTRICT col = W + e.j * K;
+#pragma omp simd
+        for (index_t k = 0; k < K; ++k) col[k] = T(acc_t(col[k]) + cx * gr[k]);
+      } else {
+        for (index_t k = 0; k < K; ++k) W[k * d + e.j] = T(acc_t(W[k * d + e.j]) + cx * gr[k]);
       }
     }
     clock.push(next, false);
@@ -362,19 +551,14 @@ struct GeneralEpoch {
   void update_dense(index_t s, index_t bs, const StepConstants& sc) {
     materialize(clock.now());
     sort_by_column();
-    const bool averaged = is_averaged(s);
+    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), 1.0, -1.0, 1.0, 1.0,
+                  is_averaged(s), &pen, &opt.params, &sc, w_buf.data()};
     std::size_t e = 0;
     for (index_t j = 0; j < d; ++j) {
-      std::fill(grad.begin(), grad.end(), acc_t(0));
-      for (; e < entries.size() && entries[e].j == j; ++e) {
-        const acc_t* gr = g.data() + entries[e].r * K;
-        for (index_t k = 0; k < K; ++k) grad[k] += gr[k] * entries[e].x;
-      }
-      for (index_t k = 0; k < K; ++k) {
-        const index_t q = at(j, k);
-        W[q] = T(step_coordinate(double(W[q]), grad[k] / acc_t(bs), sc, q));
-        if (averaged) sums[q] += double(W[q]);
-      }
+      e = sum_column(e, j);
+      const Column<T> col = column(j);
+      update_column_with(col, K, st);
+      release_column(j, col);
     }
   }
 
@@ -384,9 +568,8 @@ struct GeneralEpoch {
       acc_t gb = 0;
       for (index_t r = 0; r < rows; ++r) gb += g[r * K + k];
       T dummy = 0;
-      const int ns = state_arrays(opt.kind);
-      T* bst0 = ns > 0 ? opt.intercept_state + k : &dummy;
-      T* bst1 = ns > 1 ? opt.intercept_state + K + k : &dummy;
+      T* bst0 = n_state > 0 ? opt.intercept_state + k : &dummy;
+      T* bst1 = n_state > 1 ? opt.intercept_state + K + k : &dummy;
       b[k] = plain ? T(acc_t(b[k]) - sc.lr * (gb / bs))
                    : T(optimizer_step(opt.kind, acc_t(b[k]), gb / bs, opt.params, sc, *bst0,
                                       *bst1));
@@ -401,8 +584,7 @@ struct GeneralEpoch {
     if (!std::isfinite(loss)) return false;
     const double lr = a.lrs[s];
     const StepConstants sc = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
-    const bool dense = m.untouched == Untouched::decays && !(1.0 - lr * pen.l2 > 0);
-    if (dense) {
+    if (m.untouched == Untouched::decays && !(1.0 - lr * pen.l2 > 0)) {
       update_dense(s, bs, sc);
     } else {
       const Clock next = next_clock(sc);
