@@ -473,13 +473,14 @@ def test_classifier_on_sparse_equals_dense(penalty, batch_size):
     X, y = make_sparse_problem(300, 50, np.float64, "log_loss", density=0.1, seed=11)
     # A moderate constant rate: sklearn's 'optimal' starts at lr = 1/(alpha·t0), large enough to
     # amplify rounding differences past 1e-10 within a few epochs (between any two summation
-    # orders, dense ones included).
+    # orders, dense ones included). No intercept: on sparse X its updates are damped as
+    # scikit-learn damps them (test_sparse_estimators_give_sklearn_sparse_model).
     kw = dict(loss="log_loss", penalty=penalty, max_iter=5, tol=None, random_state=0,
-              batch_size=batch_size, learning_rate="constant", eta0=0.05)  # fmt: skip
+              batch_size=batch_size, learning_rate="constant", eta0=0.05,
+              fit_intercept=False)  # fmt: skip
     sparse = SGDClassifier(**kw).fit(X, y)
     dense = SGDClassifier(**kw).fit(X.toarray(), y)
     assert_close(sparse.coef_, dense.coef_, np.float64)
-    assert_close(sparse.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
     assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-10)
     np.testing.assert_array_equal(sparse.predict(X), dense.predict(X.toarray()))
     np.testing.assert_allclose(sparse.decision_function(X), dense.decision_function(X.toarray()))
@@ -488,23 +489,44 @@ def test_classifier_on_sparse_equals_dense(penalty, batch_size):
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
 def test_regressor_on_sparse_equals_dense(fmt):
     X, y = make_sparse_problem(250, 40, np.float64, "squared_error", density=0.15, seed=12)
-    kw = dict(penalty="elasticnet", max_iter=4, tol=None, random_state=1, eta0=0.01)
+    kw = dict(penalty="elasticnet", max_iter=4, tol=None, random_state=1, eta0=0.01,
+              fit_intercept=False)  # fmt: skip
     sparse = SGDRegressor(**kw).fit(X.asformat(fmt), y, sample_weight=np.linspace(0.5, 1.5, 250))
     dense = SGDRegressor(**kw).fit(X.toarray(), y, sample_weight=np.linspace(0.5, 1.5, 250))
     assert_close(sparse.coef_, dense.coef_, np.float64)
-    assert_close(sparse.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
     np.testing.assert_allclose(sparse.predict(X), dense.predict(X.toarray()), rtol=1e-10)
 
 
 def test_estimator_float32_and_early_stopping_on_sparse():
     X, y = make_sparse_problem(400, 30, np.float32, "hinge", density=0.2, seed=13)
-    kw = dict(max_iter=20, random_state=0, early_stopping=True, n_iter_no_change=3)
+    kw = dict(max_iter=20, random_state=0, early_stopping=True, n_iter_no_change=3,
+              fit_intercept=False)  # fmt: skip
     sparse = SGDClassifier(**kw).fit(X, y)
     dense = SGDClassifier(**kw).fit(X.toarray(), y)
     assert sparse.coef_.dtype == np.float32
     assert sparse.n_iter_ == dense.n_iter_
     assert_close(sparse.coef_, dense.coef_, np.float32)
     assert sparse.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("Estimator", ["classifier", "regressor"])
+def test_sparse_estimators_give_sklearn_sparse_model(Estimator):
+    # With an intercept: scikit-learn multiplies its updates by 0.01 on sparse X
+    # (SPARSE_INTERCEPT_DECAY), and so do the estimators; on the same order (shuffle=False), the
+    # same model to rounding.
+    from sklearn import linear_model
+
+    loss = "log_loss" if Estimator == "classifier" else "squared_error"
+    X, y = make_sparse_problem(300, 50, np.float64, loss, density=0.1, seed=14)
+    kw = dict(loss=loss, penalty="l2", alpha=1e-3, max_iter=5, tol=None, shuffle=False,
+              learning_rate="constant", eta0=0.02)  # fmt: skip
+    ours = (SGDClassifier if Estimator == "classifier" else SGDRegressor)(**kw).fit(X, y)
+    theirs = getattr(linear_model, "SGD" + Estimator.capitalize())(**kw).fit(X, y)
+    assert_close(ours.coef_, theirs.coef_, np.float64)
+    assert_close(ours.intercept_, theirs.intercept_, np.float64)
+    assert 0 < abs(ours.intercept_[0]) < 0.1 * np.abs(ours.coef_).max()  # damped, not zero
+    dense = (SGDClassifier if Estimator == "classifier" else SGDRegressor)(**kw).fit(X.toarray(), y)
+    assert not np.allclose(dense.intercept_, ours.intercept_)  # dense X: the plain update
 
 
 def test_ops_does_not_import_scipy():

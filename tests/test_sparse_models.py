@@ -385,21 +385,18 @@ def test_softmax_objective_on_csr_equals_the_dense_one(penalty, dtype):
     ids=["softmax", "softmax-averaged", "softmax-adagrad", "ovr-averaged"],
 )
 def test_classifier_on_sparse_x_gives_its_dense_model(params):
+    # Without an intercept: on sparse X its updates are damped as scikit-learn damps them
+    # (test_sparse.py, test_sparse_estimators_give_sklearn_sparse_model).
     X, classes, *_ = _problem(np.float64, n=150, seed=6)
     kw = dict(learning_rate="constant", eta0=0.05, max_iter=4, tol=None, random_state=0)
+    kw |= dict(fit_intercept=False)
     sparse = SGDClassifier(**kw, **params).fit(X, classes % 3)
     dense = SGDClassifier(**kw, **params).fit(X.toarray(), classes % 3)
     assert sparse.coef_.shape == dense.coef_.shape == (3, X.shape[1])
     assert_close(sparse.coef_, dense.coef_, np.float64)
-    assert_close(sparse.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
+    score = "predict_proba" if params["loss"] == "log_loss" else "decision_function"
     np.testing.assert_allclose(
-        sparse.predict_proba(X[:20])
-        if params["loss"] == "log_loss"
-        else sparse.decision_function(X[:20]),
-        dense.predict_proba(X[:20])
-        if params["loss"] == "log_loss"
-        else dense.decision_function(X[:20]),
-        rtol=1e-9,
+        getattr(sparse, score)(X[:20]), getattr(dense, score)(X[:20].toarray()), rtol=1e-9
     )
 
 
@@ -420,9 +417,11 @@ def test_estimators_pass_sparse_updates_to_the_kernel():
             alpha=1e-4,
             optimizer=opt,
             sparse_updates="lazy",
+            intercept_decay=0.01,  # scikit-learn's on sparse X, as the estimators' (_base.py)
             n_threads=1,
         )
     np.testing.assert_array_equal(est.coef_, w)
+    np.testing.assert_array_equal(est.intercept_, b)
     with pytest.raises(ValueError, match="sparse_updates='exact'"):
         SGDRegressor(optimizer="adam", sparse_updates="exact", **kw).fit(X, labels)
     assert not hasattr(SGDRegressor(), "coef_")
@@ -434,6 +433,7 @@ def test_partial_fit_moves_between_sparse_and_dense_x():
     # so alternating the formats gives the model of dense X throughout.
     X, classes, *_ = _problem(np.float64, seed=8)
     kw = dict(
+        fit_intercept=False,  # damped on sparse X only
         loss="log_loss",
         optimizer="adagrad",
         penalty="l1",
@@ -448,3 +448,44 @@ def test_partial_fit_moves_between_sparse_and_dense_x():
         dense.partial_fit(X.toarray(), classes, classes=np.arange(K))
     assert_close(mixed.coef_, dense.coef_, np.float64)
     assert_close(mixed.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
+
+
+@pytest.mark.parametrize("opt", [None, "adam"])
+@pytest.mark.parametrize("model", ["softmax-F", "log_loss"])
+def test_intercept_decay_scales_the_intercepts_updates(model, opt):
+    X, classes, probs, labels, _ = _problem(np.float64, seed=9)
+    steps = {}
+    for decay in (1.0, 0.01):
+        loss, kind, coef, b, _ = _model(model, np.float64, X.shape[1], sparse=True)
+        b += 0.5
+        ops.sgd_epoch(
+            X,
+            _targets(kind, classes, probs, labels),
+            coef,
+            b,
+            [0.3],
+            batch_size=4,
+            order=np.arange(4),
+            loss=loss,
+            optimizer=opt,
+            intercept_decay=decay,
+        )
+        steps[decay] = (coef, b - 0.5)
+    # One step from the same model: the coefficients' update does not read the intercept's.
+    np.testing.assert_array_equal(steps[0.01][0], steps[1.0][0])
+    np.testing.assert_allclose(steps[0.01][1], 0.01 * steps[1.0][1], rtol=1e-12)
+    assert np.abs(steps[1.0][1]).max() > 0
+    with pytest.raises(ValueError, match="intercept_decay applies to sparse X"):
+        ops.sgd_epoch(
+            X.toarray(),
+            labels,
+            np.zeros(X.shape[1]),
+            np.zeros(1),
+            [0.3],
+            batch_size=90,
+            intercept_decay=0.01,
+        )
+    with pytest.raises(ValueError, match="intercept_decay must be"):
+        ops.sgd_epoch(
+            X, labels, np.zeros(X.shape[1]), np.zeros(1), [0.3], batch_size=90, intercept_decay=0.0
+        )

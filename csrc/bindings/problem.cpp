@@ -32,6 +32,8 @@ void check_options(const FitOptions& o) {
   if (o.label_smoothing != 0 && is_pointwise(o.loss))
     value_error("label_smoothing applies to loss='multinomial' only");
   if (o.average_start < 0) value_error("average_start must be >= 1 (0: no averaging)");
+  if (!(o.intercept_decay > 0 && o.intercept_decay <= 1))
+    value_error("intercept_decay must be in (0, 1], got " + std::to_string(o.intercept_decay));
   const OptimizerParams& p = o.optimizer_params;
   for (double v : {p.momentum, p.dampening, p.alpha, p.beta1, p.beta2, p.eps, p.lr_decay,
                    p.weight_decay})
@@ -206,6 +208,9 @@ Problem::Problem(const py::object& X, const py::object& y,
       return dense_features<decltype(tag)>(a, check_finite, options_.n_threads);
     });
     X_owner_ = a;
+    if (options_.intercept_decay != 1.0)
+      value_error("intercept_decay applies to sparse X (scikit-learn's SPARSE_INTERCEPT_DECAY); "
+                  "dense X takes the plain update, intercept_decay=1");
   } else {
     X_ = csr_features(X, &X_owner_, check_finite, options_.n_threads);
     check_sparse_options(options_);
@@ -312,7 +317,8 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
                                         o.penalty(),
                                         o.fit_intercept,
                                         o.n_threads,
-                                        o.asynchronous};
+                                        o.asynchronous,
+                                        o.intercept_decay};
           if (!general_csr_epoch(o)) {
             py::gil_scoped_release release;
             return double(with_loss(o.loss, o.epsilon, [&](const auto& L) {

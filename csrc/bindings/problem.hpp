@@ -43,6 +43,7 @@ struct FitOptions {
   OptimizerParams optimizer_params{};
   index_t average_start = 0;  // 0: no averaging; else the first averaged step (from 1)
   SparseUpdates sparse_updates = SparseUpdates::automatic;  // optimizers on CSR
+  double intercept_decay = 1.0;  // CSR: scikit-learn's SPARSE_INTERCEPT_DECAY is 0.01
 
   Penalty penalty() const noexcept { return make_penalty(penalty_kind, alpha, l1_ratio); }
 };

@@ -71,12 +71,6 @@ void register_kinds(py::module_& m) {
       .value("auto", SparseUpdates::automatic)
       .value("exact", SparseUpdates::exact)
       .value("lazy", SparseUpdates::lazy);
-  m.def("has_exact_sparse_updates",
-        [](OptimizerKind k, PenaltyKind p, double alpha, double l1_ratio) {
-          return has_exact_sparse_updates(k, make_penalty(p, alpha, l1_ratio));
-        },
-        py::arg("optimizer"), py::arg("penalty"), py::arg("alpha"), py::arg("l1_ratio"),
-        "Whether the optimizer's updates on sparse X are exact (else lazy).");
 
   py::enum_<PenaltyKind>(m, "Penalty", "The penalties of the kernels (penalties.hpp).")
       .value("none", PenaltyKind::none)

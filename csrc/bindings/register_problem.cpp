@@ -35,7 +35,8 @@ Problem make_problem(const py::object& X, const py::object& y,
                      PenaltyKind penalty, double alpha, double l1_ratio, index_t batch_size,
                      bool fit_intercept, int n_threads, bool asynchronous,
                      OptimizerKind optimizer, const py::dict& optimizer_params_,
-                     index_t average_start, SparseUpdates sparse_updates, bool check_finite) {
+                     index_t average_start, SparseUpdates sparse_updates,
+                     double intercept_decay, bool check_finite) {
   FitOptions o;
   o.loss = loss;
   o.epsilon = epsilon;
@@ -52,6 +53,7 @@ Problem make_problem(const py::object& X, const py::object& y,
   o.optimizer_params = optimizer_params(optimizer_params_);
   o.average_start = average_start;
   o.sparse_updates = sparse_updates;
+  o.intercept_decay = intercept_decay;
   return Problem(X, y, sample_weight, o, check_finite);
 }
 
@@ -70,7 +72,8 @@ void register_problem(py::module_& m) {
            py::arg("n_threads") = 1, py::arg("asynchronous") = false,
            py::arg("optimizer") = OptimizerKind::sgd, py::arg("optimizer_params") = py::dict(),
            py::arg("average_start") = 0,
-           py::arg("sparse_updates") = SparseUpdates::automatic, py::arg("check_finite") = true)
+           py::arg("sparse_updates") = SparseUpdates::automatic,
+           py::arg("intercept_decay") = 1.0, py::arg("check_finite") = true)
       .def("with_targets", &Problem::with_targets, py::arg("y").noconvert(),
            py::arg("sample_weight").noconvert() = py::none(),
            "The same X and options with other targets; X is not checked again.")

@@ -79,6 +79,7 @@ class Settings:
     validation_rows: np.ndarray | None = None  # early stopping on these rows
     label_smoothing: float = 0.0  # loss="multinomial" only
     sparse_updates: str = "auto"  # optimizers on sparse X
+    intercept_decay: float = 1.0  # sparse X: the intercept's updates are multiplied by it
 
 
 @dataclass
@@ -278,6 +279,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         optimizer=first.optimizer,
         average=first.average,
         sparse_updates=s.sparse_updates,
+        intercept_decay=s.intercept_decay,
     )
     for task in tasks[1:]:
         sw = task.sample_weight

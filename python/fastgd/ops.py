@@ -44,6 +44,7 @@ from ._validation import (
     check_int,
     check_option,
     check_parallel,
+    check_real,
     is_sparse,
 )
 
@@ -110,6 +111,7 @@ def _prepare(
     optimizer: optimizers.Optimizer | None = None,
     average: optimizers.Average | None = None,
     sparse_updates: Any = "auto",
+    intercept_decay: Any = 1.0,
 ) -> Any:
     """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
     checked once, in O(n) (O(nnz) on CSR); its ``run`` then costs O(the chunk's rows). The public
@@ -142,6 +144,9 @@ def _prepare(
         optimizer_params={} if optimizer is None else optimizer.kernel_params(),
         average_start=0 if average is None else average.start,
         sparse_updates=check_option(sparse_updates, "sparse_updates", _core.SparseUpdates),
+        intercept_decay=check_real(
+            intercept_decay, "intercept_decay", low=0.0, low_open=True, high=1.0
+        ),
         check_finite=bool(check_input),
     )
 
@@ -284,6 +289,7 @@ def sgd_epoch(
     label_smoothing: float = 0.0,
     parallel: str = "sync",
     sparse_updates: str = "auto",
+    intercept_decay: float = 1.0,
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -327,7 +333,19 @@ def sgd_epoch(
     result whatever the thread count; ``"async"`` is Hogwild!: threads take whole steps
     round-robin and update the shared coefficients without locks, which is faster with many
     threads and small batches but **not deterministic** (updates of different threads may
-    interleave or be lost), so the result varies from run to run. Dense X ignores ``parallel``.
+    interleave or be lost), so the result varies from run to run; it runs plain SGD with a
+    pointwise loss. Dense X ignores ``parallel``.
+
+    On sparse X the softmax, the optimizers and the average also cost O(non-zeros) per step
+    (one thread), with ``coef`` of a softmax C- or Fortran-ordered (Fortran order, each feature's
+    K coefficients side by side, is faster; the optimizer's state and the average take coef's
+    layout). Plain SGD, Adagrad without an L2 penalty and the average are exact: the dense
+    model to rounding. The other optimizers have no exact lazy form; ``sparse_updates`` chooses:
+    ``"lazy"`` moves a coefficient, its optimizer state and its penalty only in the steps whose
+    rows store its column (PyTorch's SparseAdam, TensorFlow's LazyAdam), ``"exact"`` refuses
+    them, ``"auto"`` (default) is exact where it can be and lazy elsewhere (docs/sparse.md).
+    ``intercept_decay`` (sparse X only; default 1) multiplies the intercept's updates:
+    scikit-learn's SGD uses 0.01 on sparse data, and fastgd's estimators do the same.
 
     With a device array X the whole epoch runs on the GPU in one kernel
     (:func:`fastgd.cuda.sgd_epoch`; plain SGD only); ``n_threads`` is ignored there.
@@ -380,6 +398,7 @@ def sgd_epoch(
         optimizer=opt,
         average=average,
         sparse_updates=sparse_updates,
+        intercept_decay=intercept_decay,
     )
     return problem.run(
         coef,

@@ -32,6 +32,7 @@ from .._params import (
     Satisfies,
     check_params,
 )
+from .._validation import is_sparse
 
 
 def _losses_taking(targets) -> tuple[str, ...]:
@@ -43,6 +44,10 @@ def _losses_taking(targets) -> tuple[str, ...]:
 
 REGRESSION_LOSSES = _losses_taking(_core.Targets.real)
 CLASSIFICATION_LOSSES = _losses_taking(_core.Targets.labels)  # a softmax is chosen by multi_class
+# scikit-learn multiplies the intercept's updates by 0.01 on sparse X (its SPARSE_INTERCEPT_DECAY,
+# against the intercept's oscillation when few features are active per row); the estimators do
+# as it does, so that sparse input gives scikit-learn's model.
+SPARSE_INTERCEPT_DECAY = 0.01
 LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -270,6 +275,7 @@ class _BaseSGD(BaseEstimator):
             loss=ops.MULTINOMIAL if joint else self.loss,
             label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
             sparse_updates=self.sparse_updates,
+            intercept_decay=SPARSE_INTERCEPT_DECAY if is_sparse(X) else 1.0,
             penalty="none" if self.penalty is None else self.penalty,
             alpha=float(self.alpha),
             l1_ratio=float(self.l1_ratio),

@@ -25,6 +25,9 @@ struct CsrEpochArgs {
   bool fit_intercept;
   int n_threads;
   bool asynchronous;  // Hogwild! (non-deterministic) instead of synchronous steps
+  // The intercept's updates are multiplied by this: scikit-learn's SPARSE_INTERCEPT_DECAY (0.01)
+  // on sparse data, 1 (the dense update) by default.
+  double intercept_decay = 1.0;
 };
 
 namespace sparse_detail {

@@ -570,9 +570,13 @@ struct GeneralEpoch {
       T dummy = 0;
       T* bst0 = n_state > 0 ? opt.intercept_state + k : &dummy;
       T* bst1 = n_state > 1 ? opt.intercept_state + K + k : &dummy;
-      b[k] = plain ? T(acc_t(b[k]) - sc.lr * (gb / bs))
-                   : T(optimizer_step(opt.kind, acc_t(b[k]), gb / bs, opt.params, sc, *bst0,
-                                      *bst1));
+      if (plain) {
+        b[k] = T(acc_t(b[k]) - sc.lr * (gb / bs) * a.intercept_decay);
+      } else {  // the optimizer's step, scaled by the decay
+        const acc_t bk = acc_t(b[k]);
+        const acc_t next = optimizer_step(opt.kind, bk, gb / bs, opt.params, sc, *bst0, *bst1);
+        b[k] = T(a.intercept_decay == 1.0 ? next : bk + (next - bk) * a.intercept_decay);
+      }
     }
   }
 

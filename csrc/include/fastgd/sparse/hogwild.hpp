@@ -154,7 +154,8 @@ struct HogwildEpoch {
       for (index_t r = lo; r < hi; ++r)
         if (g_step[r - lo] != 0) add_row<true>(a.X, row_at(a, r), g_step[r - lo], w.v, c);
     }
-    if (a.fit_intercept) store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs)));
+    if (a.fit_intercept)
+      store<true>(b, T(acc_t(load<true>(b)) - lr * (gb / bs) * a.intercept_decay));
   }
 };
 

@@ -41,7 +41,7 @@ acc_t sgd_epoch_per_sample(const CsrEpochArgs<T, I>& a, const Loss& loss, T* v, 
       w.materialize(0, d, now);
       now = Clock{};
     }
-    if (a.fit_intercept) *b = T(acc_t(*b) - lr * g);
+    if (a.fit_intercept) *b = T(acc_t(*b) - lr * g * a.intercept_decay);
   }
   w.materialize(0, d, now);
   return total_loss;

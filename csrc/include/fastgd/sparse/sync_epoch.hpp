@@ -330,7 +330,7 @@ struct SyncEpoch {
       ls += buffers.loss_rows[r];
     }
     total_loss += ls;
-    if (a.fit_intercept) *b = T(acc_t(*b) - st.lr * (gb / st.bs));
+    if (a.fit_intercept) *b = T(acc_t(*b) - st.lr * (gb / st.bs) * a.intercept_decay);
   }
 };
 
