@@ -32,6 +32,13 @@ void check_options(const FitOptions& o) {
   if (o.label_smoothing != 0 && is_pointwise(o.loss))
     value_error("label_smoothing applies to loss='multinomial' only");
   if (o.average_start < 0) value_error("average_start must be >= 1 (0: no averaging)");
+  // scikit-learn's per-sample method: defined for one row per step of a linear model with plain
+  // SGD (the proximal step is the exact one for batches, and what the optimizers take).
+  if (o.l1_method == L1Method::cumulative &&
+      (o.batch_size != 1 || !is_pointwise(o.loss) || o.optimizer != OptimizerKind::sgd ||
+       o.average_start > 0 || o.asynchronous))
+    value_error("l1_method='cumulative' needs batch_size=1, a pointwise loss, plain SGD (no "
+                "optimizer, no average) and parallel='sync'; use l1_method='proximal'");
   const OptimizerParams& p = o.optimizer_params;
   for (double v : {p.momentum, p.dampening, p.alpha, p.beta1, p.beta2, p.eps, p.lr_decay,
                    p.weight_decay})
@@ -193,6 +200,21 @@ Problem::Problem(const py::object& X, const py::object& y,
                   "optimizer= and average= need dense X for now");
   }
   set_targets(y, sample_weight);
+  start_cumulative();
+}
+
+void Problem::start_cumulative() {
+  if (options_.l1_method != L1Method::cumulative || !(options_.penalty().l1 > 0)) return;
+  cumulative_ = std::make_shared<CumulativeState>();
+  cumulative_->q.assign(static_cast<std::size_t>(n_features()), 0.0);  // pointwise: d weights
+}
+
+std::pair<Penalty, CumulativeL1> Problem::step_penalty() const {
+  Penalty pen = options_.penalty();
+  if (!cumulative_) return {pen, CumulativeL1{}};
+  const CumulativeL1 cumulative{pen.l1, &cumulative_->u, cumulative_->q.data()};
+  pen.l1 = 0.0;
+  return {pen, cumulative};
 }
 
 Problem Problem::with_targets(const py::object& y,
@@ -202,6 +224,7 @@ Problem Problem::with_targets(const py::object& y,
   p.X_owner_ = X_owner_;
   p.options_ = options_;
   p.set_targets(y, sample_weight);
+  p.start_cumulative();
   return p;
 }
 
@@ -262,12 +285,21 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         const double* lr = check_lrs(lrs, (n_rows + o.batch_size - 1) / o.batch_size);
         const T* y = static_cast<const T*>(y_);
         const T* sw = static_cast<const T*>(sample_weight_);
+        const auto [pen, cumulative] = step_penalty();
+        // Taken once the GIL is released (a thread waiting for it with the GIL held would block
+        // the holder's return), and let go before it is taken back.
+        const auto hold_cumulative = [this] {
+          return cumulative_ ? std::unique_lock<std::mutex>(cumulative_->lock)
+                             : std::unique_lock<std::mutex>();
+        };
         if constexpr (is_dense<View>) {
-          EpochArgs<T> args{X,           sw, rows, n_rows, lr, o.batch_size, o.penalty(),
+          EpochArgs<T> args{X,           sw, rows, n_rows, lr, o.batch_size, pen,
                             o.fit_intercept, o.n_threads};
           args.optimizer = optimizer_args<T>(o, optimizer_state, shape, m);
           args.average = average_args<T>(o, average, shape, m);
+          args.cumulative = cumulative;
           py::gil_scoped_release release;
+          const auto held = hold_cumulative();
           if (!is_pointwise(o.loss)) {
             const SoftmaxModel<T> model{n_classes_, labels_, y, o.label_smoothing};
             return double(fastgd::sgd_epoch(args, model, w, b));
@@ -279,9 +311,11 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         } else {
           using I = std::remove_cv_t<std::remove_pointer_t<decltype(X.indices)>>;
           const CsrEpochArgs<T, I> args{X,           y,           sw,         rows,
-                                        n_rows,      lr,          o.batch_size, o.penalty(),
-                                        o.fit_intercept, o.n_threads, o.asynchronous};
+                                        n_rows,      lr,          o.batch_size, pen,
+                                        o.fit_intercept, o.n_threads, o.asynchronous,
+                                        cumulative};
           py::gil_scoped_release release;
+          const auto held = hold_cumulative();
           return double(with_loss(o.loss, o.epsilon, [&](const auto& L) {
             return fastgd::sgd_epoch_csr(args, L, w, b);
           }));

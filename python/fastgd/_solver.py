@@ -78,6 +78,7 @@ class Settings:
     verbose: int = 0
     validation_rows: np.ndarray | None = None  # early stopping on these rows
     label_smoothing: float = 0.0  # loss="multinomial" only
+    l1_method: str = "proximal"  # how the steps apply L1 (fastgd.ops.sgd_epoch)
 
 
 @dataclass
@@ -276,6 +277,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         fit_intercept=s.fit_intercept,
         optimizer=first.optimizer,
         average=first.average,
+        l1_method=s.l1_method,
     )
     for task in tasks[1:]:
         sw = task.sample_weight

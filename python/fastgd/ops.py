@@ -109,6 +109,7 @@ def _prepare(
     parallel: Any = "sync",
     optimizer: optimizers.Optimizer | None = None,
     average: optimizers.Average | None = None,
+    l1_method: Any = "proximal",
 ) -> Any:
     """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
     checked once, in O(n) (O(nnz) on CSR); its ``run`` then costs O(the chunk's rows). The public
@@ -140,6 +141,7 @@ def _prepare(
         optimizer=_core.Optimizer.sgd if optimizer is None else optimizer.kernel_kind(),
         optimizer_params={} if optimizer is None else optimizer.kernel_params(),
         average_start=0 if average is None else average.start,
+        l1_method=check_option(l1_method, "l1_method", _core.L1Method),
         check_finite=bool(check_input),
     )
 
@@ -281,6 +283,7 @@ def sgd_epoch(
     average: Any = None,
     label_smoothing: float = 0.0,
     parallel: str = "sync",
+    l1_method: str = "proximal",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -297,7 +300,22 @@ def sgd_epoch(
         w  ← sign(w)·max(|w| − lrs[s]·α·ρ, 0)   (L1 proximal step: exact zeros)
 
     with ρ = 0 for l2, 1 for l1, ``l1_ratio`` for elasticnet, α = 0 for none. With
-    ``batch_size=1`` this is scikit-learn's per-sample SGD update.
+    ``batch_size=1`` this is scikit-learn's per-sample SGD update, but for its L1 part.
+
+    ``l1_method="cumulative"`` applies the L1 part as scikit-learn's per-sample SGD does instead:
+    the cumulative penalty of Tsuruoka, Tsujii and Ananiadou (2009). With u the running total of
+    lrs[s]·α·ρ and q_j the L1 penalty w_j has received, after each step every coefficient the
+    step touched (all of them on dense X; the row's stored columns on sparse X) moves toward 0
+    by what it is still owed, without crossing it::
+
+        u   ← u + lrs[s]·α·ρ
+        w_j ← max(0, w_j − (u + q_j)) if w_j > 0,  min(0, w_j + (u − q_j)) if w_j < 0
+        q_j ← q_j + (new w_j − old w_j)
+
+    u and q start at 0 in each call (scikit-learn's partial_fit; its fit keeps them over all
+    epochs, as the estimators here do). It needs ``batch_size=1``, a pointwise loss, plain SGD
+    (no ``optimizer``, no ``average``) and ``parallel="sync"``, and runs on the CPU only. The
+    default, ``"proximal"``, is the exact proximal step above, for any batch size.
 
     ``coef`` (shape (d,)) and ``intercept`` (shape (1,)) are updated in place and must already
     have X's dtype and be C-contiguous and writeable: a mismatch raises TypeError/ValueError and is
@@ -333,6 +351,8 @@ def sgd_epoch(
         from . import cuda
 
         check_threads(n_threads, 1)
+        if check_option(l1_method, "l1_method", _core.L1Method) != _core.L1Method.proximal:
+            raise ValueError("l1_method='cumulative' runs on the CPU only; use 'proximal'")
         return cuda.sgd_epoch(
             X,
             y,
@@ -376,6 +396,7 @@ def sgd_epoch(
         parallel=parallel,
         optimizer=opt,
         average=average,
+        l1_method=l1_method,
     )
     return problem.run(
         coef,

@@ -137,6 +137,13 @@ class _BaseSGD(BaseEstimator):
         optimizer.reset()
         return optimizer
 
+    def _l1_method(self, joint: bool) -> str:
+        """scikit-learn's per-sample SGD applies L1 by the cumulative penalty, which gives its
+        models and their exact zeros; batches, optimizers, averaging and the softmax (which it
+        lacks) take the proximal step, the exact one for a minibatch (fastgd.ops.sgd_epoch)."""
+        plain = isinstance(self.optimizer, str) and self.optimizer == "sgd" and not self.average
+        return "cumulative" if self.batch_size == 1 and plain and not joint else "proximal"
+
     def _n_threads(self) -> int:
         if self.n_jobs is None:
             return default_threads()
@@ -283,6 +290,7 @@ class _BaseSGD(BaseEstimator):
             callbacks=tuple(self.callbacks or ()),
             verbose=self.verbose,
             validation_rows=validation_rows,
+            l1_method=self._l1_method(joint),
         )
         rng = orders.rng if orders is not None else self._fit_rng(fresh)
         result = _solver.run(X, tasks, settings, rng, train_rows, orders)

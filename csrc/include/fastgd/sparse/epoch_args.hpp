@@ -25,6 +25,9 @@ struct CsrEpochArgs {
   bool fit_intercept;
   int n_threads;
   bool asynchronous;  // Hogwild! (non-deterministic) instead of synchronous steps
+  // l1_method="cumulative" (batch size 1, synchronous, penalty.l1 = 0): after each step the
+  // row's columns are clipped (clip_row), as scikit-learn does on sparse data. Off by default.
+  CumulativeL1 cumulative{};
 };
 
 namespace sparse_detail {

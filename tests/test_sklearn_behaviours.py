@@ -1,0 +1,163 @@
+"""Where a scikit-learn user expects scikit-learn's behaviour: its per-sample L1 (the cumulative
+penalty) and its zeros, its clamp of a very strong L2 decay, its parameters' domains and its
+error messages. Each compares with scikit-learn 1.9 or a float64 NumPy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import linear_model as sk
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.preprocessing import StandardScaler
+
+from fastgd import SGDClassifier, SGDRegressor, ops
+
+import reference
+from conftest import assert_close
+
+# ---------------------------------------------------------------------------------------------
+# 1. L1 at batch_size=1: scikit-learn's cumulative penalty, its model and its exact zeros
+# ---------------------------------------------------------------------------------------------
+
+# scikit-learn's test_sgd.py X4/Y4: two groups of three features, each marked by a constant one.
+X4 = np.array(
+    [
+        [1, 0.9, 0.8, 0, 0, 0],
+        [1, 0.84, 0.98, 0, 0, 0],
+        [1, 0.96, 0.88, 0, 0, 0],
+        [1, 0.91, 0.99, 0, 0, 0],
+        [0, 0, 0, 0.89, 0.91, 1],
+        [0, 0, 0, 0.79, 0.84, 1],
+        [0, 0, 0, 0.91, 0.95, 1],
+        [0, 0, 0, 0.93, 1, 1],
+    ]
+)
+Y4 = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+
+FORMATS = {"dense": np.asarray, "csr": sp.csr_matrix}
+
+
+def _assert_sklearns_model(ours, theirs):
+    """coef_ to 1e-10 relative (float64), with exact zeros in the same places."""
+    assert_close(ours.coef_, theirs.coef_, np.float64)
+    assert_close(ours.intercept_, theirs.intercept_, np.float64, scale=np.abs(theirs.coef_).max())
+    np.testing.assert_array_equal(ours.coef_ == 0, theirs.coef_ == 0)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_l1_gives_sklearns_zeros(fmt):
+    # scikit-learn's test_sgd_l1: the proximal step left ±3e-4 in coef_[0, 1:-1].
+    idx = np.arange(len(X4))
+    np.random.RandomState(13).shuffle(idx)
+    X, y = FORMATS[fmt](X4[idx]), Y4[idx]
+    kw = dict(penalty="l1", alpha=0.2, fit_intercept=False, max_iter=2000, tol=None, shuffle=False)
+    ours = SGDClassifier(**kw).fit(X, y)
+    np.testing.assert_array_equal(ours.coef_[0, 1:-1], 0.0)
+    np.testing.assert_array_equal(ours.predict(X), y)
+    _assert_sklearns_model(ours, sk.SGDClassifier(**kw).fit(X, y))
+
+
+def _sparse_rows(X, seed):
+    """X with half its entries zero, so that a CSR row stores only some of the columns."""
+    X = X.copy()
+    X[np.random.default_rng(seed).random(X.shape) < 0.5] = 0
+    return X
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("learning_rate", ["optimal", "invscaling", "constant"])
+@pytest.mark.parametrize("loss", ["hinge", "log_loss", "modified_huber"])
+def test_classifier_l1_matches_sklearn(loss, learning_rate, penalty, fmt):
+    X, y = make_classification(300, 12, n_informative=4, n_redundant=0, n_classes=3, random_state=0)
+    X = FORMATS[fmt](_sparse_rows(StandardScaler().fit_transform(X), 0))
+    # On sparse X scikit-learn damps the intercept's updates by 0.01 (a different algorithm):
+    # no intercept there.
+    kw = dict(penalty=penalty, alpha=0.01, l1_ratio=0.5, max_iter=5, tol=None, shuffle=False,
+              learning_rate=learning_rate, eta0=0.05, fit_intercept=fmt == "dense")  # fmt: skip
+    ours = SGDClassifier(loss=loss, multi_class="ovr", **kw).fit(X, y)
+    theirs = sk.SGDClassifier(loss=loss, **kw).fit(X, y)
+    _assert_sklearns_model(ours, theirs)
+    assert (theirs.coef_ == 0).any()  # zeros to match
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_regressor_l1_matches_sklearn(loss, penalty, fmt):
+    X, y = make_regression(300, 12, n_informative=4, noise=5.0, random_state=1)
+    X = FORMATS[fmt](_sparse_rows(StandardScaler().fit_transform(X), 1))
+    kw = dict(loss=loss, penalty=penalty, alpha=0.03, l1_ratio=0.5, max_iter=5, tol=None,
+              shuffle=False, eta0=0.02, fit_intercept=fmt == "dense")  # fmt: skip
+    ours = SGDRegressor(**kw).fit(X, y / y.std())
+    theirs = sk.SGDRegressor(**kw).fit(X, y / y.std())
+    _assert_sklearns_model(ours, theirs)
+    assert (theirs.coef_ == 0).sum() >= 2
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_l1_across_partial_fit_calls_matches_sklearn(fmt):
+    # Each partial_fit starts the cumulative penalty anew, as scikit-learn's does.
+    X, y = make_regression(200, 10, n_informative=3, noise=5.0, random_state=2)
+    X = FORMATS[fmt](_sparse_rows(StandardScaler().fit_transform(X), 2))
+    kw = dict(penalty="l1", alpha=0.02, learning_rate="constant", eta0=0.02, shuffle=False,
+              fit_intercept=fmt == "dense")  # fmt: skip
+    ours, theirs = SGDRegressor(**kw), sk.SGDRegressor(**kw)
+    for _ in range(3):
+        ours.partial_fit(X, y / y.std())
+        theirs.partial_fit(X, y / y.std())
+    _assert_sklearns_model(ours, theirs)
+
+
+def test_l1_on_many_threads_matches_sklearn():
+    # d large enough for a per-sample dense step to be split over threads (the general path).
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 14000))
+    y = (X[:, :10].sum(1) > 0).astype(int)
+    kw = dict(penalty="l1", alpha=0.05, max_iter=2, tol=None, shuffle=False)
+    ours = SGDClassifier(n_jobs=2, **kw).fit(X, y)
+    theirs = sk.SGDClassifier(**kw).fit(X, y)
+    _assert_sklearns_model(ours, theirs)
+    assert (theirs.coef_ == 0).mean() > 0.3
+
+
+def test_l1_with_batches_keeps_the_proximal_step():
+    # batch_size > 1 is not scikit-learn's algorithm: the exact proximal step of ops.sgd_epoch.
+    X, y = make_regression(64, 6, noise=1.0, random_state=4)
+    est = SGDRegressor(batch_size=8, penalty="l1", alpha=0.05, learning_rate="constant",
+                       eta0=0.01, max_iter=1, tol=None, shuffle=False).fit(X, y)  # fmt: skip
+    w, b, _ = reference.sgd_epoch(X, y, np.zeros(6), 0.0, np.full(8, 0.01), batch_size=8,
+                                  loss="squared_error", penalty="l1", alpha=0.05, l1_ratio=0.15,
+                                  epsilon=0.1)  # fmt: skip
+    assert_close(est.coef_, w, np.float64)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_ops_cumulative_follows_the_reference(penalty, fmt):
+    rng = np.random.default_rng(5)
+    X = _sparse_rows(rng.standard_normal((80, 9)), 5)
+    y = X @ rng.standard_normal(9) + 0.1 * rng.standard_normal(80)
+    order = rng.permutation(80)
+    lrs = np.full(80, 0.05)
+    kw = dict(loss="squared_error", penalty=penalty, alpha=0.6, l1_ratio=0.3, epsilon=0.1)
+    coef, intercept = np.full(9, 0.1), np.array([0.2])
+    ops.sgd_epoch(FORMATS[fmt](X), y, coef, intercept, lrs, batch_size=1, order=order,
+                  l1_method="cumulative", **kw)  # fmt: skip
+    w, b, _ = reference.sgd_epoch(X, y, np.full(9, 0.1), 0.2, lrs, batch_size=1, order=order,
+                                  l1_method="cumulative",
+                                  stored=None if fmt == "dense" else X != 0, **kw)  # fmt: skip
+    assert_close(coef, w, np.float64)
+    assert_close(intercept, [b], np.float64, scale=np.abs(w).max())
+    np.testing.assert_array_equal(coef == 0, w == 0)
+
+
+def test_ops_cumulative_needs_per_sample_plain_sgd():
+    X, y, w, b = np.ones((4, 2)), np.ones(4), np.zeros(2), np.zeros(1)
+    for kw in (dict(batch_size=2), dict(batch_size=1, optimizer="adam")):
+        with pytest.raises(ValueError, match="l1_method='cumulative' needs batch_size=1"):
+            ops.sgd_epoch(X, y, w, b, np.ones(4), penalty="l1", l1_method="cumulative", **kw)
+    with pytest.raises(ValueError, match="l1_method"):
+        ops.sgd_epoch(X, y, w, b, np.ones(4), batch_size=1, l1_method="truncated")
+    np.testing.assert_array_equal(w, 0.0)  # no work was done
