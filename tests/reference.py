@@ -102,6 +102,8 @@ def sgd_epoch(
         total += s[rows] @ value
         g = X[rows].T @ (s[rows] * deriv) / len(rows)
         g_b = (s[rows] @ deriv) / len(rows)
+        if 1 - lr * l2 <= 0:  # the decay factor clamped at 0 (scikit-learn's rule)
+            w = np.zeros_like(w)
         w = w - lr * (g + l2 * w)
         if fit_intercept:
             b = b - lr * g_b
@@ -247,6 +249,8 @@ def softmax_epoch(
         logq = P - np.logaddexp.reduce(P, axis=1, keepdims=True)
         total += -(s[rows] @ (t[rows] * logq).sum(1))
         G = s[rows, None] * (np.exp(logq) - t[rows])
+        if 1 - lr * l2 <= 0:  # the decay factor clamped at 0, as sgd_epoch
+            W = np.zeros_like(W)
         W = W - lr * (G.T @ X[rows] / len(rows) + l2 * W)
         if fit_intercept:
             b = b - lr * G.sum(0) / len(rows)

@@ -140,7 +140,8 @@ def test_ops_cumulative_follows_the_reference(penalty, fmt):
     X = _sparse_rows(rng.standard_normal((80, 9)), 5)
     y = X @ rng.standard_normal(9) + 0.1 * rng.standard_normal(80)
     order = rng.permutation(80)
-    lrs = np.full(80, 0.05)
+    # Some steps with lr·l2 ≥ 1 (clamped, and on CSR applied densely) between lazy ones.
+    lrs = np.where(np.arange(80) % 11 == 5, 2.0, 0.05)
     kw = dict(loss="squared_error", penalty=penalty, alpha=0.6, l1_ratio=0.3, epsilon=0.1)
     coef, intercept = np.full(9, 0.1), np.array([0.2])
     ops.sgd_epoch(FORMATS[fmt](X), y, coef, intercept, lrs, batch_size=1, order=order,
@@ -161,3 +162,48 @@ def test_ops_cumulative_needs_per_sample_plain_sgd():
     with pytest.raises(ValueError, match="l1_method"):
         ops.sgd_epoch(X, y, w, b, np.ones(4), batch_size=1, l1_method="truncated")
     np.testing.assert_array_equal(w, 0.0)  # no work was done
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. A very strong L2 penalty: the decay factor max(0, 1 − lr·α(1−ρ)), as scikit-learn's
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_strong_l2_is_clamped_as_sklearn(penalty, fmt):
+    X, y = load_iris(return_X_y=True)
+    kw = dict(alpha=1e5, penalty=penalty, learning_rate="constant", eta0=0.1, tol=None,
+              max_iter=6, shuffle=False, fit_intercept=fmt == "dense")  # fmt: skip
+    ours = SGDClassifier(multi_class="ovr", **kw).fit(FORMATS[fmt](X), y)
+    theirs = sk.SGDClassifier(**kw).fit(FORMATS[fmt](X), y)
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)  # zeros, both
+    assert_close(ours.intercept_, theirs.intercept_, np.float64)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_strong_l2_on_shuffled_rows_matches_sklearn(fmt):
+    # The last step's gradient survives its clamp: non-zero coefficients, as scikit-learn's.
+    X, y = make_regression(50, 4, noise=1.0, random_state=6)
+    kw = dict(alpha=50.0, learning_rate="constant", eta0=0.05, tol=None, max_iter=3,
+              shuffle=False, fit_intercept=False)  # fmt: skip
+    ours = SGDRegressor(**kw).fit(FORMATS[fmt](X), y / y.std())
+    theirs = sk.SGDRegressor(**kw).fit(FORMATS[fmt](X), y / y.std())
+    assert np.abs(theirs.coef_).max() > 0
+    assert_close(ours.coef_, theirs.coef_, np.float64)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 20])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_ops_clamps_the_decay_at_any_batch_size(fmt, batch_size):
+    rng = np.random.default_rng(7)
+    X = _sparse_rows(rng.standard_normal((60, 8)), 7)
+    y = X @ rng.standard_normal(8)
+    n_steps = ops.n_steps(60, batch_size)
+    lrs = np.where(np.arange(n_steps) % 4 == 1, 3.0, 0.05)  # lr·l2 = 3 on some steps
+    kw = dict(loss="squared_error", penalty="elasticnet", alpha=1.0, l1_ratio=0.2, epsilon=0.1)
+    coef, intercept = np.full(8, 0.5), np.array([0.1])
+    ops.sgd_epoch(FORMATS[fmt](X), y, coef, intercept, lrs, batch_size=batch_size, **kw)
+    w, b, _ = reference.sgd_epoch(X, y, np.full(8, 0.5), 0.1, lrs, batch_size=batch_size, **kw)
+    assert_close(coef, w, np.float64)
+    assert_close(intercept, [b], np.float64, scale=np.abs(w).max())

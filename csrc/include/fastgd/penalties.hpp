@@ -42,9 +42,15 @@ FASTGD_HD double soft_threshold(double w, double t) noexcept {
   return a > 0.0 ? std::copysign(a, w) : 0.0;
 }
 
+// Whether a step's L2 decay factor 1 − lr·l2 is ≤ 0 (lr·l2 ≥ 1). Such a step zeroes w before its
+// gradient step instead of flipping and growing it: scikit-learn's clamp max(0, 1 − lr·l2), which
+// also keeps a very strong penalty from diverging.
+FASTGD_HD bool decay_clamped(double lr, double l2) noexcept { return !(1.0 - lr * l2 > 0.0); }
+
 // One coordinate of the minibatch update of DESIGN.md:
-//   w ← w − lr·(g + l2·w), then w ← soft_threshold(w, lr·l1).
+//   w ← w − lr·(g + l2·w) (w ← −lr·g when decay_clamped), then w ← soft_threshold(w, lr·l1).
 FASTGD_HD double update_coordinate(double w, double g, double lr, const Penalty& pen) noexcept {
+  if (decay_clamped(lr, pen.l2)) w = 0.0;
   w -= lr * (g + pen.l2 * w);
   return pen.l1 > 0.0 ? soft_threshold(w, lr * pen.l1) : w;
 }

@@ -143,7 +143,12 @@ FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, c
     }
     loss_sum += step_loss;
     if (!std::isfinite(step_loss)) break;  // diverged: keep the last finite weights, report it
-    small_batch_update(w, x, c, rows, d, T(lr * pen.l2), T(lr * pen.l1));
+    T decay = T(lr * pen.l2);
+    if (decay_clamped(lr, pen.l2)) {  // update_coordinate's clamp: w ← −Σ c_k·x_k
+      std::fill(w, w + d, T(0));
+      decay = 0;
+    }
+    small_batch_update(w, x, c, rows, d, decay, T(lr * pen.l1));
     if (cumulative.q) cumulative_clip_all(w, d, lr, cumulative);
     if (fit_intercept) bias = T(acc_t(bias) - scale * gb);
   }
