@@ -10,8 +10,15 @@ import scipy.sparse as sp
 from sklearn import linear_model as sk
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import (
+    generate_invalid_param_val,
+    generate_valid_param,
+    make_constraint,
+    validate_parameter_constraints,
+)
 
 from fastgd import SGDClassifier, SGDRegressor, ops
+from fastgd._params import Boolean, check_param
 
 import reference
 from conftest import assert_close
@@ -207,3 +214,128 @@ def test_ops_clamps_the_decay_at_any_batch_size(fmt, batch_size):
     w, b, _ = reference.sgd_epoch(X, y, np.full(8, 0.5), 0.1, lrs, batch_size=batch_size, **kw)
     assert_close(coef, w, np.float64)
     assert_close(intercept, [b], np.float64, scale=np.abs(w).max())
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. scikit-learn 1.9's parameters: the same values accepted and refused
+# ---------------------------------------------------------------------------------------------
+
+PAIRS = {
+    "classifier": (SGDClassifier, sk.SGDClassifier),
+    "regressor": (SGDRegressor, sk.SGDRegressor),
+}
+
+
+def _probes(constraints):
+    """Values to try: a valid and an invalid one per scikit-learn domain, and the usual suspects
+    (bounds, wrong kinds, non-finite numbers, NumPy scalars, option names)."""
+    values = [None, True, False, 0, 1, -1, 2, 0.0, 0.5, 1.0, 1.5, -0.5, 2**32, np.inf, -np.inf]
+    values += [np.nan, np.int64(3), np.float32(0.5), np.bool_(True), "l2", "none", "hinge"]
+    values += ["balanced", "auto", "pa1", "perceptron", {}, {0: 1.0}, [1], np.random.RandomState(0)]
+    values.append(lambda steps: 0.01 + 0 * steps)
+    for c in map(make_constraint, constraints):
+        values.append(generate_valid_param(c))
+        try:
+            values.append(generate_invalid_param_val(c))
+        except NotImplementedError:  # no value outside this domain
+            pass
+    return values
+
+
+def _deliberate(name, value, constraints):
+    """fastgd's answer where it deliberately differs from scikit-learn's, with the reason."""
+    if isinstance(value, (bool, np.bool_)) and not any(isinstance(c, Boolean) for c in constraints):
+        return False, "a bool is not a number here (alpha=True is a mistake, not alpha=1)"
+    if name == "penalty" and isinstance(value, str) and value == "none":
+        return True, "'none' is also accepted: it is what fastgd.ops calls no penalty"
+    if name == "learning_rate" and callable(value):
+        return True, "fastgd takes schedule objects and callables of step indices"
+    if name == "learning_rate" and isinstance(value, str) and value in ("pa1", "pa2"):
+        return False, "passive-aggressive steps (scikit-learn 1.8) are not implemented"
+    if name == "loss" and isinstance(value, str) and value == "perceptron":
+        return False, "the perceptron loss is not one of fastgd's kernels"
+    if isinstance(value, float) and np.isinf(value):
+        return (
+            False,
+            "fastgd's real parameters are finite (inf has no use, and the kernels need it)",
+        )
+    if name == "n_jobs" and isinstance(value, int) and value == 0:
+        return (
+            False,
+            "n_jobs=0 names no thread count (joblib refuses it where scikit-learn uses it)",
+        )
+    return None
+
+
+def _sklearn_accepts(name, value, constraints):
+    try:
+        validate_parameter_constraints({name: constraints}, {name: value}, caller_name="probe")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _fastgd_accepts(name, value, constraints):
+    try:
+        check_param(value, name, constraints)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _shared(kind):
+    ours, theirs = PAIRS[kind]
+    return sorted(set(ours._parameter_constraints) & set(theirs._parameter_constraints))
+
+
+@pytest.mark.parametrize("kind, name", [(kind, name) for kind in PAIRS for name in _shared(kind)])
+def test_parameter_domains_match_sklearn(kind, name):
+    ours, theirs = PAIRS[kind]
+    sk_constraints = theirs._parameter_constraints[name]
+    constraints = ours._parameter_constraints[name]
+    differ = []
+    for value in _probes(sk_constraints):
+        accepted = _fastgd_accepts(name, value, constraints)
+        deliberate = _deliberate(name, value, constraints)
+        if deliberate is not None:
+            assert accepted == deliberate[0], (value, deliberate[1])
+        elif accepted != _sklearn_accepts(name, value, sk_constraints):
+            differ.append((value, accepted))
+    assert not differ, f"{name}: (value, fastgd accepts) where scikit-learn answers otherwise"
+
+
+@pytest.mark.parametrize("kind", PAIRS)
+def test_defaults_match_sklearn(kind):
+    ours, theirs = PAIRS[kind]
+    mine, sks = ours().get_params(), theirs().get_params()
+    assert {k: mine[k] for k in _shared(kind)} == {k: sks[k] for k in _shared(kind)}
+
+
+@pytest.mark.parametrize("kind", PAIRS)
+def test_l1_ratio_none(kind):
+    ours, theirs = PAIRS[kind]
+    X, y = make_classification(60, 5, random_state=8)
+    kw = dict(max_iter=3, tol=None, shuffle=False)
+    for penalty in ("l1", "l2", None):  # ignored: the same model as with any l1_ratio
+        a = ours(penalty=penalty, l1_ratio=None, **kw).fit(X, y)
+        b = ours(penalty=penalty, l1_ratio=0.7, **kw).fit(X, y)
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+    message = "l1_ratio must be set when penalty is 'elasticnet'"
+    with pytest.raises(ValueError, match=message):
+        theirs(penalty="elasticnet", l1_ratio=None).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        ours(penalty="elasticnet", l1_ratio=None).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", PAIRS)
+def test_negative_power_t_warns_as_sklearn(kind):
+    ours, theirs = PAIRS[kind]
+    X, y = make_classification(60, 5, random_state=9)
+    kw = dict(power_t=-0.5, learning_rate="invscaling", eta0=1e-3, max_iter=2, tol=None,
+              shuffle=False)  # fmt: skip
+    message = "Negative values for `power_t` are deprecated"
+    with pytest.warns(FutureWarning, match=message):
+        theirs_model = theirs(**kw).fit(X, y)
+    with pytest.warns(FutureWarning, match=message):
+        ours_model = ours(**kw).fit(X, y)
+    assert_close(ours_model.coef_, theirs_model.coef_, np.float64)  # the rate grows, as theirs
