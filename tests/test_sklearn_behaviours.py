@@ -339,3 +339,51 @@ def test_negative_power_t_warns_as_sklearn(kind):
     with pytest.warns(FutureWarning, match=message):
         ours_model = ours(**kw).fit(X, y)
     assert_close(ours_model.coef_, theirs_model.coef_, np.float64)  # the rate grows, as theirs
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. What both refuse, refused with scikit-learn's key phrase in fastgd's message
+# ---------------------------------------------------------------------------------------------
+
+_X = np.random.default_rng(10).standard_normal((30, 4))
+_Y3 = np.arange(30) % 3
+
+REFUSALS = [
+    # (id, a call on an estimator class, scikit-learn's phrase): run on both classes
+    ("coef_init-binary", lambda E: E().fit(_X, _Y3 % 2, coef_init=np.zeros(3)),
+     "Provided coef_init does not match dataset"),
+    ("coef_init-ovr", lambda E: E().fit(_X, _Y3, coef_init=np.zeros((3, 3))),
+     "does not match dataset"),
+    ("intercept_init", lambda E: E().fit(_X, _Y3, intercept_init=np.zeros(2)),
+     "Provided intercept_init does not match dataset"),
+    ("balanced-partial_fit",
+     lambda E: E(class_weight="balanced").partial_fit(_X, _Y3, classes=[0, 1, 2]),
+     "class_weight 'balanced' is not supported for partial_fit"),
+    ("early_stopping-partial_fit",
+     lambda E: E(early_stopping=True).partial_fit(_X, _Y3, classes=[0, 1, 2]),
+     "early_stopping should be False with partial_fit"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("call, phrase", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_refusals_carry_sklearns_phrase(call, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        call(sk.SGDClassifier)
+    with pytest.raises(ValueError, match=phrase):
+        call(SGDClassifier)
+
+
+@pytest.mark.parametrize(
+    "call, phrase",
+    [
+        (lambda E: E().fit(_X, _X[:, 0], coef_init=np.zeros(3)), "Provided coef_init does not"),
+        (lambda E: E().fit(_X, _X[:, 0], intercept_init=np.zeros(2)), "Provided intercept_init"),
+        (lambda E: E(early_stopping=True).partial_fit(_X, _X[:, 0]), "early_stopping should be"),
+    ],
+    ids=["coef_init", "intercept_init", "early_stopping-partial_fit"],
+)
+def test_regressor_refusals_carry_sklearns_phrase(call, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        call(sk.SGDRegressor)
+    with pytest.raises(ValueError, match=phrase):
+        call(SGDRegressor)

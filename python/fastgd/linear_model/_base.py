@@ -102,7 +102,7 @@ class _BaseSGD(BaseEstimator):
         its declared domain, then the rules between parameters."""
         check_params(self, self._parameter_constraints)
         if self.early_stopping and for_partial_fit:
-            raise ValueError("early_stopping must be False with partial_fit")
+            raise ValueError("early_stopping should be False with partial_fit")
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("alpha must be > 0 with learning_rate='optimal' (it sets the rate)")
         if self.penalty == "elasticnet" and self.l1_ratio is None:
@@ -352,12 +352,18 @@ class _BaseSGD(BaseEstimator):
             c = np.asarray(coef_init, dtype=np.float64)
             if c.size != coef.size:
                 expected = (n_features,) if n_outputs == 1 else (n_outputs, n_features)
-                raise ValueError(f"coef_init must have shape {expected}, got {c.shape}")
+                raise ValueError(  # scikit-learn's words first, for code that matches on them
+                    f"Provided coef_init does not match dataset: coef_init must have shape "
+                    f"{expected}, got {c.shape}"
+                )
             coef[...] = c.reshape(coef.shape)
         if intercept_init is not None:
             b = np.asarray(intercept_init, dtype=np.float64)
             if b.size != n_outputs:
-                raise ValueError(f"intercept_init must have {n_outputs} value(s), got {b.shape}")
+                raise ValueError(
+                    f"Provided intercept_init does not match dataset: intercept_init must have "
+                    f"{n_outputs} value(s), got {b.shape}"
+                )
             intercept[...] = b.reshape(-1)
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError("coef_init and intercept_init must be finite")
