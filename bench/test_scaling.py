@@ -91,8 +91,10 @@ def test_shuffled_epoch_within_4x_of_in_order(data):
             trainer.epoch(d.X, d.y)
             best[shuffle] = min(best[shuffle], time.perf_counter() - start)
     ratio = best[True] / best[False]
-    print(f"\nepoch in order {best[False] * 1e3:.1f} ms, shuffled {best[True] * 1e3:.1f} ms "
-          f"({ratio:.2f}x)")
+    print(
+        f"\nepoch in order {best[False] * 1e3:.1f} ms, shuffled {best[True] * 1e3:.1f} ms "
+        f"({ratio:.2f}x)"
+    )
     assert ratio <= 4.0
 
 

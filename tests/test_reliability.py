@@ -211,8 +211,9 @@ def test_kernel_stops_a_diverging_epoch_and_keeps_finite_weights(batch, n_thread
     steps = ops.n_steps(16384, batch)
     avg = optimizers.Average()
     with np.errstate(all="ignore"):
-        total = ops.sgd_epoch(X, y, w, b, np.full(steps, 10.0), batch_size=batch,
-                              n_threads=n_threads, average=avg)
+        total = ops.sgd_epoch(
+            X, y, w, b, np.full(steps, 10.0), batch_size=batch, n_threads=n_threads, average=avg
+        )
     assert not np.isfinite(total)  # reported to the caller, who raises (see the estimators)
     assert np.isfinite(w).all() and np.isfinite(b).all()  # the last finite weights
     assert avg.step_[0] < steps  # the epoch stopped at the divergence

@@ -339,7 +339,9 @@ def test_sync_threads_give_the_same_bits(penalty):
     # A column gets about one non-zero per step here: a small alpha, or L1 zeroes it at once.
     kw = dict(batch_size=512, loss="log_loss", penalty=penalty, **{**PARAMS, "alpha": 1e-5})
     order = np.random.default_rng(0).permutation(4096)
-    runs = [_epoch(X, y, np.zeros(d), 0.0, lrs, order=order, n_threads=t, **kw) for t in (1, 2, 3, 2)]
+    runs = [
+        _epoch(X, y, np.zeros(d), 0.0, lrs, order=order, n_threads=t, **kw) for t in (1, 2, 3, 2)
+    ]
     for w, b, total in runs[1:]:
         np.testing.assert_array_equal(w, runs[0][0])
         assert (b, total) == (runs[0][1], runs[0][2])
