@@ -282,9 +282,8 @@ def test_epoch_time_does_not_grow_with_n_features(d_scaling_problems):
     }
     ratio = max(times.values()) / min(times.values())
     print("epoch seconds by d:", {f"2^{d.bit_length() - 1}": round(t, 4) for d, t in times.items()})
-    print(
-        "random-update floor:", {f"2^{d.bit_length() - 1}": round(t, 4) for d, t in floors.items()}
-    )
+    floor_by_d = {f"2^{d.bit_length() - 1}": round(t, 4) for d, t in floors.items()}
+    print("random-update floor:", floor_by_d)
     # No kernel's epoch at the largest d can beat that d's floor: the bound can hold only if the
     # smallest d's epoch takes at least floor(largest d) / bound.
     big, small = D_SCALING[-1], D_SCALING[0]

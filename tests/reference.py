@@ -121,6 +121,37 @@ def sgd_epoch(
     return w, b, total
 
 
+def torch_params(opt):
+    """Every hyper-parameter optimizer_direction reads: the optimizer's, else torch's default."""
+    p = dict(
+        momentum=0.9,
+        dampening=0.0,
+        alpha=0.99,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        lr_decay=0.0,
+        weight_decay=0.0,
+    )
+    p.update(opt.kernel_params())
+    return p
+
+
+def initial_state(opt, w_shape, b_shape):
+    """optimizer_direction's state for the coefficients and the intercepts, as torch starts it."""
+    init = getattr(opt, "initial_accumulator_value", 0.0)
+    names = {
+        "momentum": ["buf"],
+        "nesterov": ["buf"],
+        "adagrad": ["sum"],
+        "rmsprop": ["v"],
+        "adam": ["m", "v"],
+        "adamw": ["m", "v"],
+        "sgd": [],
+    }[opt.kind]
+    return ({k: np.full(w_shape, init) for k in names}, {k: np.full(b_shape, init) for k in names})
+
+
 def optimizer_direction(name, g, state, t, p):
     """PyTorch's update direction for one step (state: dict of arrays, updated in place); returns
     (direction, lr factor). t counts steps from 1."""
@@ -256,3 +287,75 @@ def softmax_epoch(
             b = b - lr * G.sum(0) / len(rows)
         W = np.sign(W) * np.maximum(np.abs(W) - lr * l1, 0.0)
     return W, b, total
+
+
+def lazy_epoch(
+    X,
+    y,
+    W,
+    b,
+    lrs,
+    *,
+    batch_size,
+    loss,
+    penalty,
+    alpha,
+    l1_ratio,
+    epsilon,
+    optimizer,
+    params,
+    state_w,
+    state_b,
+    t0,
+    order=None,
+    sample_weight=None,
+    label_smoothing=0.0,
+):
+    """One epoch of the lazy semantics on CSR X (``sparse_updates="lazy"``): each step updates
+    only the coefficients of the columns its rows store (with PyTorch's step: g += l2·w, the
+    optimizer's direction, the L1 step), and their state; every other coefficient, and its
+    state, stays as it is. W is (K, d) for loss="multinomial", else (d,); state_w holds arrays
+    of W's shape, state_b arrays of b's, both updated. Returns (W, b, progressive loss)."""
+    Xd = X.toarray().astype(np.float64)
+    n = Xd.shape[0]
+    softmax = loss == "multinomial"
+    W = np.array(W, dtype=np.float64, ndmin=2)
+    b = np.array(b, dtype=np.float64).reshape(-1)
+    K = W.shape[0]
+    state = {k: np.array(v, dtype=np.float64, ndmin=2) for k, v in state_w.items()}
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    t_soft = softmax_targets(y, K, label_smoothing) if softmax else None
+    order = np.arange(n) if order is None else np.asarray(order)
+    l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    t, total = t0, 0.0
+    for step, start in enumerate(range(0, len(order), batch_size)):
+        t += 1
+        rows = order[start : start + batch_size]
+        lr = lrs[step]
+        P = Xd[rows] @ W.T + b
+        if softmax:
+            logq = P - np.logaddexp.reduce(P, axis=1, keepdims=True)
+            total += -(s[rows] @ (t_soft[rows] * logq).sum(1))
+            G = s[rows, None] * (np.exp(logq) - t_soft[rows])
+        else:
+            values, deriv = loss_and_derivative(loss, P[:, 0], np.asarray(y)[rows], epsilon)
+            total += s[rows] @ values
+            G = (s[rows] * deriv)[:, None]
+        g = G.T @ Xd[rows] / len(rows)
+        cols = np.unique(X[rows].indices)
+        Wc = W[:, cols]
+        st = {k: v[:, cols] for k, v in state.items()}
+        if optimizer == "adamw":
+            Wc = Wc * (1 - lr * params["weight_decay"])
+        dw, f = optimizer_direction(optimizer, g[:, cols] + l2 * Wc, st, t, params)
+        Wc = Wc - lr * f * dw
+        W[:, cols] = np.sign(Wc) * np.maximum(np.abs(Wc) - lr * f * l1, 0.0)
+        for k, v in st.items():
+            state[k][:, cols] = v
+        db, f_b = optimizer_direction(
+            "adam" if optimizer == "adamw" else optimizer, G.sum(0) / len(rows), state_b, t, params
+        )
+        b = b - lr * f_b * db
+    for k, v in state.items():  # the caller's state carries over to the next epoch
+        state_w[k] = v.reshape(np.shape(state_w[k]))
+    return (W if softmax else W[0]), b, total

@@ -22,35 +22,6 @@ OPTIMIZERS = [
 ]
 
 
-def _reference_state(opt, d):
-    init = getattr(opt, "initial_accumulator_value", 0.0)
-    names = {
-        "momentum": ["buf"],
-        "nesterov": ["buf"],
-        "adagrad": ["sum"],
-        "rmsprop": ["v"],
-        "adam": ["m", "v"],
-        "adamw": ["m", "v"],
-        "sgd": [],
-    }[opt.kind]
-    return ({k: np.full(d, init) for k in names}, {k: np.full(1, init) for k in names})
-
-
-def _params(opt):
-    p = dict(
-        momentum=0.9,
-        dampening=0.0,
-        alpha=0.99,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        lr_decay=0.0,
-        weight_decay=0.0,
-    )
-    p.update(opt.kernel_params())
-    return p
-
-
 @pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
 @pytest.mark.parametrize("batch", [1, 16, 100])
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=lambda o: o.kind)
@@ -60,7 +31,7 @@ def test_optimizer_matches_pytorch_formulas(opt, batch, penalty, dtype):
     n_steps = ops.n_steps(100, batch)
     w, b = np.zeros(6, dtype), np.zeros(1, dtype)
     ref_w, ref_b, t = np.zeros(6), 0.0, 0
-    state_w, state_b = _reference_state(opt, 6)
+    state_w, state_b = reference.initial_state(opt, (6,), (1,))
     rng = np.random.default_rng(0)
     kw = dict(
         batch_size=batch, loss="log_loss", penalty=penalty, alpha=0.01, l1_ratio=0.3, epsilon=0.1
@@ -77,7 +48,7 @@ def test_optimizer_matches_pytorch_formulas(opt, batch, penalty, dtype):
             lrs,
             order=order,
             optimizer=opt.kind,
-            params=_params(opt),
+            params=reference.torch_params(opt),
             state_w=state_w,
             state_b=state_b,
             t0=t,

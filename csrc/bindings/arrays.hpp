@@ -88,12 +88,29 @@ const T* input_vector(const py::array& a, const char* name, index_t n, const cha
   return static_cast<const T*>(a.data());
 }
 
+// Whether a (..., K, d) array holds each (K, d) matrix in Fortran order (a feature's K values side
+// by side) and its leading axes in C order: the layout of a softmax's coefficients on CSR data.
+inline bool is_feature_major(const py::array& a) {
+  const py::ssize_t nd = a.ndim();
+  if (nd < 2) return false;
+  py::ssize_t expected = py::ssize_t(a.itemsize());
+  if (a.shape(nd - 2) > 1 && a.strides(nd - 2) != expected) return false;
+  expected *= a.shape(nd - 2);
+  if (a.shape(nd - 1) > 1 && a.strides(nd - 1) != expected) return false;
+  expected *= a.shape(nd - 1);
+  for (py::ssize_t k = nd - 3; k >= 0; --k) {
+    if (a.shape(k) > 1 && a.strides(k) != expected) return false;
+    expected *= a.shape(k);
+  }
+  return true;
+}
+
 // An array the kernel writes in place (coef, intercept, optimizer state, averages): exact dtype
-// and shape, C-contiguous and writeable. A mismatch is an error, never a conversion, since the
+// and shape, C-contiguous (or, with feature_major, in that layout) and writeable. A mismatch is an error, never a conversion, since the
 // update would land in a temporary copy.
 template <class T>
 T* inout_array(py::array& a, const char* name, const std::vector<py::ssize_t>& shape,
-               const char* desc) {
+               const char* desc, bool feature_major = false) {
   require_dtype<T>(a, name, "it is updated in place");
   bool same = a.ndim() == py::ssize_t(shape.size());
   for (size_t k = 0; same && k < shape.size(); ++k) same = a.shape(py::ssize_t(k)) == shape[k];
@@ -105,8 +122,11 @@ T* inout_array(py::array& a, const char* name, const std::vector<py::ssize_t>& s
     value_error(std::string(name) + " must have shape " + want + " (" + desc + "), got " +
                 describe(a));
   }
-  if (!(a.flags() & py::array::c_style))
-    value_error(std::string(name) + " must be C-contiguous (it is updated in place)");
+  if (!(feature_major ? is_feature_major(a) : bool(a.flags() & py::array::c_style)))
+    value_error(std::string(name) +
+                (feature_major ? " must have coef's layout, Fortran order in its last two axes"
+                               : " must be C-contiguous") +
+                " (it is updated in place), got " + describe(a));
   if (!a.writeable()) value_error(std::string(name) + " must be writeable (it is updated in place)");
   return static_cast<T*>(a.mutable_data());
 }
@@ -200,11 +220,14 @@ const T* check_coef(const py::array& coef, const std::vector<py::ssize_t>& shape
   return w;
 }
 
-// The weights an epoch updates in place: coef of `coef_shape` and `m` intercepts, finite.
+// The weights an epoch updates in place: coef of `coef_shape` (C order, or feature_major, see
+// is_feature_major) and `m` intercepts, finite.
 template <class T>
 std::pair<T*, T*> check_weights(py::array& coef, py::array& intercept,
-                                const std::vector<py::ssize_t>& coef_shape, index_t m) {
-  T* w = inout_array<T>(coef, "coef", coef_shape, "one per column of X (and class)");
+                                const std::vector<py::ssize_t>& coef_shape, index_t m,
+                                bool feature_major = false) {
+  T* w = inout_array<T>(coef, "coef", coef_shape, "one per column of X (and class)",
+                        feature_major);
   T* b = inout_array<T>(intercept, "intercept", {py::ssize_t(m)}, "updated in place");
   if (index_t j = first_nonfinite(w, index_t(coef.size())); j >= 0)
     value_error("coef contains NaN or inf" + at_index(j));

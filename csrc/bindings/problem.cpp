@@ -45,6 +45,24 @@ void check_options(const FitOptions& o) {
     if (!std::isfinite(v)) value_error("optimizer_params must be finite");
 }
 
+// Whether a CSR epoch takes the general driver (sparse/general_epoch.hpp) rather than the plain
+// SGD drivers of a pointwise loss.
+bool general_csr_epoch(const FitOptions& o) noexcept {
+  return !is_pointwise(o.loss) || o.optimizer != OptimizerKind::sgd || o.average_start > 0;
+}
+
+void check_sparse_options(const FitOptions& o) {
+  if (o.asynchronous && general_csr_epoch(o))
+    value_error("parallel='async' (Hogwild!) runs plain SGD with a pointwise loss; "
+                "loss='multinomial', optimizer= and average= on sparse X need parallel='sync'");
+  if (o.sparse_updates == SparseUpdates::exact &&
+      !has_exact_sparse_updates(o.optimizer, o.penalty()))
+    value_error("sparse_updates='exact': on sparse X only plain SGD and Adagrad without an L2 "
+                "penalty have exact lazy updates; pass sparse_updates='lazy' (or 'auto') for the "
+                "lazy semantics, where a coefficient, its optimizer state and its penalty move "
+                "only in the steps whose rows store its column");
+}
+
 // Dense X: shape and strides, and its values when asked.
 template <class T>
 DenseView<T> dense_features(const py::array& X, bool check_finite, int n_threads) {
@@ -148,7 +166,8 @@ const std::int64_t* check_rows(const std::optional<py::array>& order, index_t n,
 
 template <class T>
 OptimizerArgs<T> optimizer_args(const FitOptions& o, std::optional<StateArrays>& state,
-                                const std::vector<py::ssize_t>& coef_shape, index_t m) {
+                                const std::vector<py::ssize_t>& coef_shape, index_t m,
+                                bool feature_major) {
   OptimizerArgs<T> args{o.optimizer, o.optimizer_params};
   if (o.optimizer == OptimizerKind::sgd) return args;
   if (!state)
@@ -157,7 +176,8 @@ OptimizerArgs<T> optimizer_args(const FitOptions& o, std::optional<StateArrays>&
   std::vector<py::ssize_t> shape{py::ssize_t(state_arrays(o.optimizer))};
   shape.insert(shape.end(), coef_shape.begin(), coef_shape.end());
   auto& [coef_state, intercept_state, step] = *state;
-  args.coef_state = inout_array<T>(coef_state, "optimizer_state", shape, "state x coef");
+  args.coef_state =
+      inout_array<T>(coef_state, "optimizer_state", shape, "state x coef", feature_major);
   args.intercept_state = inout_array<T>(intercept_state, "optimizer_intercept_state",
                                         {shape[0], py::ssize_t(m)}, "state x intercept");
   args.step = inout_array<std::int64_t>(step, "optimizer_step", {1}, "steps taken so far");
@@ -167,14 +187,15 @@ OptimizerArgs<T> optimizer_args(const FitOptions& o, std::optional<StateArrays>&
 
 template <class T>
 AverageArgs<T> average_args(const FitOptions& o, std::optional<StateArrays>& average,
-                            const std::vector<py::ssize_t>& coef_shape, index_t m) {
+                            const std::vector<py::ssize_t>& coef_shape, index_t m,
+                            bool feature_major) {
   if (!average) {
     if (o.average_start > 0) value_error("average (coef, intercept, step) is required");
     return {};
   }
   if (o.average_start < 1) value_error("average needs average_start >= 1");
   auto& [coef, intercept, step] = *average;
-  return {inout_array<T>(coef, "average_coef", coef_shape, "the shape of coef"),
+  return {inout_array<T>(coef, "average_coef", coef_shape, "the shape of coef", feature_major),
           inout_array<T>(intercept, "average_intercept", {py::ssize_t(m)}, "one per intercept"),
           inout_array<std::int64_t>(step, "average_step", {1}, "steps"), o.average_start};
 }
@@ -194,10 +215,7 @@ Problem::Problem(const py::object& X, const py::object& y,
     X_owner_ = a;
   } else {
     X_ = csr_features(X, &X_owner_, check_finite, options_.n_threads);
-    if (options_.loss == LossKind::multinomial || options_.optimizer != OptimizerKind::sgd ||
-        options_.average_start > 0)
-      value_error("sparse X supports plain SGD with a pointwise loss: loss='multinomial', "
-                  "optimizer= and average= need dense X for now");
+    check_sparse_options(options_);
   }
   set_targets(y, sample_weight);
   start_cumulative();
@@ -279,12 +297,17 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
       [&](const auto& X) -> double {
         using View = std::decay_t<decltype(X)>;
         using T = typename View::value_type;
-        const auto [w, b] = check_weights<T>(coef, intercept, shape, m);
+        // A softmax on CSR may keep its coefficients feature-major (see general_epoch.hpp).
+        const bool feature_major = !is_dense<View> && !is_pointwise(o.loss) &&
+                                   !(coef.flags() & py::array::c_style) && is_feature_major(coef);
+        const auto [w, b] = check_weights<T>(coef, intercept, shape, m, feature_major);
         index_t n_rows = 0;
         const std::int64_t* rows = check_rows(order, X.n_rows, check_order, &n_rows);
         const double* lr = check_lrs(lrs, (n_rows + o.batch_size - 1) / o.batch_size);
         const T* y = static_cast<const T*>(y_);
         const T* sw = static_cast<const T*>(sample_weight_);
+        const OptimizerArgs<T> opt = optimizer_args<T>(o, optimizer_state, shape, m, feature_major);
+        const AverageArgs<T> avg = average_args<T>(o, average, shape, m, feature_major);
         const auto [pen, cumulative] = step_penalty();
         // Taken once the GIL is released (a thread waiting for it with the GIL held would block
         // the holder's return), and let go before it is taken back.
@@ -295,8 +318,8 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         if constexpr (is_dense<View>) {
           EpochArgs<T> args{X,           sw, rows, n_rows, lr, o.batch_size, pen,
                             o.fit_intercept, o.n_threads};
-          args.optimizer = optimizer_args<T>(o, optimizer_state, shape, m);
-          args.average = average_args<T>(o, average, shape, m);
+          args.optimizer = opt;
+          args.average = avg;
           args.cumulative = cumulative;
           py::gil_scoped_release release;
           const auto held = hold_cumulative();
@@ -310,14 +333,37 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
           }));
         } else {
           using I = std::remove_cv_t<std::remove_pointer_t<decltype(X.indices)>>;
-          const CsrEpochArgs<T, I> args{X,           y,           sw,         rows,
-                                        n_rows,      lr,          o.batch_size, pen,
-                                        o.fit_intercept, o.n_threads, o.asynchronous,
+          const bool pointwise = is_pointwise(o.loss);
+          const CsrEpochArgs<T, I> args{X,
+                                        pointwise ? y : nullptr,
+                                        sw,
+                                        rows,
+                                        n_rows,
+                                        lr,
+                                        o.batch_size,
+                                        pen,
+                                        o.fit_intercept,
+                                        o.n_threads,
+                                        o.asynchronous,
                                         cumulative};
+          if (!general_csr_epoch(o)) {  // the only epochs l1_method='cumulative' runs on CSR
+            py::gil_scoped_release release;
+            const auto held = hold_cumulative();
+            return double(with_loss(o.loss, o.epsilon, [&](const auto& L) {
+              return fastgd::sgd_epoch_csr(args, L, w, b);
+            }));
+          }
+          CsrModelArgs<T> model{m, feature_major,
+                                untouched_for(o.optimizer, o.penalty(), o.sparse_updates), opt,
+                                avg};
           py::gil_scoped_release release;
-          const auto held = hold_cumulative();
+          if (!pointwise) {
+            const SoftmaxHead<T> head{n_classes_, labels_, y, o.label_smoothing};
+            return double(fastgd::sgd_epoch_csr_general(args, model, head, w, b));
+          }
           return double(with_loss(o.loss, o.epsilon, [&](const auto& L) {
-            return fastgd::sgd_epoch_csr(args, L, w, b);
+            const PointwiseHead<T, std::decay_t<decltype(L)>> head{L, y};
+            return fastgd::sgd_epoch_csr_general(args, model, head, w, b);
           }));
         }
       },
@@ -338,23 +384,26 @@ py::tuple Problem::loss_and_grad(const py::array& coef, const py::object& interc
         T* gp = grad.mutable_data();
         const Penalty pen = o.penalty();
         if (!is_pointwise(o.loss)) {
-          if constexpr (is_dense<View>) {
-            const auto b_arr = intercept.cast<py::array>();
-            require_dtype<T>(b_arr, "intercept", "it must match X's dtype");
-            if (b_arr.ndim() != 1 || b_arr.shape(0) != n_classes_ || !unit_stride(b_arr, 0))
-              value_error("intercept must have shape (" + std::to_string(n_classes_) +
-                          ",), got " + describe(b_arr));
-            const T* b = static_cast<const T*>(b_arr.data());
-            py::array_t<double> grad_b(n_classes_);
-            double* gbp = grad_b.mutable_data();
-            const SoftmaxModel<T> model{n_classes_, labels_, y, o.label_smoothing};
-            acc_t objective = 0;
-            {
-              py::gil_scoped_release release;
+          const auto b_arr = intercept.cast<py::array>();
+          require_dtype<T>(b_arr, "intercept", "it must match X's dtype");
+          if (b_arr.ndim() != 1 || b_arr.shape(0) != n_classes_ || !unit_stride(b_arr, 0))
+            value_error("intercept must have shape (" + std::to_string(n_classes_) + ",), got " +
+                        describe(b_arr));
+          const T* b = static_cast<const T*>(b_arr.data());
+          py::array_t<double> grad_b(n_classes_);
+          double* gbp = grad_b.mutable_data();
+          acc_t objective = 0;
+          {
+            py::gil_scoped_release release;
+            if constexpr (is_dense<View>) {
+              const SoftmaxModel<T> model{n_classes_, labels_, y, o.label_smoothing};
               objective = fastgd::loss_and_grad(X, sw, w, b, model, pen, gp, gbp, o.n_threads);
+            } else {
+              const SoftmaxHead<T> head{n_classes_, labels_, y, o.label_smoothing};
+              objective = fastgd::softmax_loss_and_grad_csr(X, sw, w, b, head, pen, gp, gbp);
             }
-            return py::make_tuple(double(objective), grad, grad_b);
           }
+          return py::make_tuple(double(objective), grad, grad_b);
         }
         const double b = intercept.cast<double>();
         if (!std::isfinite(b)) value_error("intercept must be finite");
@@ -383,7 +432,9 @@ double Problem::penalty_value(const py::array& coef) const {
         using T = typename std::decay_t<decltype(X)>::value_type;
         // Not check_coef: a diverged model's NaN coefficients give a NaN penalty, not an error.
         require_dtype<T>(coef, "coef", "it must match X's dtype");
-        if (!(coef.flags() & py::array::c_style)) value_error("coef must be C-contiguous");
+        // A sum over every value: any contiguous layout (a softmax's on CSR is feature-major).
+        if (!(coef.flags() & (py::array::c_style | py::array::f_style)))
+          value_error("coef must be contiguous");
         const T* w = static_cast<const T*>(coef.data());
         acc_t sq = 0, ab = 0;
         for (index_t j = 0, P = index_t(coef.size()); j < P; ++j) {

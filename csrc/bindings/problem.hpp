@@ -20,6 +20,7 @@
 #include "fastgd/kinds.hpp"
 #include "fastgd/optimizers.hpp"
 #include "fastgd/penalties.hpp"
+#include "fastgd/sparse/general_epoch.hpp"
 
 namespace fastgd::bindings {
 
@@ -43,6 +44,7 @@ struct FitOptions {
   OptimizerKind optimizer = OptimizerKind::sgd;
   OptimizerParams optimizer_params{};
   index_t average_start = 0;  // 0: no averaging; else the first averaged step (from 1)
+  SparseUpdates sparse_updates = SparseUpdates::automatic;  // optimizers on CSR
   L1Method l1_method = L1Method::proximal;
 
   Penalty penalty() const noexcept { return make_penalty(penalty_kind, alpha, l1_ratio); }

@@ -8,6 +8,7 @@
 #include "fastgd/kinds.hpp"
 #include "fastgd/optimizers.hpp"
 #include "fastgd/penalties.hpp"
+#include "fastgd/sparse/general_epoch.hpp"
 #include "register.hpp"
 
 namespace fastgd::bindings {
@@ -64,6 +65,18 @@ void register_kinds(py::module_& m) {
       .value("adamw", OptimizerKind::adamw);
   m.def("optimizer_state_arrays", [](OptimizerKind k) { return state_arrays(k); },
         py::arg("optimizer"), "State values each coefficient carries for this optimizer.");
+
+  py::enum_<SparseUpdates>(m, "SparseUpdates",
+                           "The optimizers' updates on sparse X (sparse/general_epoch.hpp).")
+      .value("auto", SparseUpdates::automatic)
+      .value("exact", SparseUpdates::exact)
+      .value("lazy", SparseUpdates::lazy);
+  m.def("has_exact_sparse_updates",
+        [](OptimizerKind k, PenaltyKind p, double alpha, double l1_ratio) {
+          return has_exact_sparse_updates(k, make_penalty(p, alpha, l1_ratio));
+        },
+        py::arg("optimizer"), py::arg("penalty"), py::arg("alpha"), py::arg("l1_ratio"),
+        "Whether the optimizer's updates on sparse X are exact (else lazy).");
 
   py::enum_<PenaltyKind>(m, "Penalty", "The penalties of the kernels (penalties.hpp).")
       .value("none", PenaltyKind::none)

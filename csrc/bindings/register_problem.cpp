@@ -35,7 +35,8 @@ Problem make_problem(const py::object& X, const py::object& y,
                      PenaltyKind penalty, double alpha, double l1_ratio, index_t batch_size,
                      bool fit_intercept, int n_threads, bool asynchronous,
                      OptimizerKind optimizer, const py::dict& optimizer_params_,
-                     index_t average_start, L1Method l1_method, bool check_finite) {
+                     index_t average_start, SparseUpdates sparse_updates, L1Method l1_method,
+                     bool check_finite) {
   FitOptions o;
   o.loss = loss;
   o.epsilon = epsilon;
@@ -51,6 +52,7 @@ Problem make_problem(const py::object& X, const py::object& y,
   o.optimizer = optimizer;
   o.optimizer_params = optimizer_params(optimizer_params_);
   o.average_start = average_start;
+  o.sparse_updates = sparse_updates;
   o.l1_method = l1_method;
   return Problem(X, y, sample_weight, o, check_finite);
 }
@@ -69,8 +71,9 @@ void register_problem(py::module_& m) {
            py::arg("l1_ratio") = 0.15, py::arg("batch_size") = 1, py::arg("fit_intercept") = true,
            py::arg("n_threads") = 1, py::arg("asynchronous") = false,
            py::arg("optimizer") = OptimizerKind::sgd, py::arg("optimizer_params") = py::dict(),
-           py::arg("average_start") = 0, py::arg("l1_method") = L1Method::proximal,
-           py::arg("check_finite") = true)
+           py::arg("average_start") = 0,
+           py::arg("sparse_updates") = SparseUpdates::automatic,
+           py::arg("l1_method") = L1Method::proximal, py::arg("check_finite") = true)
       .def("with_targets", &Problem::with_targets, py::arg("y").noconvert(),
            py::arg("sample_weight").noconvert() = py::none(),
            "The same X and options with other targets; X is not checked again.")

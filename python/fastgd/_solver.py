@@ -78,6 +78,7 @@ class Settings:
     verbose: int = 0
     validation_rows: np.ndarray | None = None  # early stopping on these rows
     label_smoothing: float = 0.0  # loss="multinomial" only
+    sparse_updates: str = "auto"  # optimizers on sparse X
     l1_method: str = "proximal"  # how the steps apply L1 (fastgd.ops.sgd_epoch)
 
 
@@ -177,11 +178,11 @@ def run(
     m = X.shape[0] if train_rows is None else len(train_rows)
     batch = m if s.batch_size is None else min(s.batch_size, m)
     n_steps = ops.n_steps(m, batch)
-    # A call on sparse X ends with an O(n_features) pass (the lazy penalty is brought up to
-    # date): calls of at least n_features steps keep that below O(1) per step.
+    # A call on sparse X ends with an O(coefficients) pass (the lazy penalty is brought up to
+    # date): calls of at least that many steps keep it below O(1) per step.
     steps_per_call = STEPS_PER_CALL
     if not isinstance(X, np.ndarray):
-        steps_per_call = max(STEPS_PER_CALL, int(X.shape[1]))
+        steps_per_call = max(STEPS_PER_CALL, int(tasks[0].coef.size))
     for task in tasks:
         task.plateau = Plateau(s.tol if s.tol is not None else 0.0)
     # Classes are trained side by side when there are several threads: each kernel then runs on
@@ -277,6 +278,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         fit_intercept=s.fit_intercept,
         optimizer=first.optimizer,
         average=first.average,
+        sparse_updates=s.sparse_updates,
         l1_method=s.l1_method,
     )
     for task in tasks[1:]:

@@ -14,7 +14,8 @@ copied. X may also be a scipy.sparse matrix (scipy is needed only then): CSR wit
 values and int32/int64 indices is used in place; other formats are converted to CSR on each call
 (convert once with ``X.tocsr()`` to avoid that). On CSR data a minibatch step costs
 O(non-zeros of the batch), independent of the number of features, and gives the same result as
-the dense kernel on ``X.toarray()`` to rounding.
+the dense kernel on ``X.toarray()`` to rounding (but for ``l1_method="cumulative"``, which clips
+only a row's stored columns on sparse X, as scikit-learn does).
 
 y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
@@ -109,6 +110,7 @@ def _prepare(
     parallel: Any = "sync",
     optimizer: optimizers.Optimizer | None = None,
     average: optimizers.Average | None = None,
+    sparse_updates: Any = "auto",
     l1_method: Any = "proximal",
 ) -> Any:
     """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
@@ -141,6 +143,7 @@ def _prepare(
         optimizer=_core.Optimizer.sgd if optimizer is None else optimizer.kernel_kind(),
         optimizer_params={} if optimizer is None else optimizer.kernel_params(),
         average_start=0 if average is None else average.start,
+        sparse_updates=check_option(sparse_updates, "sparse_updates", _core.SparseUpdates),
         l1_method=check_option(l1_method, "l1_method", _core.L1Method),
         check_finite=bool(check_input),
     )
@@ -283,6 +286,7 @@ def sgd_epoch(
     average: Any = None,
     label_smoothing: float = 0.0,
     parallel: str = "sync",
+    sparse_updates: str = "auto",
     l1_method: str = "proximal",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
@@ -396,6 +400,7 @@ def sgd_epoch(
         parallel=parallel,
         optimizer=opt,
         average=average,
+        sparse_updates=sparse_updates,
         l1_method=l1_method,
     )
     return problem.run(

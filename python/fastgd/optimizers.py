@@ -52,6 +52,23 @@ __all__ = [
 ]
 
 
+def feature_major(coef: np.ndarray) -> bool:
+    """Whether softmax coefficients (K, d) are stored feature by feature (Fortran order), the
+    layout the sparse kernel reads fastest; the dense kernels take C order."""
+    return coef.ndim == 2 and coef.flags.f_contiguous and not coef.flags.c_contiguous
+
+
+def in_layout_of(coef: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``a`` (coef's shape, or (k, *coef.shape) for an optimizer's state), in coef's memory
+    layout: itself when it has it, else a copy (a model's state, never the data)."""
+    if coef.ndim != 2:
+        return a
+    if not feature_major(coef):
+        return np.ascontiguousarray(a)
+    swapped = np.swapaxes(a, -1, -2)  # (…, d, K): C order here is feature-major there
+    return np.swapaxes(np.ascontiguousarray(swapped), -1, -2)
+
+
 @dataclass
 class OptimizerState:
     """The arrays an optimizer updates in place: k state values per coefficient (k, *coef.shape)
@@ -96,13 +113,14 @@ class Optimizer:
                 intercept=np.full((k, n_intercepts), self._initial_state, dtype=coef.dtype),
                 step=np.zeros(1, dtype=np.int64),
             )
-            self.state_ = state
         elif state.coef.shape != (k, *coef.shape) or state.coef.dtype != coef.dtype:
             raise ValueError(
                 f"optimizer {self!r} holds state for coefficients of shape "
                 f"{state.coef.shape[1:]} and dtype {state.coef.dtype}, not {coef.shape} "
                 f"{coef.dtype}: use one optimizer object per model, or call reset()"
             )
+        state.coef = in_layout_of(coef, state.coef)
+        self.state_ = state
         return state
 
     def reset(self) -> None:
@@ -245,7 +263,7 @@ class Average:
         """(average coef, average intercept (1,) or (K,), steps seen (1,) int64), allocated
         once."""
         if getattr(self, "coef_", None) is None:
-            self.coef_ = np.zeros_like(coef)
+            self.coef_ = in_layout_of(coef, np.zeros(coef.shape, dtype=coef.dtype))
             self.intercept_ = np.zeros(1 if coef.ndim == 1 else coef.shape[0], dtype=coef.dtype)
             self.step_ = np.zeros(1, dtype=np.int64)
         elif self.coef_.shape != coef.shape or self.coef_.dtype != coef.dtype:
@@ -254,6 +272,7 @@ class Average:
                 f"{self.coef_.dtype}, not {coef.shape} {coef.dtype}: use one per "
                 "model, or call reset()"
             )
+        self.coef_ = in_layout_of(coef, self.coef_)
         return self.coef_, self.intercept_, self.step_
 
     def reset(self) -> None:

@@ -146,4 +146,16 @@ struct AverageArgs {
   index_t start = 1;
 };
 
+namespace detail {
+
+// avg ← avg + (w − avg) / k over d values: the running mean of averaged SGD, after its k-th step.
+template <class T>
+inline void average_into(T* FASTGD_RESTRICT avg, const T* FASTGD_RESTRICT w, index_t d,
+                         acc_t k) noexcept {
+#pragma omp simd
+  for (index_t j = 0; j < d; ++j) avg[j] = T(acc_t(avg[j]) + (acc_t(w[j]) - acc_t(avg[j])) / k);
+}
+
+}  // namespace detail
+
 }  // namespace fastgd

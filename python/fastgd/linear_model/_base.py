@@ -94,6 +94,7 @@ class _BaseSGD(BaseEstimator):
             Options(tuple(sorted(optimizers._BY_NAME))),
             Instance(optimizers.Optimizer, "a fastgd.optimizers object"),
         ],
+        "sparse_updates": [Options(tuple(_core.SparseUpdates.__members__))],
     }
 
     # ------------------------------------------------------------------ parameters
@@ -281,6 +282,7 @@ class _BaseSGD(BaseEstimator):
         settings = _solver.Settings(
             loss=ops.MULTINOMIAL if joint else self.loss,
             label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
+            sparse_updates=self.sparse_updates,
             penalty="none" if self.penalty is None else self.penalty,
             alpha=float(self.alpha),
             l1_ratio=0.0 if self.l1_ratio is None else float(self.l1_ratio),

@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.metaestimators import available_if
 
 from .._params import SHARED_CONSTRAINTS, Instance, Options
+from .._validation import is_sparse
 from . import _targets
 from ._base import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, _BaseSGD
 
@@ -27,7 +28,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
     Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
     'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
-    extra parameters (``batch_size``, schedule objects, ``n_jobs``, ``callbacks``). With
+    extra parameters (``batch_size``, schedule objects, ``n_jobs``, ``callbacks``,
+    ``optimizer``, ``sparse_updates``). With
     ``class_weight``, each sample's weight is multiplied by its class's weight (in one-vs-rest,
     the rest class weighs 1), as scikit-learn does.
 
@@ -72,6 +74,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         batch_size=1,
         callbacks=None,
         optimizer="sgd",
+        sparse_updates="auto",
         multi_class="auto",
         label_smoothing=0.0,
     ):
@@ -99,6 +102,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         self.batch_size = batch_size
         self.callbacks = callbacks
         self.optimizer = optimizer
+        self.sparse_updates = sparse_updates
         self.multi_class = multi_class
         self.label_smoothing = label_smoothing
 
@@ -144,6 +148,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
             )
         else:
             coef, intercept = self._continued_params(X.dtype)
+        if joint:  # feature-major on sparse X: each feature's K coefficients side by side
+            coef = np.asfortranarray(coef) if is_sparse(X) else np.ascontiguousarray(coef)
         train_rows, val_rows = self._validation_split(y.argmax(1) if soft else y, sw)
         self._train(
             X,

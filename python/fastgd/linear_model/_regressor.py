@@ -34,6 +34,14 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw' (PyTorch's formulas
         and defaults) or an object with its hyper-parameters (copied at fit; its state is kept
         across partial_fit calls and reset by fit).
+    sparse_updates : {'auto', 'exact', 'lazy'}, default='auto'
+        How an optimizer other than plain SGD updates on sparse X, where a step costs
+        O(non-zeros of its rows): 'exact' gives the dense model to rounding (plain SGD, and
+        Adagrad without an L2 penalty: the only ones whose untouched coefficients have a lazy
+        closed form) and refuses the others; 'lazy' (PyTorch's SparseAdam, TensorFlow's
+        LazyAdam) moves a coefficient, its optimizer state and its penalty only in the steps
+        whose rows store its column; 'auto' is 'exact' where it exists, else 'lazy'. Dense X
+        ignores it (docs/sparse.md).
     average : bool or int, default=False
         Averaged SGD in the kernel, scikit-learn's meaning: True averages the weights over all
         steps, an int k from step k on; coef_ is the average once it has started.
@@ -74,6 +82,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         n_jobs=None,
         callbacks=None,
         optimizer="sgd",
+        sparse_updates="auto",
     ):
         self.loss = loss
         self.penalty = penalty
@@ -98,6 +107,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.n_jobs = n_jobs
         self.callbacks = callbacks
         self.optimizer = optimizer
+        self.sparse_updates = sparse_updates
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight, *, partial: bool):
         self._check_params(for_partial_fit=partial)

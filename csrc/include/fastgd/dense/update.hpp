@@ -1,5 +1,5 @@
-// The update of one dense step from its slices' gradient buffers: plain SGD with the penalty,
-// the optimizers of optimizers.hpp, and the running average of averaged SGD.
+// The update of one dense step from its slices' gradient buffers: plain SGD with the penalty and
+// the optimizers of optimizers.hpp.
 #pragma once
 
 #include <algorithm>
@@ -90,14 +90,6 @@ OptimizerUpdate<T> optimizer_update(OptimizerKind kind) noexcept {
   return with_optimizer(kind, [](auto k) -> OptimizerUpdate<T> {
     return &update_weights_with<decltype(k)::value, T>;
   });
-}
-
-// avg ← avg + (w − avg) / k over d values (averaged SGD).
-template <class T>
-inline void average_into(T* FASTGD_RESTRICT avg, const T* FASTGD_RESTRICT w, index_t d,
-                         acc_t k) noexcept {
-#pragma omp simd
-  for (index_t j = 0; j < d; ++j) avg[j] = T(acc_t(avg[j]) + (acc_t(w[j]) - acc_t(avg[j])) / k);
 }
 
 }  // namespace fastgd::detail

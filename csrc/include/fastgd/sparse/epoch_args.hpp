@@ -15,7 +15,7 @@ namespace fastgd {
 template <class T, class I>
 struct CsrEpochArgs {
   CsrView<T, I> X;
-  const T* y;
+  const T* y;                 // a pointwise loss's targets (nullptr for the softmax's)
   const T* sample_weight;     // nullptr: all ones
   const std::int64_t* order;  // rows of the epoch, in order (distinct); nullptr: 0..n−1
   index_t n_rows;             // rows in the epoch: len(order), or n without order
@@ -62,7 +62,7 @@ FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t
     const index_t k = a.X.begin(i), m = a.X.nnz(i);
     prefetch_lines(a.X.indices + k, m * index_t(sizeof(I)));
     prefetch_lines(a.X.data + k, m * index_t(sizeof(T)));
-    FASTGD_PREFETCH(a.y + i);
+    if (a.y) FASTGD_PREFETCH(a.y + i);  // the softmax's targets are its own
     if (a.sample_weight) FASTGD_PREFETCH(a.sample_weight + i);
   }
 }

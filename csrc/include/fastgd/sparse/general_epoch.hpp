@@ -1,0 +1,636 @@
+// The CSR epoch for every model, optimizer and average (sgd_epoch_csr_general): the softmax, the
+// adaptive optimizers and averaged SGD, at O(non-zeros of a step × outputs) per step, on one
+// thread.
+//
+// Model. K outputs (1 for a pointwise loss, K classes for the softmax) with coefficients W (K × d,
+// either layout: class-major as NumPy's C order, or feature-major as its Fortran order, where a
+// feature's K coefficients are side by side and a row's non-zeros read K·|row| consecutive values
+// instead of K scattered ones) and K intercepts. A step's rows give their derivatives g_rk; a
+// coefficient (k, j) is *touched* by the step when a row of it stores column j.
+//
+// How an untouched coordinate moves. The dense step moves every coordinate; the ones a step does
+// not touch get the update with a zero data gradient, which this kernel applies lazily through a
+// clock (A, U) as lazy_penalty.hpp explains, according to the optimizer:
+//   - plain SGD ("decays"): w ← soft(a·w, lr·l1) with a = 1 − lr·l2, the clock of lazy_penalty.hpp;
+//     a step with a ≤ 0 has no lazy form and is applied densely (O(K·d), as the other drivers do).
+//   - Adagrad without L2 ("thresholds"): its state does not move and its direction is 0, so only
+//     the L1 step soft(w, lr_t·l1) remains: A = 1, U grows by lr_t·l1.
+//   These two are exact: the model equals the dense kernel's on X.toarray() to rounding.
+//   - Every other optimizer ("frozen", the lazy semantics of PyTorch's SparseAdam and TensorFlow's
+//     LazyAdam): an untouched coordinate, its optimizer state and its penalty do not move in that
+//     step; a touched one takes the optimizer's full step (data gradient + l2·w, then the L1 step).
+//     Their untouched evolution has no closed form (square roots of the moments, bias
+//     corrections, momentum under a changing rate), and applying it would cost O(K·d) per step.
+//
+// Averaged SGD. The average is a sum S of the coefficients after each averaged step; an untouched
+// coordinate's values over a run of steps are A_c·soft(v, U_c − u) for the clocks c of the run,
+// whose sum is read off prefix sums of A_c and A_c·U_c (soft's support is a prefix of the run, as
+// U only grows: found by bisection). So averaging costs O(1) per touched coordinate, and the
+// average equals the dense kernel's running mean to rounding.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "../config.hpp"
+#include "../data.hpp"
+#include "../dispatch.hpp"
+#include "../optimizers.hpp"
+#include "../penalties.hpp"
+#include "../simd.hpp"
+#include "column_updates.hpp"
+#include "epoch_args.hpp"
+#include "lazy_penalty.hpp"
+#include "predict.hpp"
+
+namespace fastgd {
+
+// The outputs of a pointwise loss: one, with targets y.
+template <class T, class Loss>
+struct PointwiseHead {
+  const Loss& loss;
+  const T* y;
+  index_t n_outputs() const noexcept { return 1; }
+  // g[0] = L'(p, y_i); returns L(p, y_i).
+  acc_t derivatives(index_t i, const acc_t* p, acc_t* g) const noexcept {
+    const acc_t yi = acc_t(y[i]);
+    g[0] = loss.derivative(p[0], yi);
+    return loss.value(p[0], yi);
+  }
+};
+
+// The softmax's outputs (SoftmaxModel's loss): g_k = q_k − t_k, L = logsumexp(p) − Σ t_k·p_k.
+template <class T>
+struct SoftmaxHead {
+  index_t K;
+  const std::int64_t* labels;  // or nullptr
+  const T* probs;              // n × K, or nullptr
+  double smoothing;
+  index_t n_outputs() const noexcept { return K; }
+  acc_t derivatives(index_t i, const acc_t* p, acc_t* g) const noexcept {
+    acc_t pmax = -INFINITY;
+    for (index_t k = 0; k < K; ++k) pmax = std::max(pmax, p[k]);
+    acc_t z = 0;
+    for (index_t k = 0; k < K; ++k) z += std::exp(p[k] - pmax);
+    const acc_t log_z = pmax + std::log(z);
+    const acc_t uniform = smoothing / acc_t(K);
+    acc_t loss = 0;
+    for (index_t k = 0; k < K; ++k) {
+      acc_t t = labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]);
+      t = (1.0 - smoothing) * t + uniform;
+      loss += t * (log_z - p[k]);
+      g[k] = std::exp(p[k] - log_z) - t;
+    }
+    return loss;
+  }
+};
+
+// How a step moves the coordinates it does not touch (see the header comment).
+enum class Untouched : int { decays, thresholds, frozen };
+
+// What a user asks of the optimizer's updates on sparse data: the exact ones (the dense kernel's
+// model), the lazy semantics, or the exact ones where they exist and else the lazy (automatic).
+enum class SparseUpdates : int { automatic, exact, lazy };
+
+// Whether an optimizer's untouched coordinates have a lazy form exact to rounding: plain SGD
+// always, Adagrad without L2 (its state and direction stay put; only the L1 step acts).
+inline bool has_exact_sparse_updates(OptimizerKind kind, const Penalty& pen) noexcept {
+  return kind == OptimizerKind::sgd || (kind == OptimizerKind::adagrad && !(pen.l2 > 0));
+}
+
+// How the untouched coordinates move for this optimizer, penalty and request; the caller has
+// refused SparseUpdates::exact where has_exact_sparse_updates is false.
+inline Untouched untouched_for(OptimizerKind kind, const Penalty& pen,
+                               SparseUpdates asked) noexcept {
+  if (kind == OptimizerKind::sgd) return Untouched::decays;
+  if (asked != SparseUpdates::lazy && has_exact_sparse_updates(kind, pen))
+    return Untouched::thresholds;
+  return Untouched::frozen;
+}
+
+// Inputs of the general CSR epoch beyond CsrEpochArgs (whose y is the pointwise head's).
+template <class T>
+struct CsrModelArgs {
+  index_t K = 1;               // outputs
+  bool feature_major = false;  // W[j·K + k] instead of W[k·d + j]
+  Untouched untouched = Untouched::decays;
+  OptimizerArgs<T> optimizer{};
+  AverageArgs<T> average{};
+};
+
+namespace sparse_detail {
+
+// The steps' lazy clock within a segment (steps between two restarts at (1, 0)): clock c is the
+// one after c steps of the segment; with averaging, prefix sums over the averaged steps of A_c
+// and A_c·U_c (sum_A[c], sum_AU[c]).
+struct ClockTrack {
+  std::vector<double> A, U, inv_A, sum_A, sum_AU;
+  void restart() {
+    A.assign(1, 1.0);
+    U.assign(1, 0.0);
+    inv_A.assign(1, 1.0);
+    sum_A.assign(1, 0.0);
+    sum_AU.assign(1, 0.0);
+  }
+  index_t now() const noexcept { return index_t(A.size()) - 1; }
+  void push(const Clock& c, bool averaged) {
+    A.push_back(c.A);
+    U.push_back(c.U);
+    inv_A.push_back(c.inv_A);
+    sum_A.push_back(sum_A.back() + (averaged ? c.A : 0.0));
+    sum_AU.push_back(sum_AU.back() + (averaged ? c.A * c.U : 0.0));
+  }
+  Clock at(index_t c) const noexcept { return Clock{A[c], U[c], inv_A[c]}; }
+};
+
+// One non-zero of a step: column j of the step's row r (position in the step), value x.
+struct Entry {
+  index_t j;
+  index_t r;
+  acc_t x;
+};
+
+// soft_threshold as a select the vectorizer takes: the same value, and +0 where it gives 0.
+FASTGD_ALWAYS_INLINE double soft_threshold_select(double w, double t) noexcept {
+  return std::copysign(std::max(std::fabs(w) - t, 0.0), w) + 0.0;
+}
+
+// One column's K coefficients and what moves with them, each K contiguous values: W's own when
+// W is feature-major, else gathered (ColumnBuffers).
+template <class T>
+struct Column {
+  T* v;          // the stored coefficients (w / A)
+  T* s0;         // the optimizer's state (nullptr: none)
+  T* s1;
+  double* sums;  // the average's sums (nullptr: no averaging)
+};
+
+// What the update of a touched column needs beyond the column: its gradient sums (K), the
+// step's constants and clocks, and a buffer of K values.
+struct ColumnStep {
+  acc_t* grad;  // made the mean gradient in place
+  acc_t bs;
+  // 1/bs for a power-of-two batch, where the product is exactly the division (0: divide).
+  acc_t inv_bs;
+  double A_now;           // the clock the column is read at
+  double threshold;       // U_now − u_j (clocked L1), or < 0: none
+  double A_next, inv_A_next;
+  bool averaged;          // the step is averaged: its new values are added to the sums
+  const Penalty* pen;
+  const OptimizerParams* params;
+  const StepConstants* sc;
+  double* w;              // K values of scratch
+};
+
+// The touched column's update (the dense step of each of its K coefficients), as loops over the K
+// contiguous values, for one optimizer kind: chosen once per epoch (column_update). Each loop is
+// free of branches, so that it runs as vector code: the optimizer's step without its L1 part,
+// then the L1 step (the same values as optimizer_step with it).
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_column(const Column<T>& col, index_t K,
+                                       const ColumnStep& st) noexcept {
+  double* FASTGD_RESTRICT w = st.w;
+  acc_t* FASTGD_RESTRICT g = st.grad;
+  const T* FASTGD_RESTRICT v = col.v;
+  const double A_now = st.A_now, threshold = st.threshold;
+  if (threshold >= 0) {
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = A_now * soft_threshold_select(double(v[k]), threshold);
+  } else {
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = A_now * double(v[k]);
+  }
+  if (st.inv_bs > 0) {
+    const acc_t inv = st.inv_bs;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) g[k] *= inv;
+  } else {
+    const acc_t bs = st.bs;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) g[k] /= bs;
+  }
+  const Penalty l2_part{st.pen->l2, 0.0};
+  const OptimizerParams p = *st.params;
+  const StepConstants sc = *st.sc;
+  T* FASTGD_RESTRICT s0 = col.s0;
+  T* FASTGD_RESTRICT s1 = col.s1;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) {
+    if constexpr (Kind == OptimizerKind::sgd) {
+      w[k] = update_coordinate(w[k], g[k], sc.lr, l2_part);
+    } else if constexpr (state_arrays(Kind) == 2) {
+      w[k] = optimizer_step<Kind>(w[k], g[k], l2_part.l2, 0.0, p, sc, s0[k], s1[k]);
+    } else {
+      w[k] = optimizer_step<Kind>(w[k], g[k], l2_part.l2, 0.0, p, sc, s0[k], s0[k]);
+    }
+  }
+  if (st.pen->l1 > 0) {
+    const double t = sc.lr * st.pen->l1;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) w[k] = soft_threshold_select(w[k], t);
+  }
+  T* FASTGD_RESTRICT out = col.v;
+  const double inv_A = st.inv_A_next;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) out[k] = T(w[k] * inv_A);
+  if (st.averaged) {
+    double* FASTGD_RESTRICT sums = col.sums;
+    const double A_next = st.A_next;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) sums[k] += double(out[k]) * A_next;
+  }
+}
+
+inline acc_t inverse_if_exact(index_t bs) noexcept {
+  return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
+}
+
+template <class T>
+using ColumnUpdate = void (*)(const Column<T>&, index_t, const ColumnStep&);
+
+template <class T>
+ColumnUpdate<T> column_update(OptimizerKind kind) noexcept {
+  if (kind == OptimizerKind::sgd) return &update_column<OptimizerKind::sgd, T>;
+  return with_optimizer(kind, [](auto k) -> ColumnUpdate<T> {
+    return &update_column<decltype(k)::value, T>;
+  });
+}
+
+// The general CSR epoch (see the header comment).
+template <class T, class I, class Head>
+struct GeneralEpoch {
+  const CsrEpochArgs<T, I>& a;
+  const CsrModelArgs<T>& m;
+  const Head& head;
+  T* const W;
+  T* const b;
+  const index_t K, d, P, n, B, n_steps;
+  const Penalty pen;
+  const OptimizerArgs<T>& opt;
+  const AverageArgs<T>& avg;
+  const bool plain, averaging, clocked_l1, prefetch;
+  const int n_state;  // the optimizer's state arrays
+  const std::int64_t opt_step0, avg_step0;
+  const ColumnUpdate<T> update_column_with;
+  // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
+  const index_t col_stride, k_stride;
+  std::vector<double> u;      // u_j: the clock U of column j's last write (clocked_l1)
+  std::vector<index_t> last;  // the clock of column j's last write (averaging)
+  std::vector<double> sums;   // S: the average's sums, in W's layout (averaging)
+  ClockTrack clock;
+  std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
+  std::vector<acc_t> grad;    // K: one column's gradient sums
+  std::vector<double> w_buf;  // K: a column's values during its update
+  std::vector<T> gathered;    // 3·K: a class-major column's v, s0, s1
+  std::vector<double> gathered_sums;
+  std::vector<Entry> entries;  // the step's non-zeros
+  acc_t total_loss = 0;
+  index_t applied = 0;         // steps applied
+  index_t averaged_steps = 0;  // of them, averaged
+
+  GeneralEpoch(const CsrEpochArgs<T, I>& a_, const CsrModelArgs<T>& m_, const Head& head_,
+               T* W_, T* b_)
+      : a(a_), m(m_), head(head_), W(W_), b(b_), K(m_.K), d(a_.X.n_cols), P(K * d),
+        n(a_.n_rows), B(a_.batch_size), n_steps((n + B - 1) / B), pen(a_.penalty),
+        opt(m_.optimizer), avg(m_.average), plain(opt.kind == OptimizerKind::sgd),
+        averaging(avg.coef != nullptr),
+        clocked_l1(pen.l1 > 0 && m_.untouched != Untouched::frozen),
+        prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
+        n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
+        avg_step0(avg.step ? *avg.step : 0), update_column_with(column_update<T>(opt.kind)),
+        col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
+        u(clocked_l1 ? std::size_t(d) : 0, 0.0), last(averaging ? std::size_t(d) : 0, 0),
+        sums(averaging ? std::size_t(P) : 0), p(std::size_t(std::min(B, n) * K)),
+        g(p.size()), grad(std::size_t(K)), w_buf(std::size_t(K)),
+        gathered(m_.feature_major ? 0 : std::size_t(3 * K)),
+        gathered_sums(m_.feature_major || !averaging ? 0 : std::size_t(K)) {
+    clock.restart();
+    if (averaging) {
+      const double count = double(averaged_before());
+      for (index_t q = 0; q < P; ++q) sums[q] = double(avg.coef[q]) * count;
+    }
+  }
+
+  index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
+  // Steps averaged before this epoch, and whether step s of the epoch is averaged.
+  index_t averaged_before() const noexcept {
+    return std::max<index_t>(0, avg_step0 - avg.start + 1);
+  }
+  bool is_averaged(index_t s) const noexcept {
+    return averaging && avg_step0 + s + 1 >= avg.start;
+  }
+
+  // w_{k,j} as of clock c.
+  double read(index_t j, index_t k, index_t c) const noexcept {
+    const double v = double(W[at(j, k)]);
+    if (!clocked_l1) return clock.A[c] * v;
+    return clock.A[c] * soft_threshold(v, clock.U[c] - u[j]);
+  }
+
+  // Σ of a coordinate's values over the clocks (from, c] of its untouched run, from its stored
+  // value v (and its column's u_j).
+  double run_sum(double v, index_t j, index_t from, index_t c) const noexcept {
+    if (c <= from) return 0.0;
+    if (!clocked_l1) return v * (clock.sum_A[c] - clock.sum_A[from]);
+    // soft(v, U_c − u) is non-zero while U_c < |v| + u: on a prefix (from, end] of the run.
+    const double reach = std::fabs(v) + u[j];
+    const auto first = clock.U.begin() + (from + 1), past = clock.U.begin() + (c + 1);
+    const index_t end = index_t(std::lower_bound(first, past, reach) - clock.U.begin()) - 1;
+    if (end <= from) return 0.0;
+    const double s = reach * (clock.sum_A[end] - clock.sum_A[from]) -
+                     (clock.sum_AU[end] - clock.sum_AU[from]);
+    return std::copysign(s, v);
+  }
+
+  // Adds to column j's sums its values over the clocks (last_j, c] of its untouched run.
+  void add_untouched_run(const Column<T>& col, index_t j, index_t c) const noexcept {
+    const index_t from = last[j];
+    if (c <= from) return;
+    if (clocked_l1) {
+      for (index_t k = 0; k < K; ++k) col.sums[k] += run_sum(double(col.v[k]), j, from, c);
+      return;
+    }
+    const double sum_A = clock.sum_A[c] - clock.sum_A[from];
+    double* FASTGD_RESTRICT sums = col.sums;
+    const T* FASTGD_RESTRICT v = col.v;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) sums[k] += double(v[k]) * sum_A;
+  }
+
+  // Column j's K values (and state and sums) as contiguous arrays: W's own when feature-major,
+  // else gathered into buffers (written back by release_column).
+  Column<T> column(index_t j) noexcept {
+    const index_t q = at(j, 0);
+    T* s0 = n_state > 0 ? opt.coef_state + q : nullptr;
+    T* s1 = n_state > 1 ? opt.coef_state + P + q : nullptr;
+    double* sm = averaging ? sums.data() + q : nullptr;
+    if (m.feature_major) return {W + q, s0, s1, sm};
+    Column<T> col{gathered.data(), n_state > 0 ? gathered.data() + K : nullptr,
+                  n_state > 1 ? gathered.data() + 2 * K : nullptr,
+                  averaging ? gathered_sums.data() : nullptr};
+    for (index_t k = 0; k < K; ++k) {
+      const index_t qk = q + k * d;
+      col.v[k] = W[qk];
+      if (s0) col.s0[k] = s0[k * d];
+      if (s1) col.s1[k] = s1[k * d];
+      if (sm) col.sums[k] = sm[k * d];
+    }
+    return col;
+  }
+  void release_column(index_t j, const Column<T>& col) noexcept {
+    if (m.feature_major) return;
+    const index_t q = at(j, 0);
+    for (index_t k = 0; k < K; ++k) {
+      W[q + k * d] = col.v[k];
+      if (col.s0) opt.coef_state[q + k * d] = col.s0[k];
+      if (col.s1) opt.coef_state[P + q + k * d] = col.s1[k];
+      if (col.sums) sums[q + k * d] = col.sums[k];
+    }
+  }
+
+  // Every column brought up to date as of clock c (its average's sums too), for a new segment.
+  void materialize(index_t c) noexcept {
+    const Clock now = clock.at(c);
+    if (!averaging && now.A == 1.0 && now.U == 0.0) return;
+    for (index_t j = 0; j < d; ++j) {
+      const Column<T> col = column(j);
+      if (averaging) add_untouched_run(col, j, c);
+      if (clocked_l1) {
+        const double t = now.U - u[j];
+        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * soft_threshold(double(col.v[k]), t));
+        u[j] = 0.0;
+      } else {
+        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * double(col.v[k]));
+      }
+      release_column(j, col);
+      if (averaging) last[j] = 0;
+    }
+    clock.restart();
+  }
+
+  // The clock after a step with constants sc, from the current one.
+  Clock next_clock(const StepConstants& sc) const noexcept {
+    const Clock now = clock.at(clock.now());
+    switch (m.untouched) {
+      case Untouched::decays: return advance(now, sc.lr, pen);
+      case Untouched::thresholds: return Clock{1.0, now.U + sc.lr * pen.l1, 1.0};
+      case Untouched::frozen: break;
+    }
+    return Clock{};
+  }
+
+  // The coefficients (and L1 clocks, optimizer state, average sums) of row i, ahead of its turn:
+  // with K·d beyond the caches each non-zero's K coefficients come from DRAM.
+  FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
+    for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
+      const index_t j = a.X.indices[e];
+      if (m.feature_major) {
+        const index_t bytes = K * index_t(sizeof(T));
+        prefetch_lines(W + j * K, bytes);
+        for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
+        if (averaging) prefetch_lines(sums.data() + j * K, K * index_t(sizeof(double)));
+      } else {
+        for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
+      }
+      if (clocked_l1) FASTGD_PREFETCH(u.data() + j);
+      if (averaging) FASTGD_PREFETCH(last.data() + j);
+    }
+  }
+
+  // Phase 1 of a step: the outputs and derivatives of its rows [lo, hi) of the epoch, as of the
+  // current clock, and its non-zeros. Returns the rows' weighted loss.
+  acc_t predict_rows(index_t lo, index_t hi) noexcept {
+    const index_t c = clock.now();
+    const double A = clock.A[c];
+    acc_t loss = 0;
+    entries.clear();
+    for (index_t r = 0; r < hi - lo; ++r) {
+      const index_t i = row_at(a, lo + r);
+      prefetch_permuted(a, lo + r);
+      if (prefetch && lo + r + kPrefetchAhead < n)
+        prefetch_row_columns(row_at(a, lo + r + kPrefetchAhead));
+      acc_t* FASTGD_RESTRICT pr = p.data() + r * K;
+      std::fill(pr, pr + K, acc_t(0));
+      for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
+        const index_t j = a.X.indices[e];
+        const acc_t x = acc_t(a.X.data[e]);
+        entries.push_back({j, r, x});
+        if (clocked_l1 && m.feature_major) {
+          const T* FASTGD_RESTRICT col = W + j * K;
+          const double t = clock.U[c] - u[j], xa = x * A;
+#pragma omp simd
+          for (index_t k = 0; k < K; ++k) pr[k] += xa * soft_threshold_select(double(col[k]), t);
+        } else if (clocked_l1) {
+          for (index_t k = 0; k < K; ++k) pr[k] += x * read(j, k, c);
+        } else if (m.feature_major) {
+          const T* FASTGD_RESTRICT col = W + j * K;
+#pragma omp simd
+          for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(col[k]);
+        } else {
+          for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(W[k * d + j]);
+        }
+      }
+      for (index_t k = 0; k < K; ++k) pr[k] = (clocked_l1 ? pr[k] : A * pr[k]) + acc_t(b[k]);
+      const acc_t si = a.sample_weight ? acc_t(a.sample_weight[i]) : 1.0;
+      acc_t* gr = g.data() + r * K;
+      loss += si * head.derivatives(i, pr, gr);
+      for (index_t k = 0; k < K; ++k) gr[k] *= si;
+    }
+    return loss;
+  }
+
+  // The step's non-zeros by column, in row order within a column; already so when the columns
+  // strictly increase (a step of one canonical row).
+  void sort_by_column() {
+    const auto increasing = [](const Entry& x, const Entry& y) { return x.j <= y.j; };
+    if (std::is_sorted(entries.begin(), entries.end(), increasing)) return;
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& x, const Entry& y) { return x.j < y.j; });
+  }
+
+  // Column j's gradient sums from its entries [e, ...); returns the first entry past them.
+  std::size_t sum_column(std::size_t e, index_t j) noexcept {
+    acc_t* FASTGD_RESTRICT gsum = grad.data();
+    std::fill(gsum, gsum + K, acc_t(0));
+    for (; e < entries.size() && entries[e].j == j; ++e) {
+      const acc_t* FASTGD_RESTRICT gr = g.data() + entries[e].r * K;
+      const acc_t x = entries[e].x;
+#pragma omp simd
+      for (index_t k = 0; k < K; ++k) gsum[k] += gr[k] * x;
+    }
+    return e;
+  }
+
+  // Phase 2, a lazy step: each touched column's coordinates updated from their summed gradient.
+  void update_touched_columns(index_t s, index_t bs, const StepConstants& sc, const Clock& next) {
+    const index_t c = clock.now();
+    const bool averaged = is_averaged(s);
+    sort_by_column();
+    clock.push(next, averaged);
+    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), clock.A[c], -1.0, next.A,
+                  next.inv_A, averaged, &pen, &opt.params, &sc, w_buf.data()};
+    for (std::size_t e = 0; e < entries.size();) {
+      const index_t j = entries[e].j;
+      e = sum_column(e, j);
+      const Column<T> col = column(j);
+      if (averaging) {
+        add_untouched_run(col, j, c);
+        last[j] = c + 1;
+      }
+      if (clocked_l1) {
+        st.threshold = clock.U[c] - u[j];
+        u[j] = next.U;
+      }
+      update_column_with(col, K, st);
+      release_column(j, col);
+    }
+  }
+
+  // Phase 2, a linear step (plain SGD, no L1, a > 0, no average): each non-zero's contribution
+  // added into v = w / A as it comes (see linear_factor).
+  void update_linear(index_t bs, double lr, const Clock& next) {
+    const double factor = linear_factor(lr, acc_t(bs), next);
+    for (const Entry& e : entries) {
+      const acc_t* FASTGD_RESTRICT gr = g.data() + e.r * K;
+      const acc_t cx = factor * e.x;
+      if (m.feature_major) {
+        T* FASTGD_RESTRICT col = W + e.j * K;
+#pragma omp simd
+        for (index_t k = 0; k < K; ++k) col[k] = T(acc_t(col[k]) + cx * gr[k]);
+      } else {
+        for (index_t k = 0; k < K; ++k) W[k * d + e.j] = T(acc_t(W[k * d + e.j]) + cx * gr[k]);
+      }
+    }
+    clock.push(next, false);
+  }
+
+  // Phase 2, a step with a = 1 − lr·l2 ≤ 0 (plain SGD): applied to every coordinate, from the
+  // segment's up-to-date values; the step starts a new segment.
+  void update_dense(index_t s, index_t bs, const StepConstants& sc) {
+    materialize(clock.now());
+    sort_by_column();
+    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), 1.0, -1.0, 1.0, 1.0,
+                  is_averaged(s), &pen, &opt.params, &sc, w_buf.data()};
+    std::size_t e = 0;
+    for (index_t j = 0; j < d; ++j) {
+      e = sum_column(e, j);
+      const Column<T> col = column(j);
+      update_column_with(col, K, st);
+      release_column(j, col);
+    }
+  }
+
+  void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
+    const acc_t bs = acc_t(rows);
+    for (index_t k = 0; k < K; ++k) {
+      acc_t gb = 0;
+      for (index_t r = 0; r < rows; ++r) gb += g[r * K + k];
+      T dummy = 0;
+      T* bst0 = n_state > 0 ? opt.intercept_state + k : &dummy;
+      T* bst1 = n_state > 1 ? opt.intercept_state + K + k : &dummy;
+      b[k] = plain ? T(acc_t(b[k]) - sc.lr * (gb / bs))
+                   : T(optimizer_step(opt.kind, acc_t(b[k]), gb / bs, opt.params, sc, *bst0,
+                                      *bst1));
+    }
+  }
+
+  // Step s; false when its loss is not finite (then it is not applied: the caller reports it).
+  bool run_step(index_t s) {
+    const index_t lo = s * B, hi = std::min(n, lo + B), bs = hi - lo;
+    const acc_t loss = predict_rows(lo, hi);
+    total_loss += loss;
+    if (!std::isfinite(loss)) return false;
+    const double lr = a.lrs[s];
+    const StepConstants sc = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
+    if (m.untouched == Untouched::decays && !(1.0 - lr * pen.l2 > 0)) {
+      update_dense(s, bs, sc);
+    } else {
+      const Clock next = next_clock(sc);
+      if (plain && !(pen.l1 > 0) && !averaging && m.untouched == Untouched::decays)
+        update_linear(bs, lr, next);
+      else
+        update_touched_columns(s, bs, sc, next);
+      if (clock.A.back() < rebase_below<T>()) materialize(clock.now());
+    }
+    if (a.fit_intercept) update_intercepts(bs, sc);
+    if (is_averaged(s)) {
+      ++averaged_steps;
+      const index_t k = avg_step0 + s + 1 - avg.start + 1;
+      detail::average_into(avg.intercept, b, K, acc_t(k));
+    }
+    return true;
+  }
+
+  acc_t run() {
+    for (index_t s = 0; s < n_steps; ++s) {
+      if (!run_step(s)) break;
+      ++applied;
+    }
+    materialize(clock.now());
+    if (averaging) {
+      const index_t count = averaged_before() + averaged_steps;
+      if (count > 0)
+        for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] / double(count));
+    }
+    if (opt.step) *opt.step += applied;
+    if (avg.step) *avg.step += applied;
+    return total_loss;
+  }
+};
+
+}  // namespace sparse_detail
+
+// One epoch on CSR data for any head (PointwiseHead, SoftmaxHead), optimizer and average, on one
+// thread; W (K·d values in the layout of m.feature_major) and b (K) are updated in place, as are
+// the optimizer's state and the average. Returns the progressive loss; a non-finite one stops the
+// epoch before its step is applied, as the dense epoch does.
+template <class T, class I, class Head>
+acc_t sgd_epoch_csr_general(const CsrEpochArgs<T, I>& a, const CsrModelArgs<T>& m,
+                            const Head& head, T* W, T* b) {
+  sparse_detail::GeneralEpoch<T, I, Head> epoch(a, m, head, W, b);
+  return epoch.run();
+}
+
+}  // namespace fastgd

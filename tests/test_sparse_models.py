@@ -1,0 +1,450 @@
+"""Softmax, adaptive optimizers and averaged SGD on CSR data (sparse/general_epoch.hpp): the dense
+kernel's model on X.toarray() to rounding where the lazy updates are exact (plain SGD, Adagrad
+without L2, averaging), and a float64 NumPy reference of the lazy semantics where they are not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastgd import ops, optimizers
+from fastgd.linear_model import SGDClassifier, SGDRegressor
+
+import reference
+from conftest import PENALTIES, assert_close
+
+K = 4
+PARAMS = dict(alpha=0.02, l1_ratio=0.4, epsilon=0.3)
+# Models: the softmax (hard labels, coefficients feature-major or class-major; soft labels with
+# smoothing) and two pointwise losses.
+MODELS = ["softmax-F", "softmax-C", "soft-labels", "log_loss", "huber"]
+
+
+def _problem(dtype, n=90, d=25, seed=0):
+    """CSR X (values ~ N(0, 1), one empty row, one row with a repeated column), class indices,
+    their probabilities, labels ±1 and sample weights."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.2, format="csr", random_state=seed, dtype=np.float64)
+    X.data = rng.standard_normal(X.nnz)
+    X = X.tolil()
+    X[3, :] = 0
+    X = X.tocsr()
+    X.eliminate_zeros()
+    # Row 5 stores column 7 twice (non-canonical CSR): the two entries add up.
+    row = slice(X.indptr[5], X.indptr[6])
+    X.indices[row][: min(2, X.indptr[6] - X.indptr[5])] = 7
+    X = X.astype(dtype)
+    classes = rng.integers(0, K, n)
+    probs = rng.dirichlet(np.ones(K), n).astype(dtype)
+    labels = np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n).astype(dtype)
+    return X, classes, probs, labels, weights
+
+
+def _model(model, dtype, d, sparse):
+    """(loss, target kind, coef, intercept, extra kwargs) of a model, zeros."""
+    if model.startswith("softmax") or model == "soft-labels":
+        order = "F" if sparse and model != "softmax-C" else "C"
+        kw = dict(label_smoothing=0.1) if model == "soft-labels" else {}
+        coef = np.zeros((K, d), dtype=dtype, order=order)
+        return "multinomial", model, coef, np.zeros(K, dtype=dtype), kw
+    return model, "labels", np.zeros(d, dtype=dtype), np.zeros(1, dtype=dtype), {}
+
+
+def _targets(kind, classes, probs, labels):
+    return {"soft-labels": probs, "labels": labels}.get(kind, classes)
+
+
+def _train(
+    X, y, loss, coef, b, *, batch_size, epochs=3, lr=0.1, optimizer=None, average=None, **kw
+):
+    """A few shuffled epochs at a decaying rate; returns the published (coef, intercept, loss)."""
+    n = X.shape[0]
+    total = 0.0
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(n)
+        lrs = np.full(ops.n_steps(n, batch_size), lr / (1 + epoch))
+        total = ops.sgd_epoch(
+            X,
+            y,
+            coef,
+            b,
+            lrs,
+            batch_size=batch_size,
+            order=order,
+            loss=loss,
+            optimizer=optimizer,
+            average=average,
+            n_threads=1,
+            **kw,
+        )
+    if average is not None:
+        return average.coef_, average.intercept_, total
+    return coef, b, total
+
+
+def _fresh(update):
+    """(optimizer, average) of an update: plain SGD, averaged SGD, or Adagrad."""
+    if update == "average":
+        return None, optimizers.Average(start=7)
+    if update == "adagrad":
+        return optimizers.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1), None
+    return None, None
+
+
+@pytest.mark.parametrize("batch_size", [1, 6])
+@pytest.mark.parametrize("update", ["sgd", "average", "adagrad"])
+@pytest.mark.parametrize("penalty", PENALTIES)
+@pytest.mark.parametrize("model", MODELS)
+def test_exact_updates_give_the_dense_model(model, penalty, update, batch_size, dtype):
+    if update == "adagrad" and penalty in ("l2", "elasticnet"):
+        pytest.skip("Adagrad's updates are exact without L2 only (see the lazy tests)")
+    X, classes, probs, labels, weights = _problem(dtype)
+    results = []
+    for data in (X.toarray(), X):
+        loss, kind, coef, b, kw = _model(model, dtype, X.shape[1], sparse=data is X)
+        optimizer, average = _fresh(update)
+        results.append(
+            _train(
+                data,
+                _targets(kind, classes, probs, labels),
+                loss,
+                coef,
+                b,
+                batch_size=batch_size,
+                optimizer=optimizer,
+                average=average,
+                penalty=penalty,
+                sample_weight=weights,
+                fit_intercept=batch_size == 1,
+                **PARAMS,
+                **kw,
+            )
+        )
+    (coef, b, total), (ref_coef, ref_b, ref_total) = results[1], results[0]
+    assert_close(coef, ref_coef, dtype)
+    assert_close(b, ref_b, dtype, scale=max(np.abs(ref_b).max(), np.abs(ref_coef).max()))
+    assert_close(total, ref_total, dtype)
+    if penalty in ("l1", "elasticnet") and update != "average":
+        np.testing.assert_array_equal(coef == 0, ref_coef == 0)  # the same exact zeros
+
+
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+@pytest.mark.parametrize("model", ["softmax-F", "log_loss"])
+def test_steps_without_a_lazy_form_and_clock_restarts_give_the_dense_model(model, penalty, dtype):
+    # lr·l2 = 1.2 ≥ 1 on every fifth step: no lazy form, applied densely. In between
+    # lr·l2 = 0.5 halves the scale A each step, which restarts the clock before A underflows
+    # (after 40 steps in float32, 500 in float64): both start new segments of the average.
+    X, classes, probs, labels, weights = _problem(dtype, n=1200, d=15, seed=2)
+    lrs = np.where(np.arange(1200) % 5 == 4, 0.6, 0.25)
+    results = []
+    for data in (X.toarray(), X):
+        loss, kind, coef, b, kw = _model(model, dtype, X.shape[1], sparse=data is X)
+        average = optimizers.Average(start=3)
+        ops.sgd_epoch(
+            data,
+            _targets(kind, classes, probs, labels),
+            coef,
+            b,
+            lrs,
+            batch_size=1,
+            loss=loss,
+            penalty=penalty,
+            alpha=2.0,
+            l1_ratio=0.01,
+            average=average,
+            n_threads=1,
+        )
+        results.append((coef, average.coef_, average.intercept_))
+    for got, want in zip(results[1], results[0]):
+        assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
+
+
+LAZY = [
+    optimizers.Momentum(0.8, dampening=0.1),
+    optimizers.Nesterov(0.7),
+    optimizers.RMSprop(alpha=0.9, eps=1e-6),
+    optimizers.Adam(beta1=0.8, beta2=0.99, eps=1e-6),
+    optimizers.AdamW(weight_decay=0.05),
+    optimizers.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1),
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 6])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet", "l1"])
+@pytest.mark.parametrize("model", ["softmax-F", "softmax-C", "log_loss"])
+@pytest.mark.parametrize("opt", LAZY, ids=lambda o: o.kind)
+def test_lazy_updates_follow_their_reference(opt, model, penalty, batch_size, dtype):
+    X, classes, probs, labels, weights = _problem(dtype, seed=4)
+    loss, kind, coef, b, kw = _model(model, dtype, X.shape[1], sparse=True)
+    y = _targets(kind, classes, probs, labels)
+    opt.reset()
+    state_w, state_b = reference.initial_state(opt, coef.shape, b.shape)
+    ref_w, ref_b, t = coef.astype(np.float64), b.astype(np.float64), 0
+    n = X.shape[0]
+    for epoch in range(3):
+        order = np.random.default_rng(epoch).permutation(n)
+        lrs = np.full(ops.n_steps(n, batch_size), 0.05)
+        total = ops.sgd_epoch(
+            X,
+            y,
+            coef,
+            b,
+            lrs,
+            batch_size=batch_size,
+            order=order,
+            loss=loss,
+            penalty=penalty,
+            sample_weight=weights,
+            optimizer=opt,
+            sparse_updates="lazy",
+            n_threads=1,
+            **PARAMS,
+        )
+        ref_w, ref_b, ref_total = reference.lazy_epoch(
+            X,
+            y,
+            ref_w,
+            ref_b,
+            lrs,
+            batch_size=batch_size,
+            loss=loss,
+            penalty=penalty,
+            optimizer=opt.kind,
+            params=reference.torch_params(opt),
+            state_w=state_w,
+            state_b=state_b,
+            t0=t,
+            order=order,
+            sample_weight=weights,
+            **PARAMS,
+        )
+        t += len(lrs)
+    assert_close(coef, ref_w, dtype)
+    assert_close(b, ref_b, dtype, scale=max(np.abs(ref_b).max(), np.abs(ref_w).max()))
+    assert_close(total, ref_total, dtype)
+    assert opt.state_.t == t
+
+
+def test_auto_is_exact_where_it_can_be_and_lazy_elsewhere():
+    X, classes, probs, labels, weights = _problem(np.float64, seed=5)
+    # Adagrad without L2 is exact under "auto" (the dense model) ...
+    runs = {}
+    for mode in ("auto", "exact", "lazy"):
+        w, b = np.zeros(X.shape[1]), np.zeros(1)
+        _train(
+            X,
+            labels,
+            "log_loss",
+            w,
+            b,
+            batch_size=1,
+            penalty="l1",
+            optimizer=optimizers.Adagrad(),
+            sparse_updates=mode,
+            **PARAMS,
+        )
+        runs[mode] = w
+    np.testing.assert_array_equal(runs["auto"], runs["exact"])
+    assert not np.allclose(runs["lazy"], runs["exact"])  # the L1 step acts on touched steps only
+    # ... and with L2 it is lazy.
+    w_auto, w_lazy = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for w, mode in ((w_auto, "auto"), (w_lazy, "lazy")):
+        _train(
+            X,
+            labels,
+            "log_loss",
+            w,
+            np.zeros(1),
+            batch_size=1,
+            penalty="l2",
+            optimizer=optimizers.Adagrad(),
+            sparse_updates=mode,
+            **PARAMS,
+        )
+    np.testing.assert_array_equal(w_auto, w_lazy)
+
+
+@pytest.mark.parametrize("opt", ["adam", "momentum", "rmsprop"])
+def test_exact_refuses_an_optimizer_without_an_exact_lazy_form(opt):
+    X, _, _, labels, _ = _problem(np.float64)
+    w = np.zeros(X.shape[1])
+    with pytest.raises(ValueError, match="sparse_updates='exact'.*sparse_updates='lazy'"):
+        ops.sgd_epoch(
+            X,
+            labels,
+            w,
+            np.zeros(1),
+            np.full(90, 0.1),
+            batch_size=1,
+            loss="log_loss",
+            optimizer=opt,
+            sparse_updates="exact",
+        )
+    assert not w.any()
+    with pytest.raises(ValueError, match="sparse_updates must be one of"):
+        ops.sgd_epoch(
+            X, labels, w, np.zeros(1), np.full(90, 0.1), batch_size=1, sparse_updates="sometimes"
+        )
+
+
+def test_asynchronous_epochs_take_plain_sgd_only():
+    X, classes, *_ = _problem(np.float64)
+    coef = np.zeros((K, X.shape[1]), order="F")
+    with pytest.raises(ValueError, match="parallel='async'.*parallel='sync'"):
+        ops.sgd_epoch(
+            X,
+            classes,
+            coef,
+            np.zeros(K),
+            np.full(90, 0.1),
+            batch_size=1,
+            loss="multinomial",
+            parallel="async",
+        )
+
+
+def test_state_in_another_layout_than_coef_is_refused():
+    X, classes, *_ = _problem(np.float64)
+    coef = np.zeros((K, X.shape[1]), order="F")
+    opt = optimizers.Adam()
+    opt.state_for(np.zeros((K, X.shape[1])))  # allocated for C-ordered coefficients
+    state = opt.state_
+    kw = dict(batch_size=1, loss="multinomial")
+    problem = ops._prepare(
+        X,
+        classes,
+        None,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        epsilon=0.1,
+        n_threads=1,
+        check_input=True,
+        coef=coef,
+        optimizer=opt,
+        **{k: v for k, v in kw.items()},
+    )
+    with pytest.raises(ValueError, match="optimizer_state must have coef's layout"):
+        problem.run(
+            coef,
+            np.zeros(K),
+            np.full(90, 0.1),
+            optimizer_state=(state.coef, state.intercept, state.step),
+        )
+    assert not coef.any()
+    # Through ops, the optimizer lays its state out as coef is.
+    ops.sgd_epoch(X, classes, coef, np.zeros(K), np.full(90, 0.1), optimizer=opt, **kw)
+    assert opt.state_.coef[0].flags.f_contiguous and coef.any()
+
+
+@pytest.mark.parametrize("penalty", PENALTIES)
+def test_softmax_objective_on_csr_equals_the_dense_one(penalty, dtype):
+    X, classes, probs, _, weights = _problem(dtype)
+    W = np.random.default_rng(1).standard_normal((K, X.shape[1])).astype(dtype)
+    W[:, 2] = 0
+    b = np.arange(K, dtype=dtype) / 10
+    for y, smoothing in ((classes, 0.0), (probs, 0.2)):
+        kw = dict(
+            loss="multinomial",
+            penalty=penalty,
+            sample_weight=weights,
+            label_smoothing=smoothing,
+            **PARAMS,
+        )
+        got, want = (ops.loss_and_grad(data, y, W, b, **kw) for data in (X, X.toarray()))
+        for g, w in zip(got, want):
+            assert_close(g, w, dtype)
+        ref = reference.softmax_objective_and_grad(
+            X.toarray(),
+            y,
+            W,
+            b,
+            penalty=penalty,
+            alpha=PARAMS["alpha"],
+            l1_ratio=PARAMS["l1_ratio"],
+            sample_weight=weights,
+            label_smoothing=smoothing,
+        )
+        for g, w in zip(got, ref):
+            assert_close(g, w, dtype)
+
+
+# ---------------------------------------------------------------- the estimators on sparse X
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(loss="log_loss"),  # three classes: the softmax
+        dict(loss="log_loss", average=5, penalty="elasticnet"),
+        dict(loss="log_loss", optimizer="adagrad", penalty="l1"),
+        dict(loss="hinge", average=True),  # one-vs-rest, averaged
+    ],
+    ids=["softmax", "softmax-averaged", "softmax-adagrad", "ovr-averaged"],
+)
+def test_classifier_on_sparse_x_gives_its_dense_model(params):
+    X, classes, *_ = _problem(np.float64, n=150, seed=6)
+    kw = dict(learning_rate="constant", eta0=0.05, max_iter=4, tol=None, random_state=0)
+    sparse = SGDClassifier(**kw, **params).fit(X, classes % 3)
+    dense = SGDClassifier(**kw, **params).fit(X.toarray(), classes % 3)
+    assert sparse.coef_.shape == dense.coef_.shape == (3, X.shape[1])
+    assert_close(sparse.coef_, dense.coef_, np.float64)
+    assert_close(sparse.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
+    np.testing.assert_allclose(
+        sparse.predict_proba(X[:20])
+        if params["loss"] == "log_loss"
+        else sparse.decision_function(X[:20]),
+        dense.predict_proba(X[:20])
+        if params["loss"] == "log_loss"
+        else dense.decision_function(X[:20]),
+        rtol=1e-9,
+    )
+
+
+def test_estimators_pass_sparse_updates_to_the_kernel():
+    X, _, _, labels, _ = _problem(np.float64, seed=7)
+    kw = dict(learning_rate="constant", eta0=0.05, max_iter=2, tol=None, shuffle=False)
+    est = SGDRegressor(optimizer="adam", sparse_updates="lazy", **kw).fit(X, labels)
+    opt = optimizers.Adam()
+    w, b = np.zeros(X.shape[1]), np.zeros(1)
+    for _ in range(2):
+        ops.sgd_epoch(
+            X,
+            labels,
+            w,
+            b,
+            np.full(X.shape[0], 0.05),
+            batch_size=1,
+            alpha=1e-4,
+            optimizer=opt,
+            sparse_updates="lazy",
+            n_threads=1,
+        )
+    np.testing.assert_array_equal(est.coef_, w)
+    with pytest.raises(ValueError, match="sparse_updates='exact'"):
+        SGDRegressor(optimizer="adam", sparse_updates="exact", **kw).fit(X, labels)
+    assert not hasattr(SGDRegressor(), "coef_")
+
+
+def test_partial_fit_moves_between_sparse_and_dense_x():
+    # The softmax's coefficients are feature-major on sparse X, class-major on dense X; the
+    # optimizer's state and the average follow them. Adagrad without L2 is exact on sparse X,
+    # so alternating the formats gives the model of dense X throughout.
+    X, classes, *_ = _problem(np.float64, seed=8)
+    kw = dict(
+        loss="log_loss",
+        optimizer="adagrad",
+        penalty="l1",
+        average=3,
+        learning_rate="constant",
+        eta0=0.05,
+        random_state=0,
+    )
+    mixed, dense = SGDClassifier(**kw), SGDClassifier(**kw)
+    for data in (X, X.toarray(), X):
+        mixed.partial_fit(data, classes, classes=np.arange(K))
+        dense.partial_fit(X.toarray(), classes, classes=np.arange(K))
+    assert_close(mixed.coef_, dense.coef_, np.float64)
+    assert_close(mixed.intercept_, dense.intercept_, np.float64, scale=np.abs(dense.coef_).max())
