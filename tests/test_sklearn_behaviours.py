@@ -216,6 +216,22 @@ def test_ops_clamps_the_decay_at_any_batch_size(fmt, batch_size):
     assert_close(intercept, [b], np.float64, scale=np.abs(w).max())
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_softmax_clamps_the_decay(fmt):
+    # The softmax's epochs (the general CSR epoch on sparse X) clamp as the linear models do.
+    rng = np.random.default_rng(11)
+    X = _sparse_rows(rng.standard_normal((40, 6)), 11)
+    y = rng.integers(0, 3, 40)
+    lrs = np.where(np.arange(10) % 3 == 1, 2.5, 0.1)  # lr·l2 = 2.5 on some steps
+    kw = dict(penalty="elasticnet", alpha=1.0, l1_ratio=0.1)
+    W, b = np.full((3, 6), 0.3), np.zeros(3)
+    ops.sgd_epoch(FORMATS[fmt](X), y, W, b, lrs, batch_size=4, loss="multinomial", **kw)
+    W_ref, b_ref, _ = reference.softmax_epoch(X, y, np.full((3, 6), 0.3), np.zeros(3), lrs,
+                                              batch_size=4, **kw)  # fmt: skip
+    assert_close(W, W_ref, np.float64)
+    assert_close(b, b_ref, np.float64, scale=np.abs(W_ref).max())
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. scikit-learn 1.9's parameters: the same values accepted and refused
 # ---------------------------------------------------------------------------------------------
