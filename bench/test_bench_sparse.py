@@ -9,9 +9,8 @@ threads) with the same schedule summed over each step's rows; every case checks 
 log-loss against scikit-learn's (1%; at FASTGD_BENCH_SCALE=0.05 the minibatch and Hogwild! cases
 missed it, at 0.2 and 1 they pass). The fit group times both estimators' fit over 5 shuffled
 epochs.
-Both fit without an intercept: on sparse input scikit-learn multiplies the intercept's updates by
-0.01 (its SPARSE_INTERCEPT_DECAY), so with an intercept the two are different algorithms (fastgd
-gives the model of the dense update on X.toarray(), which is scikit-learn's on dense input).
+Both fit without an intercept, the setting of the figures in bench/MEASUREMENTS.md (with one,
+both multiply its updates by 0.01 on sparse input, scikit-learn's SPARSE_INTERCEPT_DECAY).
 
 With Vowpal Wabbit installed (`pip install vowpalwabbit`; skipped without), the same group times
 one pass of VW's default learner (adaptive, normalized, invariant updates: what VW users run) with

@@ -77,8 +77,14 @@ def sgd_epoch(
     epsilon,
     sample_weight=None,
     fit_intercept=True,
+    l1_method="proximal",
+    stored=None,
 ):
-    """Returns (w, b, progressive loss) after one epoch; inputs are not modified."""
+    """Returns (w, b, progressive loss) after one epoch; inputs are not modified.
+
+    ``l1_method="cumulative"`` (batch_size 1): scikit-learn's cumulative L1 penalty, u and q
+    starting at 0, clipping after each step the columns of ``stored[i]`` (row i's stored entries
+    of a sparse X; None: every column, as on dense X)."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w = np.array(w, dtype=np.float64)
@@ -87,6 +93,7 @@ def sgd_epoch(
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     order = np.arange(n) if order is None else np.asarray(order)
     l2, l1 = penalty_weights(penalty, alpha, l1_ratio)
+    u, q = 0.0, np.zeros_like(w)
     total = 0.0
     for step, start in enumerate(range(0, len(order), batch_size)):
         rows = order[start : start + batch_size]
@@ -95,10 +102,22 @@ def sgd_epoch(
         total += s[rows] @ value
         g = X[rows].T @ (s[rows] * deriv) / len(rows)
         g_b = (s[rows] @ deriv) / len(rows)
+        if 1 - lr * l2 <= 0:  # the decay factor clamped at 0 (scikit-learn's rule)
+            w = np.zeros_like(w)
         w = w - lr * (g + l2 * w)
         if fit_intercept:
             b = b - lr * g_b
-        w = np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0)
+        if l1_method == "proximal":
+            w = np.sign(w) * np.maximum(np.abs(w) - lr * l1, 0.0)
+            continue
+        u += lr * l1
+        for j in np.flatnonzero(stored[rows[0]]) if stored is not None else range(len(w)):
+            old = w[j]
+            if old > 0:
+                w[j] = max(0.0, old - (u + q[j]))
+            elif old < 0:
+                w[j] = min(0.0, old + (u - q[j]))
+            q[j] += w[j] - old
     return w, b, total
 
 
@@ -261,6 +280,8 @@ def softmax_epoch(
         logq = P - np.logaddexp.reduce(P, axis=1, keepdims=True)
         total += -(s[rows] @ (t[rows] * logq).sum(1))
         G = s[rows, None] * (np.exp(logq) - t[rows])
+        if 1 - lr * l2 <= 0:  # the decay factor clamped at 0, as sgd_epoch
+            W = np.zeros_like(W)
         W = W - lr * (G.T @ X[rows] / len(rows) + l2 * W)
         if fit_intercept:
             b = b - lr * G.sum(0) / len(rows)

@@ -345,7 +345,7 @@ def test_convergence_warning_once():
         (dict(alpha=-1.0), ValueError, "alpha"),
         (dict(learning_rate="fast"), ValueError, "learning_rate must be one of"),
         (dict(learning_rate=3.0), TypeError, "learning_rate must be"),
-        (dict(learning_rate="constant", eta0=0.0), ValueError, "eta0 must be > 0"),
+        (dict(learning_rate="constant", eta0=0.0), ValueError, "eta0 must be"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(batch_size=2.5), TypeError, "batch_size"),
         (dict(max_iter=0), ValueError, "max_iter"),

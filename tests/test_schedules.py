@@ -423,7 +423,7 @@ BAD_ARGS = [
     (lambda: LinearDecay(0.1, 10, final_lr=float("nan")), ValueError, "final_lr", "nan"),
     (lambda: LinearDecay(0.1, 10, power=0), ValueError, "power", "0"),
     (lambda: LinearDecay(0.1, 10, power=-1.0), ValueError, "power", "-1.0"),
-    (lambda: InverseScaling(0.1, power_t=-0.25), ValueError, "power_t", "-0.25"),
+    (lambda: InverseScaling(0.1, power_t=float("nan")), ValueError, "power_t", "nan"),
     (lambda: InverseScaling(0, power_t=0.25), ValueError, "lr", "0"),
     (lambda: Optimal(0), ValueError, "alpha", "0"),
     (lambda: Optimal(-1e-4), ValueError, "alpha", "-0.0001"),

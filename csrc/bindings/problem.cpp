@@ -34,6 +34,13 @@ void check_options(const FitOptions& o) {
   if (o.average_start < 0) value_error("average_start must be >= 1 (0: no averaging)");
   if (!(o.intercept_decay > 0 && o.intercept_decay <= 1))
     value_error("intercept_decay must be in (0, 1], got " + std::to_string(o.intercept_decay));
+  // scikit-learn's per-sample method: defined for one row per step of a linear model with plain
+  // SGD (the proximal step is the exact one for batches, and what the optimizers take).
+  if (o.l1_method == L1Method::cumulative &&
+      (o.batch_size != 1 || !is_pointwise(o.loss) || o.optimizer != OptimizerKind::sgd ||
+       o.average_start > 0 || o.asynchronous))
+    value_error("l1_method='cumulative' needs batch_size=1, a pointwise loss, plain SGD (no "
+                "optimizer, no average) and parallel='sync'; use l1_method='proximal'");
   const OptimizerParams& p = o.optimizer_params;
   for (double v : {p.momentum, p.dampening, p.alpha, p.beta1, p.beta2, p.eps, p.lr_decay,
                    p.weight_decay})
@@ -216,6 +223,21 @@ Problem::Problem(const py::object& X, const py::object& y,
     check_sparse_options(options_);
   }
   set_targets(y, sample_weight);
+  start_cumulative();
+}
+
+void Problem::start_cumulative() {
+  if (options_.l1_method != L1Method::cumulative || !(options_.penalty().l1 > 0)) return;
+  cumulative_ = std::make_shared<CumulativeState>();
+  cumulative_->q.assign(static_cast<std::size_t>(n_features()), 0.0);  // pointwise: d weights
+}
+
+std::pair<Penalty, CumulativeL1> Problem::step_penalty() const {
+  Penalty pen = options_.penalty();
+  if (!cumulative_) return {pen, CumulativeL1{}};
+  const CumulativeL1 cumulative{pen.l1, &cumulative_->u, cumulative_->q.data()};
+  pen.l1 = 0.0;
+  return {pen, cumulative};
 }
 
 Problem Problem::with_targets(const py::object& y,
@@ -225,6 +247,7 @@ Problem Problem::with_targets(const py::object& y,
   p.X_owner_ = X_owner_;
   p.options_ = options_;
   p.set_targets(y, sample_weight);
+  p.start_cumulative();
   return p;
 }
 
@@ -290,12 +313,21 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         const T* sw = static_cast<const T*>(sample_weight_);
         const OptimizerArgs<T> opt = optimizer_args<T>(o, optimizer_state, shape, m, feature_major);
         const AverageArgs<T> avg = average_args<T>(o, average, shape, m, feature_major);
+        const auto [pen, cumulative] = step_penalty();
+        // Taken once the GIL is released (a thread waiting for it with the GIL held would block
+        // the holder's return), and let go before it is taken back.
+        const auto hold_cumulative = [this] {
+          return cumulative_ ? std::unique_lock<std::mutex>(cumulative_->lock)
+                             : std::unique_lock<std::mutex>();
+        };
         if constexpr (is_dense<View>) {
-          EpochArgs<T> args{X,           sw, rows, n_rows, lr, o.batch_size, o.penalty(),
+          EpochArgs<T> args{X,           sw, rows, n_rows, lr, o.batch_size, pen,
                             o.fit_intercept, o.n_threads};
           args.optimizer = opt;
           args.average = avg;
+          args.cumulative = cumulative;
           py::gil_scoped_release release;
+          const auto held = hold_cumulative();
           if (!is_pointwise(o.loss)) {
             const SoftmaxModel<T> model{n_classes_, labels_, y, o.label_smoothing};
             return double(fastgd::sgd_epoch(args, model, w, b));
@@ -314,13 +346,15 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
                                         n_rows,
                                         lr,
                                         o.batch_size,
-                                        o.penalty(),
+                                        pen,
                                         o.fit_intercept,
                                         o.n_threads,
                                         o.asynchronous,
-                                        o.intercept_decay};
-          if (!general_csr_epoch(o)) {
+                                        o.intercept_decay,
+                                        cumulative};
+          if (!general_csr_epoch(o)) {  // the only epochs l1_method='cumulative' runs on CSR
             py::gil_scoped_release release;
+            const auto held = hold_cumulative();
             return double(with_loss(o.loss, o.epsilon, [&](const auto& L) {
               return fastgd::sgd_epoch_csr(args, L, w, b);
             }));

@@ -9,6 +9,8 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <tuple>
 #include <variant>
@@ -44,6 +46,7 @@ struct FitOptions {
   index_t average_start = 0;  // 0: no averaging; else the first averaged step (from 1)
   SparseUpdates sparse_updates = SparseUpdates::automatic;  // optimizers on CSR
   double intercept_decay = 1.0;  // CSR: scikit-learn's SPARSE_INTERCEPT_DECAY is 0.01
+  L1Method l1_method = L1Method::proximal;
 
   Penalty penalty() const noexcept { return make_penalty(penalty_kind, alpha, l1_ratio); }
 };
@@ -83,6 +86,9 @@ class Problem {
   void set_targets(const py::object& y, const std::optional<py::array>& sample_weight);
   // The coefficients' shape: (d,) for one output, (K, d) for the softmax.
   std::vector<py::ssize_t> coef_shape() const;
+  // The penalty the kernels apply in each step, and the cumulative L1 they apply after it (off
+  // unless l1_method is cumulative and the penalty has an L1 part).
+  std::pair<Penalty, CumulativeL1> step_penalty() const;
 
   Features X_;
   py::object X_owner_;     // the arrays X_ points into, kept alive
@@ -92,6 +98,17 @@ class Problem {
   const void* sample_weight_ = nullptr;      // nullptr: all ones
   index_t n_classes_ = 0;                    // K of the softmax
   FitOptions options_;
+  // The cumulative L1 penalty's u and q (CumulativeL1): zero when the problem is prepared (and in
+  // each with_targets copy), then carried from one run to the next, as scikit-learn keeps them
+  // over one fit (each partial_fit starts them anew: so does each prepared problem). The lock
+  // makes concurrent runs of one problem take turns on them.
+  struct CumulativeState {
+    std::mutex lock;
+    double u = 0.0;
+    std::vector<double> q;
+  };
+  std::shared_ptr<CumulativeState> cumulative_;
+  void start_cumulative();
 };
 
 }  // namespace fastgd::bindings

@@ -77,6 +77,9 @@ void register_kinds(py::module_& m) {
       .value("l2", PenaltyKind::l2)
       .value("l1", PenaltyKind::l1)
       .value("elasticnet", PenaltyKind::elasticnet);
+  py::enum_<L1Method>(m, "L1Method", "How a step applies the L1 penalty (penalties.hpp).")
+      .value("proximal", L1Method::proximal)
+      .value("cumulative", L1Method::cumulative);
 
   m.def("loss_and_derivative", &loss_and_derivative, py::arg("loss"), py::arg("p"), py::arg("y"),
         py::arg("epsilon"), "Pointwise L(p, y) and dL/dp, as float64 arrays.");

@@ -36,7 +36,7 @@ Problem make_problem(const py::object& X, const py::object& y,
                      bool fit_intercept, int n_threads, bool asynchronous,
                      OptimizerKind optimizer, const py::dict& optimizer_params_,
                      index_t average_start, SparseUpdates sparse_updates,
-                     double intercept_decay, bool check_finite) {
+                     double intercept_decay, L1Method l1_method, bool check_finite) {
   FitOptions o;
   o.loss = loss;
   o.epsilon = epsilon;
@@ -54,6 +54,7 @@ Problem make_problem(const py::object& X, const py::object& y,
   o.average_start = average_start;
   o.sparse_updates = sparse_updates;
   o.intercept_decay = intercept_decay;
+  o.l1_method = l1_method;
   return Problem(X, y, sample_weight, o, check_finite);
 }
 
@@ -73,7 +74,8 @@ void register_problem(py::module_& m) {
            py::arg("optimizer") = OptimizerKind::sgd, py::arg("optimizer_params") = py::dict(),
            py::arg("average_start") = 0,
            py::arg("sparse_updates") = SparseUpdates::automatic,
-           py::arg("intercept_decay") = 1.0, py::arg("check_finite") = true)
+           py::arg("intercept_decay") = 1.0, py::arg("l1_method") = L1Method::proximal,
+           py::arg("check_finite") = true)
       .def("with_targets", &Problem::with_targets, py::arg("y").noconvert(),
            py::arg("sample_weight").noconvert() = py::none(),
            "The same X and options with other targets; X is not checked again.")

@@ -80,6 +80,7 @@ class Settings:
     label_smoothing: float = 0.0  # loss="multinomial" only
     sparse_updates: str = "auto"  # optimizers on sparse X
     intercept_decay: float = 1.0  # sparse X: the intercept's updates are multiplied by it
+    l1_method: str = "proximal"  # how the steps apply L1 (fastgd.ops.sgd_epoch)
 
 
 @dataclass
@@ -280,6 +281,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         average=first.average,
         sparse_updates=s.sparse_updates,
         intercept_decay=s.intercept_decay,
+        l1_method=s.l1_method,
     )
     for task in tasks[1:]:
         sw = task.sample_weight

@@ -14,7 +14,8 @@ copied. X may also be a scipy.sparse matrix (scipy is needed only then): CSR wit
 values and int32/int64 indices is used in place; other formats are converted to CSR on each call
 (convert once with ``X.tocsr()`` to avoid that). On CSR data a minibatch step costs
 O(non-zeros of the batch), independent of the number of features, and gives the same result as
-the dense kernel on ``X.toarray()`` to rounding.
+the dense kernel on ``X.toarray()`` to rounding (but for ``l1_method="cumulative"``, which clips
+only a row's stored columns on sparse X, as scikit-learn does).
 
 y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
@@ -112,6 +113,7 @@ def _prepare(
     average: optimizers.Average | None = None,
     sparse_updates: Any = "auto",
     intercept_decay: Any = 1.0,
+    l1_method: Any = "proximal",
 ) -> Any:
     """The prepared problem (``_core.Problem``): X, the targets, the weights and every option
     checked once, in O(n) (O(nnz) on CSR); its ``run`` then costs O(the chunk's rows). The public
@@ -147,6 +149,7 @@ def _prepare(
         intercept_decay=check_real(
             intercept_decay, "intercept_decay", low=0.0, low_open=True, high=1.0
         ),
+        l1_method=check_option(l1_method, "l1_method", _core.L1Method),
         check_finite=bool(check_input),
     )
 
@@ -290,6 +293,7 @@ def sgd_epoch(
     parallel: str = "sync",
     sparse_updates: str = "auto",
     intercept_decay: float = 1.0,
+    l1_method: str = "proximal",
 ) -> float:
     """One epoch of minibatch SGD with the penalty fused into each update; updates in place.
 
@@ -306,7 +310,22 @@ def sgd_epoch(
         w  ← sign(w)·max(|w| − lrs[s]·α·ρ, 0)   (L1 proximal step: exact zeros)
 
     with ρ = 0 for l2, 1 for l1, ``l1_ratio`` for elasticnet, α = 0 for none. With
-    ``batch_size=1`` this is scikit-learn's per-sample SGD update.
+    ``batch_size=1`` this is scikit-learn's per-sample SGD update, but for its L1 part.
+
+    ``l1_method="cumulative"`` applies the L1 part as scikit-learn's per-sample SGD does instead:
+    the cumulative penalty of Tsuruoka, Tsujii and Ananiadou (2009). With u the running total of
+    lrs[s]·α·ρ and q_j the L1 penalty w_j has received, after each step every coefficient the
+    step touched (all of them on dense X; the row's stored columns on sparse X) moves toward 0
+    by what it is still owed, without crossing it::
+
+        u   ← u + lrs[s]·α·ρ
+        w_j ← max(0, w_j − (u + q_j)) if w_j > 0,  min(0, w_j + (u − q_j)) if w_j < 0
+        q_j ← q_j + (new w_j − old w_j)
+
+    u and q start at 0 in each call (scikit-learn's partial_fit; its fit keeps them over all
+    epochs, as the estimators here do). It needs ``batch_size=1``, a pointwise loss, plain SGD
+    (no ``optimizer``, no ``average``) and ``parallel="sync"``, and runs on the CPU only. The
+    default, ``"proximal"``, is the exact proximal step above, for any batch size.
 
     ``coef`` (shape (d,)) and ``intercept`` (shape (1,)) are updated in place and must already
     have X's dtype and be C-contiguous and writeable: a mismatch raises TypeError/ValueError and is
@@ -354,6 +373,8 @@ def sgd_epoch(
         from . import cuda
 
         check_threads(n_threads, 1)
+        if check_option(l1_method, "l1_method", _core.L1Method) != _core.L1Method.proximal:
+            raise ValueError("l1_method='cumulative' runs on the CPU only; use 'proximal'")
         return cuda.sgd_epoch(
             X,
             y,
@@ -399,6 +420,7 @@ def sgd_epoch(
         average=average,
         sparse_updates=sparse_updates,
         intercept_decay=intercept_decay,
+        l1_method=l1_method,
     )
     return problem.run(
         coef,

@@ -188,12 +188,13 @@ class LinearDecay(Schedule):
 
 class InverseScaling(Schedule):
     """``lr / (t + 1) ** power_t``: scikit-learn's ``'invscaling'`` (which counts steps
-    from 1, hence ``t + 1``). ``power_t >= 0``.
+    from 1, hence ``t + 1``). ``power_t`` is usually >= 0; a negative one makes the rate grow
+    (scikit-learn deprecates that for its estimators, and still trains with it).
     """
 
     def __init__(self, lr: float, power_t: float = 0.25) -> None:
         self.lr = _rate(lr, "lr")
-        self.power_t = check_real(power_t, "power_t", low=0.0)
+        self.power_t = check_real(power_t, "power_t")
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         return self.lr / (steps + 1.0) ** self.power_t

@@ -74,6 +74,10 @@ FASTGD_HD double optimizer_step(double w, double g, double l2, double l1,
                                 const OptimizerParams& p, const StepConstants& c, S& s0,
                                 S& s1) noexcept {
   if constexpr (K == OptimizerKind::adamw) w *= 1.0 - c.lr * p.weight_decay;
+  // Plain SGD clamps its decay as update_coordinate does; the others add l2·w to g as torch's
+  // weight_decay does, with no clamp.
+  if constexpr (K == OptimizerKind::sgd)
+    if (decay_clamped(c.lr, l2)) w = 0.0;
   g += l2 * w;
   double dir = g;
   if constexpr (K == OptimizerKind::momentum || K == OptimizerKind::nesterov) {

@@ -66,12 +66,13 @@ class _BaseSGD(BaseEstimator):
     _parameter_constraints: dict[str, list[Any]] = {
         "penalty": [None, Options(_core.Penalty)],
         "alpha": SHARED_CONSTRAINTS["alpha"],
-        "l1_ratio": SHARED_CONSTRAINTS["l1_ratio"],
+        # None: not elastic net (scikit-learn 1.8); required for elastic net (_check_params).
+        "l1_ratio": [None, *SHARED_CONSTRAINTS["l1_ratio"]],
         "fit_intercept": [Boolean()],
         "max_iter": [Interval(Integral, 1, None)],
         "tol": [None, Interval(Real, 0, None)],
         "shuffle": [Boolean()],
-        "verbose": [Interval(Integral, 0, None)],
+        "verbose": [Interval(Integral, 0, None), Boolean()],
         "epsilon": SHARED_CONSTRAINTS["epsilon"],
         "random_state": [
             None,
@@ -82,13 +83,14 @@ class _BaseSGD(BaseEstimator):
             Options(LEARNING_RATES),
             Satisfies(callable, "a schedule (a callable of step indices)"),
         ],
-        "eta0": [Interval(Real, 0, None)],
-        "power_t": [Interval(Real, 0, None)],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        # Negative values are deprecated (a FutureWarning, _check_params), as in scikit-learn 1.8.
+        "power_t": [Interval(Real, None, None)],
         "early_stopping": [Boolean()],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None)],
         "warm_start": [Boolean()],
-        "average": [Boolean(), Interval(Integral, 0, None)],
+        "average": [Boolean(), Interval(Integral, 1, None)],
         "batch_size": [None, *SHARED_CONSTRAINTS["batch_size"]],
         # None: OpenMP's default; -1: all threads, -2: all but one, ...
         "n_jobs": [None, Interval(Integral, 1, None), Interval(Integral, None, -1)],
@@ -106,14 +108,18 @@ class _BaseSGD(BaseEstimator):
         its declared domain, then the rules between parameters."""
         check_params(self, self._parameter_constraints)
         if self.early_stopping and for_partial_fit:
-            raise ValueError("early_stopping must be False with partial_fit")
-        if isinstance(self.learning_rate, str):
-            if self.learning_rate == "optimal" and self.alpha == 0:
-                raise ValueError(
-                    "alpha must be > 0 with learning_rate='optimal' (it sets the rate)"
-                )
-            if self.learning_rate != "optimal" and self.eta0 <= 0:
-                raise ValueError(f"eta0 must be > 0 with learning_rate={self.learning_rate!r}")
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError("alpha must be > 0 with learning_rate='optimal' (it sets the rate)")
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.power_t < 0 and not for_partial_fit:  # scikit-learn's fit warns, not partial_fit
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 and will raise an "
+                "error in 1.10. Use values in the range [0.0, inf) instead.",
+                FutureWarning,
+                stacklevel=6,  # the caller of fit
+            )
 
     def _make_schedule(self) -> Callable[[np.ndarray], Any]:
         """The learning-rate schedule of the parameters (global step t = sklearn's t − 1)."""
@@ -142,6 +148,13 @@ class _BaseSGD(BaseEstimator):
         optimizer = copy.deepcopy(optimizers.get_optimizer(self.optimizer))
         optimizer.reset()
         return optimizer
+
+    def _l1_method(self, joint: bool) -> str:
+        """scikit-learn's per-sample SGD applies L1 by the cumulative penalty, which gives its
+        models and their exact zeros; batches, optimizers, averaging and the softmax (which it
+        lacks) take the proximal step, the exact one for a minibatch (fastgd.ops.sgd_epoch)."""
+        plain = isinstance(self.optimizer, str) and self.optimizer == "sgd" and not self.average
+        return "cumulative" if self.batch_size == 1 and plain and not joint else "proximal"
 
     def _n_threads(self) -> int:
         if self.n_jobs is None:
@@ -278,7 +291,7 @@ class _BaseSGD(BaseEstimator):
             intercept_decay=SPARSE_INTERCEPT_DECAY if is_sparse(X) else 1.0,
             penalty="none" if self.penalty is None else self.penalty,
             alpha=float(self.alpha),
-            l1_ratio=float(self.l1_ratio),
+            l1_ratio=0.0 if self.l1_ratio is None else float(self.l1_ratio),
             epsilon=float(self.epsilon),
             fit_intercept=bool(self.fit_intercept),
             batch_size=self.batch_size,
@@ -291,6 +304,7 @@ class _BaseSGD(BaseEstimator):
             callbacks=tuple(self.callbacks or ()),
             verbose=self.verbose,
             validation_rows=validation_rows,
+            l1_method=self._l1_method(joint),
         )
         rng = orders.rng if orders is not None else self._fit_rng(fresh)
         result = _solver.run(X, tasks, settings, rng, train_rows, orders)
@@ -346,12 +360,18 @@ class _BaseSGD(BaseEstimator):
             c = np.asarray(coef_init, dtype=np.float64)
             if c.size != coef.size:
                 expected = (n_features,) if n_outputs == 1 else (n_outputs, n_features)
-                raise ValueError(f"coef_init must have shape {expected}, got {c.shape}")
+                raise ValueError(  # scikit-learn's words first, for code that matches on them
+                    f"Provided coef_init does not match dataset: coef_init must have shape "
+                    f"{expected}, got {c.shape}"
+                )
             coef[...] = c.reshape(coef.shape)
         if intercept_init is not None:
             b = np.asarray(intercept_init, dtype=np.float64)
             if b.size != n_outputs:
-                raise ValueError(f"intercept_init must have {n_outputs} value(s), got {b.shape}")
+                raise ValueError(
+                    f"Provided intercept_init does not match dataset: intercept_init must have "
+                    f"{n_outputs} value(s), got {b.shape}"
+                )
             intercept[...] = b.reshape(-1)
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError("coef_init and intercept_init must be finite")

@@ -131,9 +131,11 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         _targets.check_labels(y, labels, self.classes_, soft)
         sw = self._check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if partial and isinstance(self.class_weight, str):
-            raise ValueError(
-                f"class_weight={self.class_weight!r} is not supported with partial_fit: it "
-                "needs the class frequencies of all the data; pass a dict instead"
+            raise ValueError(  # scikit-learn's words first, for code that matches on them
+                f"class_weight {self.class_weight!r} is not supported for partial_fit: it needs "
+                "the class frequencies of all the data; pass a dict instead, e.g. "
+                "compute_class_weight('balanced', classes=classes, y=y) on a large enough "
+                "sample of the targets"
             )
         targets, weights = _targets.targets_and_weights(
             y, sw, X.dtype, self.classes_, self.multi_class_, self.class_weight

@@ -16,8 +16,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     Minimizes ``(1/n) Σ s_i·L(x_i·w + b, y_i) + α·R(w)`` (see :mod:`fastgd.ops`) by minibatch SGD
     with ``batch_size`` rows per step (``1``: scikit-learn's per-sample SGD and the same model;
-    ``None``: full-batch gradient descent). Parameters have scikit-learn's names, meanings and
-    defaults, plus:
+    ``None``: full-batch gradient descent). Parameters have scikit-learn's names, meanings,
+    defaults and (1.9's) domains, but for what fastgd lacks (the passive-aggressive rates
+    'pa1'/'pa2', the 'perceptron' loss), refusing non-finite numbers, bools as numbers and
+    ``n_jobs=0`` (tests/test_sklearn_behaviours.py says why), plus:
 
     batch_size : int or None, default=1
     learning_rate : str or schedule, default='invscaling'

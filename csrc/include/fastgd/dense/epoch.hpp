@@ -39,6 +39,7 @@ struct EpochArgs {
   int n_threads;
   OptimizerArgs<T> optimizer{};  // plain SGD by default
   AverageArgs<T> average{};      // off by default
+  CumulativeL1 cumulative{};     // l1_method="cumulative" (penalty.l1 is then 0); off by default
 };
 
 namespace detail {
@@ -122,9 +123,10 @@ struct MinibatchEpoch {
       return false;
     }
     const StepConstants c = step_constants(opt.kind, opt.params, lr, double(opt_step0 + s + 1));
-    if (plain)
+    if (plain) {
       update_weights(w, P, grads, slices, hi - lo, lr, a.penalty);
-    else
+      if (a.cumulative.q) cumulative_clip_all(w, P, lr, a.cumulative);
+    } else
       update_with(w, P, grads, slices, hi - lo, a.penalty, opt.params, c, st[0], st[1]);
     if (a.fit_intercept) update_intercepts(grads, lr, bs, c);
     average(s);
@@ -246,11 +248,11 @@ acc_t sgd_epoch_aligned(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
     if (nt == 1 && B <= detail::kMaxSmallBatch && a.optimizer.kind == OptimizerKind::sgd &&
         !a.average.coef)
       return B == 1 ? detail::small_batch_epoch<true>(a.X, model.y, a.sample_weight, a.order, n,
-                                                      B, a.lrs, a.penalty, a.fit_intercept,
-                                                      model.loss, w, b)
+                                                      B, a.lrs, a.penalty, a.cumulative,
+                                                      a.fit_intercept, model.loss, w, b)
                     : detail::small_batch_epoch<false>(a.X, model.y, a.sample_weight, a.order, n,
-                                                       B, a.lrs, a.penalty, a.fit_intercept,
-                                                       model.loss, w, b);
+                                                       B, a.lrs, a.penalty, a.cumulative,
+                                                       a.fit_intercept, model.loss, w, b);
   }
   detail::MinibatchEpoch<T, Model> epoch(a, model, nt, w, b);
   if (nt == 1)

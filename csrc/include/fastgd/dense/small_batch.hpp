@@ -83,12 +83,16 @@ FASTGD_ALWAYS_INLINE void small_batch_update(T* FASTGD_RESTRICT w, const T* cons
 //
 // Compiled apart for batch size 1 (kPerSample), where the step's size is a constant: its factor
 // and row then stay in registers instead of going through the arrays.
+//
+// `cumulative` (its q set: l1_method="cumulative", pen.l1 = 0) clips every weight after each
+// step, as scikit-learn does on dense data.
 template <bool kPerSample, class T, class Loss>
 FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, const T* sw,
                                             const std::int64_t* order, index_t n, index_t B,
                                             const double* lrs, const Penalty& pen,
-                                            bool fit_intercept, const Loss& loss,
-                                            T* FASTGD_RESTRICT w, T* b) noexcept {
+                                            const CumulativeL1& cumulative, bool fit_intercept,
+                                            const Loss& loss, T* FASTGD_RESTRICT w,
+                                            T* b) noexcept {
   const index_t d = X.n_cols;  // n: rows in the epoch (len(order), or all of X)
   const RowSlice all{order, {0, n}, {n, n}};
   const index_t ahead = RowSlice::prefetch_distance(X, order);
@@ -139,7 +143,13 @@ FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, c
     }
     loss_sum += step_loss;
     if (!std::isfinite(step_loss)) break;  // diverged: keep the last finite weights, report it
-    small_batch_update(w, x, c, rows, d, T(lr * pen.l2), T(lr * pen.l1));
+    T decay = T(lr * pen.l2);
+    if (decay_clamped(lr, pen.l2)) {  // update_coordinate's clamp: w ← −Σ c_k·x_k
+      std::fill(w, w + d, T(0));
+      decay = 0;
+    }
+    small_batch_update(w, x, c, rows, d, decay, T(lr * pen.l1));
+    if (cumulative.q) cumulative_clip_all(w, d, lr, cumulative);
     if (fit_intercept) bias = T(acc_t(bias) - scale * gb);
   }
   *b = bias;

@@ -75,6 +75,20 @@ inline void update_touched(const Pair* p, index_t m, const LazyCoef<T, Relaxed>&
   }
 }
 
+// The cumulative L1 penalty after a step of row i (CumulativeL1): u moves on by lr·l1, then each
+// of the row's columns (only those, as scikit-learn on sparse data) is clipped, in v's units at the
+// step's scale A (w = A·v), as scikit-learn's l1penalty does with its wscale.
+template <class T, class I>
+inline void clip_row(const CsrView<T, I>& X, index_t i, T* v, double A, double lr,
+                     const CumulativeL1& c) noexcept {
+  *c.u += lr * c.l1;
+  const double u = *c.u;
+  for (index_t k = X.begin(i); k < X.end(i); ++k) {
+    const index_t j = X.indices[k];
+    v[j] = T(cumulative_clip(double(v[j]), A, u, c.q[j]));
+  }
+}
+
 // Whether row i's columns strictly increase (each once, as in scipy's canonical form).
 template <class T, class I>
 inline bool strictly_increasing(const CsrView<T, I>& X, index_t i) noexcept {

@@ -28,6 +28,9 @@ struct CsrEpochArgs {
   // The intercept's updates are multiplied by this: scikit-learn's SPARSE_INTERCEPT_DECAY (0.01)
   // on sparse data, 1 (the dense update) by default.
   double intercept_decay = 1.0;
+  // l1_method="cumulative" (batch size 1, synchronous, penalty.l1 = 0): after each step the
+  // row's columns are clipped (clip_row), as scikit-learn does on sparse data. Off by default.
+  CumulativeL1 cumulative{};
 };
 
 namespace sparse_detail {

@@ -18,7 +18,8 @@
 // v_j directly (see linear_factor), with no per-column sums and no read of w. Before A gets small
 // enough for v = w/A to lose range, every coordinate is brought up to date and the clock restarts
 // at (1, 0) — O(d), rarely. A step with a ≤ 0 (lr·l2 ≥ 1) has no such form: it brings everything
-// up to date and is applied densely.
+// up to date and is applied densely (update_coordinate clamps its decay at 0, so every untouched
+// coefficient becomes 0).
 // At the end of the call every coordinate is brought up to date once (O(d) per call).
 #pragma once
 

@@ -183,6 +183,8 @@ struct SyncEpoch {
         apply_row(st, me);
       else
         apply_summed(st, me);
+      // Batch size 1 (check_options), so one thread: the row's columns are all mine.
+      if (a.cumulative.q) clip_row(a.X, row_at(a, st.lo), w.v, me.now.A, st.lr, a.cumulative);
       if (t == 0) finish_step(st);
       barrier(nt);
       if (failure.failed.load()) break;  // every thread sees it after the same barrier
