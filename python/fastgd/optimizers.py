@@ -58,6 +58,14 @@ def feature_major(coef: np.ndarray) -> bool:
     return coef.ndim == 2 and coef.flags.f_contiguous and not coef.flags.c_contiguous
 
 
+def full_in_layout_of(coef: np.ndarray, leading: tuple[int, ...], value: float) -> np.ndarray:
+    """An array of shape (*leading, *coef.shape) filled with ``value``, each coef-shaped part in
+    coef's memory layout."""
+    if not feature_major(coef):
+        return np.full((*leading, *coef.shape), value, dtype=coef.dtype)
+    return np.swapaxes(np.full((*leading, *coef.shape[::-1]), value, dtype=coef.dtype), -1, -2)
+
+
 def in_layout_of(coef: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``a`` (coef's shape, or (k, *coef.shape) for an optimizer's state), in coef's memory
     layout: itself when it has it, else a copy (a model's state, never the data)."""
@@ -109,7 +117,7 @@ class Optimizer:
         if state is None:
             n_intercepts = 1 if coef.ndim == 1 else coef.shape[0]
             state = OptimizerState(
-                coef=np.full((k, *coef.shape), self._initial_state, dtype=coef.dtype),
+                coef=full_in_layout_of(coef, (k,), self._initial_state),
                 intercept=np.full((k, n_intercepts), self._initial_state, dtype=coef.dtype),
                 step=np.zeros(1, dtype=np.int64),
             )
@@ -263,7 +271,7 @@ class Average:
         """(average coef, average intercept (1,) or (K,), steps seen (1,) int64), allocated
         once."""
         if getattr(self, "coef_", None) is None:
-            self.coef_ = in_layout_of(coef, np.zeros(coef.shape, dtype=coef.dtype))
+            self.coef_ = full_in_layout_of(coef, (), 0.0)
             self.intercept_ = np.zeros(1 if coef.ndim == 1 else coef.shape[0], dtype=coef.dtype)
             self.step_ = np.zeros(1, dtype=np.int64)
         elif self.coef_.shape != coef.shape or self.coef_.dtype != coef.dtype:

@@ -37,6 +37,7 @@
 #include "../config.hpp"
 #include "../data.hpp"
 #include "../dispatch.hpp"
+#include "../huge_page_array.hpp"
 #include "../optimizers.hpp"
 #include "../penalties.hpp"
 #include "../simd.hpp"
@@ -271,14 +272,20 @@ struct GeneralEpoch {
   const OptimizerArgs<T>& opt;
   const AverageArgs<T>& avg;
   const bool plain, averaging, clocked_l1, prefetch;
+  // Plain SGD without L1: every step but the dense ones is linear (update_linear), and the
+  // average is kept as scikit-learn keeps it (see update_linear): `sums` holds R, no `last`.
+  const bool linear;
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
   const ColumnUpdate<T> update_column_with;
   // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
-  std::vector<double> u;      // u_j: the clock U of column j's last write (clocked_l1)
-  std::vector<index_t> last;  // the clock of column j's last write (averaging)
-  std::vector<double> sums;   // S: the average's sums, in W's layout (averaging)
+  // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
+  HugePageArray<double> u_store, sums_store;
+  HugePageArray<index_t> last_store;
+  double* const u;       // u_j: the clock U of column j's last write (clocked_l1)
+  index_t* const last;   // the clock of column j's last write (averaging)
+  double* const sums;    // S: the average's sums, in W's layout (averaging)
   ClockTrack clock;
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
   std::vector<acc_t> grad;    // K: one column's gradient sums
@@ -298,17 +305,23 @@ struct GeneralEpoch {
         averaging(avg.coef != nullptr),
         clocked_l1(pen.l1 > 0 && m_.untouched != Untouched::frozen),
         prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
+        linear(plain && !(pen.l1 > 0) && m_.untouched == Untouched::decays),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
         avg_step0(avg.step ? *avg.step : 0), update_column_with(column_update<T>(opt.kind)),
         col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
-        u(clocked_l1 ? std::size_t(d) : 0, 0.0), last(averaging ? std::size_t(d) : 0, 0),
-        sums(averaging ? std::size_t(P) : 0), p(std::size_t(std::min(B, n) * K)),
+        u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
+        last_store(averaging && !linear ? std::size_t(d) : 0), u(u_store.get()),
+        last(last_store.get()),
+        sums(sums_store.get()), p(std::size_t(std::min(B, n) * K)),
         g(p.size()), grad(std::size_t(K)), w_buf(std::size_t(K)),
         gathered(m_.feature_major ? 0 : std::size_t(3 * K)),
         gathered_sums(m_.feature_major || !averaging ? 0 : std::size_t(K)) {
     clock.restart();
+    if (clocked_l1) std::fill(u, u + d, 0.0);
     if (averaging) {
-      const double count = double(averaged_before());
+      if (last) std::fill(last, last + d, index_t(0));
+      // The sums so far (R = −S at a segment's start, see update_linear).
+      const double count = linear ? -double(averaged_before()) : double(averaged_before());
       for (index_t q = 0; q < P; ++q) sums[q] = double(avg.coef[q]) * count;
     }
   }
@@ -365,7 +378,7 @@ struct GeneralEpoch {
     const index_t q = at(j, 0);
     T* s0 = n_state > 0 ? opt.coef_state + q : nullptr;
     T* s1 = n_state > 1 ? opt.coef_state + P + q : nullptr;
-    double* sm = averaging ? sums.data() + q : nullptr;
+    double* sm = averaging ? sums + q : nullptr;
     if (m.feature_major) return {W + q, s0, s1, sm};
     Column<T> col{gathered.data(), n_state > 0 ? gathered.data() + K : nullptr,
                   n_state > 1 ? gathered.data() + 2 * K : nullptr,
@@ -394,6 +407,16 @@ struct GeneralEpoch {
   void materialize(index_t c) noexcept {
     const Clock now = clock.at(c);
     if (!averaging && now.A == 1.0 && now.U == 0.0) return;
+    if (averaging && linear) {  // S = sum_A·v − R; the next segment starts at R = −S
+      const double sum_A = clock.sum_A[c];
+      for (index_t q = 0; q < P; ++q) {
+        const double v = double(W[q]);
+        sums[q] -= sum_A * v;
+        W[q] = T(now.A * v);
+      }
+      clock.restart();
+      return;
+    }
     for (index_t j = 0; j < d; ++j) {
       const Column<T> col = column(j);
       if (averaging) add_untouched_run(col, j, c);
@@ -430,12 +453,12 @@ struct GeneralEpoch {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * K, bytes);
         for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
-        if (averaging) prefetch_lines(sums.data() + j * K, K * index_t(sizeof(double)));
+        if (averaging) prefetch_lines(sums + j * K, K * index_t(sizeof(double)));
       } else {
         for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
       }
-      if (clocked_l1) FASTGD_PREFETCH(u.data() + j);
-      if (averaging) FASTGD_PREFETCH(last.data() + j);
+      if (clocked_l1) FASTGD_PREFETCH(u + j);
+      if (last) FASTGD_PREFETCH(last + j);
     }
   }
 
@@ -528,22 +551,43 @@ struct GeneralEpoch {
     }
   }
 
-  // Phase 2, a linear step (plain SGD, no L1, a > 0, no average): each non-zero's contribution
-  // added into v = w / A as it comes (see linear_factor).
-  void update_linear(index_t bs, double lr, const Clock& next) {
+  // Phase 2, a linear step (plain SGD, no L1, a > 0): each non-zero's contribution added into
+  // v = w / A as it comes (see linear_factor).
+  //
+  // The average, as scikit-learn keeps it (Xu, 2011): with w_t = A_t·v_t and v changed by δ_s at
+  // the steps s that touch it, the sum of w over the segment's averaged steps up to T is
+  //   S_T = Σ_t A_t·v_t = sum_A_T·v_T − R,   R = Σ_s δ_s·sum_A_{s−1}
+  // (sum_A: the prefix sums of A over averaged steps), so a step adds δ·sum_A to R at the
+  // coordinates it changes, and nothing elsewhere: O(non-zeros), with no clock per column.
+  void update_linear(index_t s, index_t bs, double lr, const Clock& next) {
     const double factor = linear_factor(lr, acc_t(bs), next);
+    const double sum_A = clock.sum_A[clock.now()];
     for (const Entry& e : entries) {
       const acc_t* FASTGD_RESTRICT gr = g.data() + e.r * K;
       const acc_t cx = factor * e.x;
-      if (m.feature_major) {
+      if (m.feature_major && !averaging) {
         T* FASTGD_RESTRICT col = W + e.j * K;
 #pragma omp simd
         for (index_t k = 0; k < K; ++k) col[k] = T(acc_t(col[k]) + cx * gr[k]);
+      } else if (m.feature_major) {
+        T* FASTGD_RESTRICT col = W + e.j * K;
+        double* FASTGD_RESTRICT r = sums + e.j * K;
+#pragma omp simd
+        for (index_t k = 0; k < K; ++k) {
+          const T v = T(acc_t(col[k]) + cx * gr[k]);
+          r[k] += (double(v) - double(col[k])) * sum_A;
+          col[k] = v;
+        }
       } else {
-        for (index_t k = 0; k < K; ++k) W[k * d + e.j] = T(acc_t(W[k * d + e.j]) + cx * gr[k]);
+        for (index_t k = 0; k < K; ++k) {
+          const index_t q = k * d + e.j;
+          const T v = T(acc_t(W[q]) + cx * gr[k]);
+          if (averaging) sums[q] += (double(v) - double(W[q])) * sum_A;
+          W[q] = v;
+        }
       }
     }
-    clock.push(next, false);
+    clock.push(next, is_averaged(s));
   }
 
   // Phase 2, a step with a = 1 − lr·l2 ≤ 0 (plain SGD): applied to every coordinate, from the
@@ -551,8 +595,10 @@ struct GeneralEpoch {
   void update_dense(index_t s, index_t bs, const StepConstants& sc) {
     materialize(clock.now());
     sort_by_column();
+    const bool averaged = is_averaged(s);
+    // The new values start the segment: added to the sums (to R = −S, when linear).
     ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), 1.0, -1.0, 1.0, 1.0,
-                  is_averaged(s), &pen, &opt.params, &sc, w_buf.data()};
+                  averaged && !linear, &pen, &opt.params, &sc, w_buf.data()};
     std::size_t e = 0;
     for (index_t j = 0; j < d; ++j) {
       e = sum_column(e, j);
@@ -560,6 +606,8 @@ struct GeneralEpoch {
       update_column_with(col, K, st);
       release_column(j, col);
     }
+    if (averaged && linear)
+      for (index_t q = 0; q < P; ++q) sums[q] -= double(W[q]);
   }
 
   void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
@@ -592,8 +640,8 @@ struct GeneralEpoch {
       update_dense(s, bs, sc);
     } else {
       const Clock next = next_clock(sc);
-      if (plain && !(pen.l1 > 0) && !averaging && m.untouched == Untouched::decays)
-        update_linear(bs, lr, next);
+      if (linear)
+        update_linear(s, bs, lr, next);
       else
         update_touched_columns(s, bs, sc, next);
       if (clock.A.back() < rebase_below<T>()) materialize(clock.now());
@@ -613,10 +661,11 @@ struct GeneralEpoch {
       ++applied;
     }
     materialize(clock.now());
-    if (averaging) {
+    if (averaging) {  // materialized: the sums are S, or R = −S when linear
       const index_t count = averaged_before() + averaged_steps;
+      const double scale = (linear ? -1.0 : 1.0) / double(count);
       if (count > 0)
-        for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] / double(count));
+        for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] * scale);
     }
     if (opt.step) *opt.step += applied;
     if (avg.step) *avg.step += applied;
