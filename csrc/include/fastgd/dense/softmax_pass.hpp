@@ -8,14 +8,16 @@
 #include "../config.hpp"
 #include "../data.hpp"
 #include "../simd.hpp"
+#include "../softmax.hpp"
 #include "row_products.hpp"
 #include "row_slice.hpp"
 
 namespace fastgd::detail {
 
 // The fused row pass of the softmax model over one slice (see SoftmaxModel): per row, K dot
-// products, the softmax, then grad_k += s·(q_k − t_k)·x for each class. Row blocks of 4 would
-// need 4·K partial sums; K dots per row over a row already in L1 cost no extra memory traffic.
+// products, the softmax (softmax.hpp), then grad_k += s·(q_k − t_k)·x for each class. Row blocks
+// of 4 would need 4·K partial sums; K dots per row over a row already in L1 cost no extra memory
+// traffic.
 template <class T>
 FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const RowSlice& slice,
                                        const T* W, const T* b, index_t K,
@@ -31,9 +33,12 @@ FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const
     const index_t i = slice.row_at(r);
     const T* x = X.row(i);
     const acc_t si = sw ? acc_t(sw[i]) : acc_t(1);
-    // Two passes over the classes (max and normaliser, then the gradient); p_k is recomputed
-    // in the second only when K exceeds the stack buffer.
+    // The logits, held on the stack for up to kMaxStack classes; beyond, recomputed when read.
     acc_t p_buf[kMaxStack];
+    for (index_t k = 0; k < std::min(K, kMaxStack); ++k) {
+      dot_rows<1>(&x, W + k * d, d, &p_buf[k]);
+      p_buf[k] += acc_t(b[k]);
+    }
     auto logit = [&](index_t k) {
       if (k < kMaxStack) return p_buf[k];
       acc_t p;
@@ -41,29 +46,15 @@ FASTGD_MULTIVERSION acc_t softmax_pass(const DenseView<T>& X, const T* sw, const
       dot_rows<1>(&x, wk, d, &p);
       return p + acc_t(b[k]);
     };
-    acc_t pmax = -INFINITY;
-    for (index_t k = 0; k < K; ++k) {
-      acc_t p;
-      const T* wk = W + k * d;
-      dot_rows<1>(&x, wk, d, &p);
-      p += acc_t(b[k]);
-      if (k < kMaxStack) p_buf[k] = p;
-      pmax = std::max(pmax, p);
-    }
-    acc_t z = 0;
-    for (index_t k = 0; k < K; ++k) z += std::exp(logit(k) - pmax);
-    const acc_t log_z = pmax + std::log(z);
-    const acc_t uniform = smoothing / acc_t(K);
-    acc_t row_loss = 0;
-    for (index_t k = 0; k < K; ++k) {
-      acc_t t = labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]);
-      t = (1.0 - smoothing) * t + uniform;
-      const acc_t p = logit(k);
-      row_loss += t * (log_z - p);  // −t_k·log q_k
-      const acc_t g = si * (std::exp(p - log_z) - t);
+    auto target = [&](index_t k) {
+      return labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]);
+    };
+    const acc_t row_loss = softmax_cross_entropy(K, logit, target, smoothing, [&](index_t k,
+                                                                                  acc_t q_t) {
+      const acc_t g = si * q_t;
       grad_b[k] += g;
       if (g != 0) add_rows<1>(&g, &x, grad + k * d, d);
-    }
+    });
     loss_sum += si * row_loss;
   }
   return loss_sum;

@@ -41,6 +41,7 @@
 #include "../optimizers.hpp"
 #include "../penalties.hpp"
 #include "../simd.hpp"
+#include "../softmax.hpp"
 #include "column_updates.hpp"
 #include "epoch_args.hpp"
 #include "lazy_penalty.hpp"
@@ -62,7 +63,7 @@ struct PointwiseHead {
   }
 };
 
-// The softmax's outputs (SoftmaxModel's loss): g_k = q_k − t_k, L = logsumexp(p) − Σ t_k·p_k.
+// The softmax's outputs (softmax.hpp): g_k = q_k − t_k.
 template <class T>
 struct SoftmaxHead {
   index_t K;
@@ -71,20 +72,10 @@ struct SoftmaxHead {
   double smoothing;
   index_t n_outputs() const noexcept { return K; }
   acc_t derivatives(index_t i, const acc_t* p, acc_t* g) const noexcept {
-    acc_t pmax = -INFINITY;
-    for (index_t k = 0; k < K; ++k) pmax = std::max(pmax, p[k]);
-    acc_t z = 0;
-    for (index_t k = 0; k < K; ++k) z += std::exp(p[k] - pmax);
-    const acc_t log_z = pmax + std::log(z);
-    const acc_t uniform = smoothing / acc_t(K);
-    acc_t loss = 0;
-    for (index_t k = 0; k < K; ++k) {
-      acc_t t = labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]);
-      t = (1.0 - smoothing) * t + uniform;
-      loss += t * (log_z - p[k]);
-      g[k] = std::exp(p[k] - log_z) - t;
-    }
-    return loss;
+    return softmax_cross_entropy(
+        K, [p](index_t k) { return p[k]; },
+        [&](index_t k) { return labels ? acc_t(labels[i] == k) : acc_t(probs[i * K + k]); },
+        smoothing, [g](index_t k, acc_t q_t) { g[k] = q_t; });
   }
 };
 
@@ -158,67 +149,43 @@ FASTGD_ALWAYS_INLINE double soft_threshold_select(double w, double t) noexcept {
   return std::copysign(std::max(std::fabs(w) - t, 0.0), w) + 0.0;
 }
 
-// One column's K coefficients and what moves with them, each K contiguous values: W's own when
-// W is feature-major, else gathered (ColumnBuffers).
-template <class T>
-struct Column {
-  T* v;          // the stored coefficients (w / A)
-  T* s0;         // the optimizer's state (nullptr: none)
-  T* s1;
-  double* sums;  // the average's sums (nullptr: no averaging)
-};
-
-// What the update of a touched column needs beyond the column: its gradient sums (K), the
-// step's constants and clocks, and a buffer of K values.
-struct ColumnStep {
-  acc_t* grad;  // made the mean gradient in place
+// What the update of a group of touched coefficients needs beyond their values and gradients:
+// the step's batch size and constants.
+struct ValuesStep {
   acc_t bs;
-  // 1/bs for a power-of-two batch, where the product is exactly the division (0: divide).
-  acc_t inv_bs;
-  double A_now;           // the clock the column is read at
-  double threshold;       // U_now − u_j (clocked L1), or < 0: none
-  double A_next, inv_A_next;
-  bool averaged;          // the step is averaged: its new values are added to the sums
+  acc_t inv_bs;  // 1/bs for a power-of-two batch, where the product is exactly the division
   const Penalty* pen;
   const OptimizerParams* params;
   const StepConstants* sc;
-  double* w;              // K values of scratch
 };
 
-// The touched column's update (the dense step of each of its K coefficients), as loops over the K
-// contiguous values, for one optimizer kind: chosen once per epoch (column_update). Each loop is
-// free of branches, so that it runs as vector code: the optimizer's step without its L1 part,
-// then the L1 step (the same values as optimizer_step with it).
+inline acc_t inverse_if_exact(index_t bs) noexcept {
+  return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
+}
+
+// The dense step of `count` touched coefficients gathered side by side: their values w (read as
+// of the step), gradient sums g and optimizer state s0, s1, for one optimizer kind (chosen once
+// per epoch, values_update). A group of columns at a time, so that the loops are long: each is
+// free of branches and runs as vector code, the optimizer's step without its L1 part, then the
+// L1 step (the same values as optimizer_step with it).
 template <OptimizerKind Kind, class T>
-FASTGD_MULTIVERSION void update_column(const Column<T>& col, index_t K,
-                                       const ColumnStep& st) noexcept {
-  double* FASTGD_RESTRICT w = st.w;
-  acc_t* FASTGD_RESTRICT g = st.grad;
-  const T* FASTGD_RESTRICT v = col.v;
-  const double A_now = st.A_now, threshold = st.threshold;
-  if (threshold >= 0) {
-#pragma omp simd
-    for (index_t k = 0; k < K; ++k) w[k] = A_now * soft_threshold_select(double(v[k]), threshold);
-  } else {
-#pragma omp simd
-    for (index_t k = 0; k < K; ++k) w[k] = A_now * double(v[k]);
-  }
+FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_RESTRICT g,
+                                       T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
+                                       index_t count, const ValuesStep& st) noexcept {
   if (st.inv_bs > 0) {
     const acc_t inv = st.inv_bs;
 #pragma omp simd
-    for (index_t k = 0; k < K; ++k) g[k] *= inv;
+    for (index_t k = 0; k < count; ++k) g[k] *= inv;
   } else {
     const acc_t bs = st.bs;
 #pragma omp simd
-    for (index_t k = 0; k < K; ++k) g[k] /= bs;
+    for (index_t k = 0; k < count; ++k) g[k] /= bs;
   }
   const Penalty l2_part{st.pen->l2, 0.0};
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
-  T* FASTGD_RESTRICT s0 = col.s0;
-  T* FASTGD_RESTRICT s1 = col.s1;
 #pragma omp simd
-  for (index_t k = 0; k < K; ++k) {
+  for (index_t k = 0; k < count; ++k) {
     if constexpr (Kind == OptimizerKind::sgd) {
       w[k] = update_coordinate(w[k], g[k], sc.lr, l2_part);
     } else if constexpr (state_arrays(Kind) == 2) {
@@ -230,32 +197,18 @@ FASTGD_MULTIVERSION void update_column(const Column<T>& col, index_t K,
   if (st.pen->l1 > 0) {
     const double t = sc.lr * st.pen->l1;
 #pragma omp simd
-    for (index_t k = 0; k < K; ++k) w[k] = soft_threshold_select(w[k], t);
-  }
-  T* FASTGD_RESTRICT out = col.v;
-  const double inv_A = st.inv_A_next;
-#pragma omp simd
-  for (index_t k = 0; k < K; ++k) out[k] = T(w[k] * inv_A);
-  if (st.averaged) {
-    double* FASTGD_RESTRICT sums = col.sums;
-    const double A_next = st.A_next;
-#pragma omp simd
-    for (index_t k = 0; k < K; ++k) sums[k] += double(out[k]) * A_next;
+    for (index_t k = 0; k < count; ++k) w[k] = soft_threshold_select(w[k], t);
   }
 }
 
-inline acc_t inverse_if_exact(index_t bs) noexcept {
-  return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
-}
+template <class T>
+using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
 
 template <class T>
-using ColumnUpdate = void (*)(const Column<T>&, index_t, const ColumnStep&);
-
-template <class T>
-ColumnUpdate<T> column_update(OptimizerKind kind) noexcept {
-  if (kind == OptimizerKind::sgd) return &update_column<OptimizerKind::sgd, T>;
-  return with_optimizer(kind, [](auto k) -> ColumnUpdate<T> {
-    return &update_column<decltype(k)::value, T>;
+ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
+  if (kind == OptimizerKind::sgd) return &update_values<OptimizerKind::sgd, T>;
+  return with_optimizer(kind, [](auto k) -> ValuesUpdate<T> {
+    return &update_values<decltype(k)::value, T>;
   });
 }
 
@@ -277,7 +230,7 @@ struct GeneralEpoch {
   const bool linear;
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
-  const ColumnUpdate<T> update_column_with;
+  const ValuesUpdate<T> update_values_with;
   // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
@@ -288,10 +241,13 @@ struct GeneralEpoch {
   double* const sums;    // S: the average's sums, in W's layout (averaging)
   ClockTrack clock;
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
-  std::vector<acc_t> grad;    // K: one column's gradient sums
-  std::vector<double> w_buf;  // K: a column's values during its update
-  std::vector<T> gathered;    // 3·K: a class-major column's v, s0, s1
-  std::vector<double> gathered_sums;
+  // A group of up to kGroupColumns touched columns, gathered side by side for update_values:
+  // their indices, values, gradient sums and optimizer state.
+  static constexpr index_t kGroupColumns = 64;
+  std::vector<index_t> group_j;
+  std::vector<double> group_w;
+  std::vector<acc_t> group_g;
+  std::vector<T> group_s;
   std::vector<Entry> entries;  // the step's non-zeros
   acc_t total_loss = 0;
   index_t applied = 0;         // steps applied
@@ -307,15 +263,15 @@ struct GeneralEpoch {
         prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
         linear(plain && !(pen.l1 > 0) && m_.untouched == Untouched::decays),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
-        avg_step0(avg.step ? *avg.step : 0), update_column_with(column_update<T>(opt.kind)),
+        avg_step0(avg.step ? *avg.step : 0), update_values_with(values_update<T>(opt.kind)),
         col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
         u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
         last_store(averaging && !linear ? std::size_t(d) : 0), u(u_store.get()),
         last(last_store.get()),
         sums(sums_store.get()), p(std::size_t(std::min(B, n) * K)),
-        g(p.size()), grad(std::size_t(K)), w_buf(std::size_t(K)),
-        gathered(m_.feature_major ? 0 : std::size_t(3 * K)),
-        gathered_sums(m_.feature_major || !averaging ? 0 : std::size_t(K)) {
+        g(p.size()), group_j(std::size_t(kGroupColumns)),
+        group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
+        group_s(std::size_t(n_state) * group_w.size()) {
     clock.restart();
     if (clocked_l1) std::fill(u, u + d, 0.0);
     if (averaging) {
@@ -358,49 +314,56 @@ struct GeneralEpoch {
   }
 
   // Adds to column j's sums its values over the clocks (last_j, c] of its untouched run.
-  void add_untouched_run(const Column<T>& col, index_t j, index_t c) const noexcept {
+  void add_untouched_run(index_t j, index_t c) const noexcept {
     const index_t from = last[j];
     if (c <= from) return;
     if (clocked_l1) {
-      for (index_t k = 0; k < K; ++k) col.sums[k] += run_sum(double(col.v[k]), j, from, c);
+      for (index_t k = 0; k < K; ++k) sums[at(j, k)] += run_sum(double(W[at(j, k)]), j, from, c);
       return;
     }
     const double sum_A = clock.sum_A[c] - clock.sum_A[from];
-    double* FASTGD_RESTRICT sums = col.sums;
-    const T* FASTGD_RESTRICT v = col.v;
-#pragma omp simd
-    for (index_t k = 0; k < K; ++k) sums[k] += double(v[k]) * sum_A;
+    for (index_t k = 0; k < K; ++k) sums[at(j, k)] += double(W[at(j, k)]) * sum_A;
   }
 
-  // Column j's K values (and state and sums) as contiguous arrays: W's own when feature-major,
-  // else gathered into buffers (written back by release_column).
-  Column<T> column(index_t j) noexcept {
-    const index_t q = at(j, 0);
-    T* s0 = n_state > 0 ? opt.coef_state + q : nullptr;
-    T* s1 = n_state > 1 ? opt.coef_state + P + q : nullptr;
-    double* sm = averaging ? sums + q : nullptr;
-    if (m.feature_major) return {W + q, s0, s1, sm};
-    Column<T> col{gathered.data(), n_state > 0 ? gathered.data() + K : nullptr,
-                  n_state > 1 ? gathered.data() + 2 * K : nullptr,
-                  averaging ? gathered_sums.data() : nullptr};
-    for (index_t k = 0; k < K; ++k) {
-      const index_t qk = q + k * d;
-      col.v[k] = W[qk];
-      if (s0) col.s0[k] = s0[k * d];
-      if (s1) col.s1[k] = s1[k * d];
-      if (sm) col.sums[k] = sm[k * d];
+  // Column j's values as of clock c (A, and the L1 threshold U_c − u_j, or < 0 without) and
+  // its optimizer state into slot `slot` of the group.
+  void gather(index_t j, index_t slot, double A, double threshold) noexcept {
+    double* FASTGD_RESTRICT w = group_w.data() + slot * K;
+    if (threshold >= 0) {
+      for (index_t k = 0; k < K; ++k)
+        w[k] = A * soft_threshold_select(double(W[at(j, k)]), threshold);
+    } else {
+      for (index_t k = 0; k < K; ++k) w[k] = A * double(W[at(j, k)]);
     }
-    return col;
+    const std::size_t G = group_w.size();
+    for (int s = 0; s < n_state; ++s) {
+      T* FASTGD_RESTRICT out = group_s.data() + s * G + slot * K;
+      const T* state = opt.coef_state + s * P;
+      for (index_t k = 0; k < K; ++k) out[k] = state[at(j, k)];
+    }
   }
-  void release_column(index_t j, const Column<T>& col) noexcept {
-    if (m.feature_major) return;
-    const index_t q = at(j, 0);
-    for (index_t k = 0; k < K; ++k) {
-      W[q + k * d] = col.v[k];
-      if (col.s0) opt.coef_state[q + k * d] = col.s0[k];
-      if (col.s1) opt.coef_state[P + q + k * d] = col.s1[k];
-      if (col.sums) sums[q + k * d] = col.sums[k];
+
+  // Slot `slot`'s new values stored for column j as of clock `next`, its state written back, and
+  // with `averaged` its values added to the sums.
+  void scatter(index_t j, index_t slot, const Clock& next, bool averaged) noexcept {
+    const double* FASTGD_RESTRICT w = group_w.data() + slot * K;
+    for (index_t k = 0; k < K; ++k) W[at(j, k)] = T(w[k] * next.inv_A);
+    if (averaged)
+      for (index_t k = 0; k < K; ++k) sums[at(j, k)] += double(W[at(j, k)]) * next.A;
+    const std::size_t G = group_w.size();
+    for (int s = 0; s < n_state; ++s) {
+      const T* in = group_s.data() + s * G + slot * K;
+      T* state = opt.coef_state + s * P;
+      for (index_t k = 0; k < K; ++k) state[at(j, k)] = in[k];
     }
+  }
+
+  // The group's m columns through the optimizer's step.
+  void update_group(index_t m_columns, const ValuesStep& vs) noexcept {
+    const std::size_t G = group_w.size();
+    T* s0 = n_state > 0 ? group_s.data() : nullptr;
+    T* s1 = n_state > 1 ? group_s.data() + G : nullptr;
+    update_values_with(group_w.data(), group_g.data(), s0, s1, m_columns * K, vs);
   }
 
   // Every column brought up to date as of clock c (its average's sums too), for a new segment.
@@ -418,16 +381,15 @@ struct GeneralEpoch {
       return;
     }
     for (index_t j = 0; j < d; ++j) {
-      const Column<T> col = column(j);
-      if (averaging) add_untouched_run(col, j, c);
+      if (averaging) add_untouched_run(j, c);
       if (clocked_l1) {
         const double t = now.U - u[j];
-        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * soft_threshold(double(col.v[k]), t));
+        for (index_t k = 0; k < K; ++k)
+          W[at(j, k)] = T(now.A * soft_threshold(double(W[at(j, k)]), t));
         u[j] = 0.0;
       } else {
-        for (index_t k = 0; k < K; ++k) col.v[k] = T(now.A * double(col.v[k]));
+        for (index_t k = 0; k < K; ++k) W[at(j, k)] = T(now.A * double(W[at(j, k)]));
       }
-      release_column(j, col);
       if (averaging) last[j] = 0;
     }
     clock.restart();
@@ -513,9 +475,9 @@ struct GeneralEpoch {
                      [](const Entry& x, const Entry& y) { return x.j < y.j; });
   }
 
-  // Column j's gradient sums from its entries [e, ...); returns the first entry past them.
-  std::size_t sum_column(std::size_t e, index_t j) noexcept {
-    acc_t* FASTGD_RESTRICT gsum = grad.data();
+  // Column j's gradient sums, into gsum (K), from its entries [e, ...); returns the first entry
+  // past them.
+  std::size_t sum_column(std::size_t e, index_t j, acc_t* FASTGD_RESTRICT gsum) noexcept {
     std::fill(gsum, gsum + K, acc_t(0));
     for (; e < entries.size() && entries[e].j == j; ++e) {
       const acc_t* FASTGD_RESTRICT gr = g.data() + entries[e].r * K;
@@ -532,22 +494,23 @@ struct GeneralEpoch {
     const bool averaged = is_averaged(s);
     sort_by_column();
     clock.push(next, averaged);
-    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), clock.A[c], -1.0, next.A,
-                  next.inv_A, averaged, &pen, &opt.params, &sc, w_buf.data()};
+    const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
     for (std::size_t e = 0; e < entries.size();) {
-      const index_t j = entries[e].j;
-      e = sum_column(e, j);
-      const Column<T> col = column(j);
-      if (averaging) {
-        add_untouched_run(col, j, c);
-        last[j] = c + 1;
+      index_t m_columns = 0;
+      for (; m_columns < kGroupColumns && e < entries.size(); ++m_columns) {
+        const index_t j = entries[e].j;
+        group_j[m_columns] = j;
+        e = sum_column(e, j, group_g.data() + m_columns * K);
+        if (averaging) {
+          add_untouched_run(j, c);
+          last[j] = c + 1;
+        }
+        gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
+        if (clocked_l1) u[j] = next.U;
       }
-      if (clocked_l1) {
-        st.threshold = clock.U[c] - u[j];
-        u[j] = next.U;
-      }
-      update_column_with(col, K, st);
-      release_column(j, col);
+      update_group(m_columns, vs);
+      for (index_t slot = 0; slot < m_columns; ++slot)
+        scatter(group_j[slot], slot, next, averaged);
     }
   }
 
@@ -596,15 +559,18 @@ struct GeneralEpoch {
     materialize(clock.now());
     sort_by_column();
     const bool averaged = is_averaged(s);
-    // The new values start the segment: added to the sums (to R = −S, when linear).
-    ColumnStep st{grad.data(), acc_t(bs), inverse_if_exact(bs), 1.0, -1.0, 1.0, 1.0,
-                  averaged && !linear, &pen, &opt.params, &sc, w_buf.data()};
+    const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
     std::size_t e = 0;
-    for (index_t j = 0; j < d; ++j) {
-      e = sum_column(e, j);
-      const Column<T> col = column(j);
-      update_column_with(col, K, st);
-      release_column(j, col);
+    for (index_t j0 = 0; j0 < d; j0 += kGroupColumns) {
+      const index_t m_columns = std::min(kGroupColumns, d - j0);
+      for (index_t slot = 0; slot < m_columns; ++slot) {
+        e = sum_column(e, j0 + slot, group_g.data() + slot * K);
+        gather(j0 + slot, slot, 1.0, -1.0);
+      }
+      update_group(m_columns, vs);
+      // The new values start the segment: added to the sums (to R = −S, when linear, below).
+      for (index_t slot = 0; slot < m_columns; ++slot)
+        scatter(j0 + slot, slot, Clock{}, averaged && !linear);
     }
     if (averaged && linear)
       for (index_t q = 0; q < P; ++q) sums[q] -= double(W[q]);
