@@ -189,3 +189,31 @@ def test_averaged_and_adagrad_epochs_near_the_plain_one(text, variant):
     print(f"\n{variant} epoch / plain epoch at K={K}: median {ratio:.2f}x, pairs "
           f"{[round(r, 2) for r in ratios]}")  # fmt: skip
     assert ratio <= VARIANT_BOUND
+
+
+def test_where_the_variants_spend_their_time(text):
+    """Why averaged and Adagrad epochs cost more than the plain one. Each epoch runs twice: on
+    the hashed columns (d = 2^20: K·d values far beyond the caches, each touched column a miss)
+    and on the same tokens hashed into 2^12 columns (K·2^12 values held in the L2 cache: the same
+    work per non-zero, without the misses). The second time is the compute, the difference what
+    the random memory traffic adds: printed per variant against the plain epoch's."""
+    K, X, y, *_ = text
+    X_small = sp.csr_matrix(
+        (X.data.copy(), X.indices % 2**12, X.indptr.copy()), shape=(X.shape[0], 2**12)
+    )  # copies: sum_duplicates works in place
+    X_small.sum_duplicates()
+    names = ("plain", "averaged", "adagrad")
+    seconds = {}
+    for name, variant in zip(names, ({}, {"average": True}, ADAGRAD)):
+        for data in (X, X_small):
+            start = time.perf_counter()
+            model = _fit(_fastgd(**EPOCH, **variant), data, y)
+            seconds[name, data.shape[1]] = time.perf_counter() - start
+            assert np.isfinite(model.coef_).all()
+    compute = {name: seconds[name, 2**12] for name in names}
+    memory = {name: seconds[name, D] - seconds[name, 2**12] for name in names}
+    rounded = {name: (round(compute[name], 3), round(memory[name], 3)) for name in names}
+    print(f"\nK={K}: seconds (at d = 2^12: compute, what d = 2^20 adds: memory) {rounded}")
+    for name in names[1:]:
+        print(f"{name} over plain: compute {compute[name] / compute['plain']:.2f}x, "
+              f"memory {memory[name] / memory['plain']:.2f}x")  # fmt: skip
