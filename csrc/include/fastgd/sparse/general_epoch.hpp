@@ -54,7 +54,6 @@ template <class T, class Loss>
 struct PointwiseHead {
   const Loss& loss;
   const T* y;
-  index_t n_outputs() const noexcept { return 1; }
   // g[0] = L'(p, y_i); returns L(p, y_i).
   acc_t derivatives(index_t i, const acc_t* p, acc_t* g) const noexcept {
     const acc_t yi = acc_t(y[i]);
@@ -70,7 +69,6 @@ struct SoftmaxHead {
   const std::int64_t* labels;  // or nullptr
   const T* probs;              // n × K, or nullptr
   double smoothing;
-  index_t n_outputs() const noexcept { return K; }
   acc_t derivatives(index_t i, const acc_t* p, acc_t* g) const noexcept {
     return softmax_cross_entropy(
         K, [p](index_t k) { return p[k]; },
