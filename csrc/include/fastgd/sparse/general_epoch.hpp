@@ -26,7 +26,11 @@
 // coordinate's values over a run of steps are A_c·soft(v, U_c − u) for the clocks c of the run,
 // whose sum is read off prefix sums of A_c and A_c·U_c (soft's support is a prefix of the run, as
 // U only grows: found by bisection). So averaging costs O(1) per touched coordinate, and the
-// average equals the dense kernel's running mean to rounding.
+// average equals the dense kernel's running mean to rounding. Plain SGD without L1 keeps it in
+// scikit-learn's form instead, with no clock per column (update_linear).
+//
+// Touched columns are gathered in groups, their values, gradients and optimizer state side by
+// side, so that the optimizer's update runs as long vector loops (update_values).
 #pragma once
 
 #include <algorithm>
