@@ -14,8 +14,10 @@ copied. X may also be a scipy.sparse matrix (scipy is needed only then): CSR wit
 values and int32/int64 indices is used in place; other formats are converted to CSR on each call
 (convert once with ``X.tocsr()`` to avoid that). On CSR data a minibatch step costs
 O(non-zeros of the batch), independent of the number of features, and gives the same result as
-the dense kernel on ``X.toarray()`` to rounding (but for ``l1_method="cumulative"``, which clips
-only a row's stored columns on sparse X, as scikit-learn does).
+the dense kernel on ``X.toarray()`` to rounding, the softmax and the average included. The
+exceptions: ``l1_method="cumulative"`` clips only a row's stored columns on sparse X, as
+scikit-learn does, and the optimizers without an exact lazy form take the lazy updates that
+``sparse_updates`` names (see :func:`sgd_epoch` and docs/sparse.md).
 
 y and sample_weight are converted to X's dtype when they are not already (an O(n) copy:
 pass them in X's dtype to avoid it). float32 data is computed in float32 storage with float64
