@@ -57,4 +57,13 @@ FASTGD_ALWAYS_INLINE void prefetch_lines(const void* p, index_t bytes) noexcept 
     FASTGD_PREFETCH(reinterpret_cast<const char*>(a));
 }
 
+// The same, for data that will be read and then written soon: into L1, with intent to write.
+FASTGD_ALWAYS_INLINE void prefetch_lines_for_write(const void* p, index_t bytes) noexcept {
+  if (bytes <= 0) return;
+  const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t last = begin + std::uintptr_t(bytes) - 1;
+  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64)
+    FASTGD_PREFETCH_WRITE(reinterpret_cast<const char*>(a));
+}
+
 }  // namespace fastgd

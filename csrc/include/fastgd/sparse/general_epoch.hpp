@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "../config.hpp"
@@ -285,6 +286,15 @@ struct GeneralEpoch {
   }
 
   index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
+  // Calls f(k_stride), as a constant 1 when W is feature-major: a column's K values are then
+  // contiguous, and the loops over them vector code.
+  template <class F>
+  void with_k_stride(F&& f) const {
+    if (m.feature_major)
+      f(std::integral_constant<index_t, 1>{});
+    else
+      f(k_stride);
+  }
   // Steps averaged before this epoch, and whether step s of the epoch is averaged.
   index_t averaged_before() const noexcept {
     return std::max<index_t>(0, avg_step0 - avg.start + 1);
@@ -324,40 +334,51 @@ struct GeneralEpoch {
       return;
     }
     const double sum_A = clock.sum_A[c] - clock.sum_A[from];
-    for (index_t k = 0; k < K; ++k) sums[at(j, k)] += double(W[at(j, k)]) * sum_A;
+    with_k_stride([&](auto ks) {
+      double* FASTGD_RESTRICT sum = sums + at(j, 0);
+      const T* FASTGD_RESTRICT v = W + at(j, 0);
+      for (index_t k = 0; k < K; ++k) sum[k * ks] += double(v[k * ks]) * sum_A;
+    });
   }
 
   // Column j's values as of clock c (A, and the L1 threshold U_c − u_j, or < 0 without) and
   // its optimizer state into slot `slot` of the group.
   void gather(index_t j, index_t slot, double A, double threshold) noexcept {
-    double* FASTGD_RESTRICT w = group_w.data() + slot * K;
-    if (threshold >= 0) {
-      for (index_t k = 0; k < K; ++k)
-        w[k] = A * soft_threshold_select(double(W[at(j, k)]), threshold);
-    } else {
-      for (index_t k = 0; k < K; ++k) w[k] = A * double(W[at(j, k)]);
-    }
-    const std::size_t G = group_w.size();
-    for (int s = 0; s < n_state; ++s) {
-      T* FASTGD_RESTRICT out = group_s.data() + s * G + slot * K;
-      const T* state = opt.coef_state + s * P;
-      for (index_t k = 0; k < K; ++k) out[k] = state[at(j, k)];
-    }
+    with_k_stride([&](auto ks) {
+      double* FASTGD_RESTRICT w = group_w.data() + slot * K;
+      const T* FASTGD_RESTRICT v = W + at(j, 0);
+      if (threshold >= 0) {
+        for (index_t k = 0; k < K; ++k) w[k] = A * soft_threshold_select(double(v[k * ks]), threshold);
+      } else {
+        for (index_t k = 0; k < K; ++k) w[k] = A * double(v[k * ks]);
+      }
+      const std::size_t G = group_w.size();
+      for (int s = 0; s < n_state; ++s) {
+        T* FASTGD_RESTRICT out = group_s.data() + s * G + slot * K;
+        const T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
+        for (index_t k = 0; k < K; ++k) out[k] = state[k * ks];
+      }
+    });
   }
 
   // Slot `slot`'s new values stored for column j as of clock `next`, its state written back, and
   // with `averaged` its values added to the sums.
   void scatter(index_t j, index_t slot, const Clock& next, bool averaged) noexcept {
-    const double* FASTGD_RESTRICT w = group_w.data() + slot * K;
-    for (index_t k = 0; k < K; ++k) W[at(j, k)] = T(w[k] * next.inv_A);
-    if (averaged)
-      for (index_t k = 0; k < K; ++k) sums[at(j, k)] += double(W[at(j, k)]) * next.A;
-    const std::size_t G = group_w.size();
-    for (int s = 0; s < n_state; ++s) {
-      const T* in = group_s.data() + s * G + slot * K;
-      T* state = opt.coef_state + s * P;
-      for (index_t k = 0; k < K; ++k) state[at(j, k)] = in[k];
-    }
+    with_k_stride([&](auto ks) {
+      const double* FASTGD_RESTRICT w = group_w.data() + slot * K;
+      T* FASTGD_RESTRICT v = W + at(j, 0);
+      for (index_t k = 0; k < K; ++k) v[k * ks] = T(w[k] * next.inv_A);
+      if (averaged) {
+        double* FASTGD_RESTRICT sum = sums + at(j, 0);
+        for (index_t k = 0; k < K; ++k) sum[k * ks] += double(v[k * ks]) * next.A;
+      }
+      const std::size_t G = group_w.size();
+      for (int s = 0; s < n_state; ++s) {
+        const T* FASTGD_RESTRICT in = group_s.data() + s * G + slot * K;
+        T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
+        for (index_t k = 0; k < K; ++k) state[k * ks] = in[k];
+      }
+    });
   }
 
   // The group's m columns through the optimizer's step.
@@ -444,6 +465,13 @@ struct GeneralEpoch {
         const index_t j = a.X.indices[e];
         const acc_t x = acc_t(a.X.data[e]);
         entries.push_back({j, r, x});
+        // The column's optimizer state and average sums, into L1 for this step's update (read,
+        // then written): their misses overlap with the prediction's work.
+        if (m.feature_major) {
+          for (int st = 0; st < n_state; ++st)
+            prefetch_lines_for_write(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
+          if (averaging) prefetch_lines_for_write(sums + j * K, K * index_t(sizeof(double)));
+        }
         if (clocked_l1 && m.feature_major) {
           const T* FASTGD_RESTRICT col = W + j * K;
           const double t = clock.U[c] - u[j], xa = x * A;
