@@ -46,24 +46,21 @@ constexpr index_t kPrefetchBytes = 16384;
 // far enough to hide DRAM latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
-// Prefetches every 64-byte line of [p, p + bytes). Inlined by force, as every prefetch helper: a
-// function whose only effect is a prefetch counts as free of side effects to GCC, which then drops
-// calls to it that it has not inlined yet (GCC 12 left no prefetch at all in the row passes).
+// Prefetches every 64-byte line of [p, p + bytes); with ForWrite, data read and then written soon
+// (into L1, with intent to write). Inlined by force, as every prefetch helper: a function whose
+// only effect is a prefetch counts as free of side effects to GCC, which then drops calls to it
+// that it has not inlined yet (GCC 12 left no prefetch at all in the row passes).
+template <bool ForWrite = false>
 FASTGD_ALWAYS_INLINE void prefetch_lines(const void* p, index_t bytes) noexcept {
   if (bytes <= 0) return;
   const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(p);
   const std::uintptr_t last = begin + std::uintptr_t(bytes) - 1;
-  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64)
-    FASTGD_PREFETCH(reinterpret_cast<const char*>(a));
-}
-
-// The same, for data that will be read and then written soon: into L1, with intent to write.
-FASTGD_ALWAYS_INLINE void prefetch_lines_for_write(const void* p, index_t bytes) noexcept {
-  if (bytes <= 0) return;
-  const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t last = begin + std::uintptr_t(bytes) - 1;
-  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64)
-    FASTGD_PREFETCH_WRITE(reinterpret_cast<const char*>(a));
+  for (std::uintptr_t a = begin & ~std::uintptr_t(63); a <= last; a += 64) {
+    if constexpr (ForWrite)
+      FASTGD_PREFETCH_WRITE(reinterpret_cast<const char*>(a));
+    else
+      FASTGD_PREFETCH(reinterpret_cast<const char*>(a));
+  }
 }
 
 }  // namespace fastgd

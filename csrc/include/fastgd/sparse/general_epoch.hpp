@@ -469,8 +469,8 @@ struct GeneralEpoch {
         // then written): their misses overlap with the prediction's work.
         if (m.feature_major) {
           for (int st = 0; st < n_state; ++st)
-            prefetch_lines_for_write(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
-          if (averaging) prefetch_lines_for_write(sums + j * K, K * index_t(sizeof(double)));
+            prefetch_lines<true>(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
+          if (averaging) prefetch_lines<true>(sums + j * K, K * index_t(sizeof(double)));
         }
         if (clocked_l1 && m.feature_major) {
           const T* FASTGD_RESTRICT col = W + j * K;
