@@ -292,14 +292,19 @@ def test_epoch_time_does_not_grow_with_n_features(d_scaling_problems):
 
 
 # The general CSR epoch (sparse/general_epoch.hpp): the softmax, averaged SGD (with and without
-# L1: two ways of keeping the average), and the optimizers, exact and lazy.
+# L1: two ways of keeping the average), and the optimizers, exact (Adagrad's threshold clock,
+# momentum's maps) and lazy.
 GENERAL_CASES = {
     "softmax": dict(loss="multinomial", K=5),
     "softmax-averaged": dict(loss="multinomial", K=5, average=True),
     "averaged-elasticnet": dict(penalty="elasticnet", average=True),
     "adagrad-l1": dict(penalty="l1", optimizer="adagrad"),
     "adam-lazy": dict(optimizer="adam"),
-    "softmax-momentum-lazy": dict(loss="multinomial", K=5, optimizer="momentum"),
+    "softmax-momentum": dict(loss="multinomial", K=5, optimizer="momentum"),
+    "nesterov-averaged": dict(optimizer="nesterov", average=True),
+    "softmax-momentum-lazy": dict(
+        loss="multinomial", K=5, optimizer="momentum", sparse_updates="lazy"
+    ),
 }
 
 

@@ -191,6 +191,29 @@ def test_averaged_and_adagrad_epochs_near_the_plain_one(text, variant):
     assert ratio <= VARIANT_BOUND
 
 
+# Momentum's steps are 1/(1 − μ) = 10 times as long as its rate: a constant rate well below the
+# 'optimal' schedule's first ones.
+MOMENTUM = dict(optimizer="momentum", learning_rate="constant", eta0=0.05)
+EXACT_MOMENTUM_BOUND = float(os.environ.get("FASTGD_BENCH_TEXT_EXACT_MOMENTUM_BOUND", "3.0"))
+
+
+def test_exact_momentum_epoch_against_the_lazy_one(text):
+    """What the exact updates of momentum (the dense model: untouched columns carried by products
+    of the steps' 2×2 maps, sparse/momentum_maps.hpp) cost over the lazy semantics."""
+    K, X, y, X_test, y_test = text
+    models = {}
+
+    def fit(mode):
+        models[mode] = _fit(_fastgd(**EPOCH, **MOMENTUM, sparse_updates=mode), X, y)
+
+    ratio, ratios, _ = _interleaved_ratio(lambda: fit("lazy"), lambda: fit("exact"))
+    losses = {mode: _test_log_loss(m, X_test, y_test, K) for mode, m in models.items()}
+    print(f"\nexact / lazy momentum epoch at K={K}: median {ratio:.2f}x, pairs "
+          f"{[round(r, 2) for r in ratios]}; test log-loss {losses}")  # fmt: skip
+    assert max(losses.values()) < np.log(K)
+    assert ratio <= EXACT_MOMENTUM_BOUND
+
+
 def test_where_the_variants_spend_their_time(text):
     """Why averaged and Adagrad epochs cost more than the plain one. Each epoch runs twice: on
     the hashed columns (d = 2^20: K·d values far beyond the caches, each touched column a miss)

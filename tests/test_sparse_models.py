@@ -85,20 +85,29 @@ def _train(
 
 
 def _fresh(update):
-    """(optimizer, average) of an update: plain SGD, averaged SGD, or Adagrad."""
-    if update == "average":
-        return None, optimizers.Average(start=7)
-    if update == "adagrad":
-        return optimizers.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1), None
-    return None, None
+    """(optimizer, average) of an update: plain SGD, averaged SGD, Adagrad, momentum or
+    Nesterov (the last two also averaged)."""
+    optimizer = {
+        "adagrad": lambda: optimizers.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1),
+        "momentum": lambda: optimizers.Momentum(0.8, dampening=0.1),
+        "nesterov": lambda: optimizers.Nesterov(0.7),
+    }.get(update.removesuffix("+average"), lambda: None)()
+    average = optimizers.Average(start=7) if update.endswith("average") else None
+    return optimizer, average
 
 
-# Adagrad's updates are exact without L2 only; with it they are lazy (the lazy tests below).
+# Adagrad's updates are exact without L2 only, momentum's and Nesterov's without L1; the other
+# combinations are lazy (the lazy tests below).
+_WITHOUT_EXACT_FORM = {
+    "adagrad": ("l2", "elasticnet"),
+    "momentum": ("l1", "elasticnet"),
+    "nesterov+average": ("l1", "elasticnet"),
+}
 EXACT = [
     (update, penalty)
-    for update in ("sgd", "average", "adagrad")
+    for update in ("sgd", "average", "adagrad", "momentum", "nesterov+average")
     for penalty in PENALTIES
-    if not (update == "adagrad" and penalty in ("l2", "elasticnet"))
+    if penalty not in _WITHOUT_EXACT_FORM.get(update, ())
 ]
 
 
@@ -167,6 +176,40 @@ def test_steps_without_a_lazy_form_and_clock_restarts_give_the_dense_model(model
         assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
 
 
+@pytest.mark.parametrize("average", [None, 5])
+@pytest.mark.parametrize("opt", ["momentum", "nesterov"])
+def test_momentum_under_a_rate_that_changes_every_step_gives_the_dense_model(opt, average, dtype):
+    # A constant rate makes every step's map the same matrix, whose products commute: a rate
+    # drawn anew for each step checks that the runs are multiplied in their order. Rare columns
+    # (two non-zeros per row out of 300) are left alone for hundreds of steps.
+    rng = np.random.default_rng(7)
+    n, d = 900, 300
+    X = sp.random(n, d, density=2 / d, format="csr", random_state=7, dtype=dtype)
+    y = np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(dtype)
+    lrs = rng.uniform(0.01, 0.3, n)
+    results = []
+    for data in (X.toarray(), X):
+        w, b = np.zeros(d, dtype=dtype), np.zeros(1, dtype=dtype)
+        averaged = optimizers.Average(start=average) if average else None
+        ops.sgd_epoch(
+            data,
+            y,
+            w,
+            b,
+            lrs,
+            batch_size=1,
+            loss="log_loss",
+            penalty="l2",
+            alpha=0.05,
+            optimizer=optimizers.get_optimizer(opt),
+            average=averaged,
+            sparse_updates="auto" if data is X else "exact",
+        )
+        results.append(averaged.coef_ if averaged else w)
+    assert_close(results[1], results[0], dtype)
+    assert np.abs(results[0]).max() > 1e-2
+
+
 LAZY = [
     optimizers.Momentum(0.8, dampening=0.1),
     optimizers.Nesterov(0.7),
@@ -233,30 +276,15 @@ def test_lazy_updates_follow_their_reference(opt, model, penalty, batch_size, dt
     assert opt.state_.t == t
 
 
-def test_auto_is_exact_where_it_can_be_and_lazy_elsewhere():
+@pytest.mark.parametrize(
+    "opt, exact_penalty, lazy_penalty",
+    [("adagrad", "l1", "l2"), ("momentum", "l2", "l1"), ("nesterov", "none", "elasticnet")],
+)
+def test_auto_is_exact_where_it_can_be_and_lazy_elsewhere(opt, exact_penalty, lazy_penalty):
     X, classes, probs, labels, weights = _problem(np.float64, seed=5)
-    # Adagrad without L2 is exact under "auto" (the dense model) ...
-    runs = {}
-    for mode in ("auto", "exact", "lazy"):
-        w, b = np.zeros(X.shape[1]), np.zeros(1)
-        _train(
-            X,
-            labels,
-            "log_loss",
-            w,
-            b,
-            batch_size=1,
-            penalty="l1",
-            optimizer=optimizers.Adagrad(),
-            sparse_updates=mode,
-            **PARAMS,
-        )
-        runs[mode] = w
-    np.testing.assert_array_equal(runs["auto"], runs["exact"])
-    assert not np.allclose(runs["lazy"], runs["exact"])  # the L1 step acts on touched steps only
-    # ... and with L2 it is lazy.
-    w_auto, w_lazy = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-    for w, mode in ((w_auto, "auto"), (w_lazy, "lazy")):
+
+    def train(penalty, mode):
+        w = np.zeros(X.shape[1])
         _train(
             X,
             labels,
@@ -264,16 +292,25 @@ def test_auto_is_exact_where_it_can_be_and_lazy_elsewhere():
             w,
             np.zeros(1),
             batch_size=1,
-            penalty="l2",
-            optimizer=optimizers.Adagrad(),
+            penalty=penalty,
+            optimizer=opt,
             sparse_updates=mode,
             **PARAMS,
         )
-    np.testing.assert_array_equal(w_auto, w_lazy)
+        return w
+
+    # Exact under "auto" where the optimizer and penalty have an exact lazy form ...
+    exact = train(exact_penalty, "exact")
+    np.testing.assert_array_equal(train(exact_penalty, "auto"), exact)
+    assert not np.allclose(train(exact_penalty, "lazy"), exact)
+    # ... and lazy elsewhere.
+    np.testing.assert_array_equal(train(lazy_penalty, "auto"), train(lazy_penalty, "lazy"))
 
 
-@pytest.mark.parametrize("opt", ["adam", "momentum", "rmsprop"])
-def test_exact_refuses_an_optimizer_without_an_exact_lazy_form(opt):
+@pytest.mark.parametrize(
+    "opt, penalty", [("adam", "l2"), ("rmsprop", "none"), ("momentum", "l1"), ("adagrad", "l2")]
+)
+def test_exact_refuses_an_optimizer_without_an_exact_lazy_form(opt, penalty):
     X, _, _, labels, _ = _problem(np.float64)
     w = np.zeros(X.shape[1])
     with pytest.raises(ValueError, match="sparse_updates='exact'.*sparse_updates='lazy'"):
@@ -285,6 +322,7 @@ def test_exact_refuses_an_optimizer_without_an_exact_lazy_form(opt):
             np.full(90, 0.1),
             batch_size=1,
             loss="log_loss",
+            penalty=penalty,
             optimizer=opt,
             sparse_updates="exact",
         )

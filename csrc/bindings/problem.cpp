@@ -59,10 +59,11 @@ void check_sparse_options(const FitOptions& o) {
                 "loss='multinomial', optimizer= and average= on sparse X need parallel='sync'");
   if (o.sparse_updates == SparseUpdates::exact &&
       !has_exact_sparse_updates(o.optimizer, o.penalty()))
-    value_error("sparse_updates='exact': on sparse X only plain SGD and Adagrad without an L2 "
-                "penalty have exact lazy updates; pass sparse_updates='lazy' (or 'auto') for the "
-                "lazy semantics, where a coefficient, its optimizer state and its penalty move "
-                "only in the steps whose rows store its column");
+    value_error("sparse_updates='exact': on sparse X only plain SGD, Adagrad without an L2 "
+                "penalty, and momentum and Nesterov without an L1 penalty have exact lazy "
+                "updates; pass sparse_updates='lazy' (or 'auto') for the lazy semantics, where a "
+                "coefficient, its optimizer state and its penalty move only in the steps whose "
+                "rows store its column");
 }
 
 // Dense X: shape and strides, and its values when asked.

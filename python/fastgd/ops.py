@@ -360,8 +360,9 @@ def sgd_epoch(
     On sparse X the softmax, the optimizers and the average also cost O(non-zeros) per step
     (one thread), with ``coef`` of a softmax C- or Fortran-ordered (Fortran order, each feature's
     K coefficients side by side, is faster; the optimizer's state and the average take coef's
-    layout). Plain SGD, Adagrad without an L2 penalty and the average are exact: the dense
-    model to rounding. The other optimizers have no exact lazy form; ``sparse_updates`` chooses:
+    layout). Plain SGD, Adagrad without an L2 penalty, momentum and Nesterov without an L1
+    penalty, and the average are exact: the dense model to rounding. The other optimizers have
+    no exact lazy form; ``sparse_updates`` chooses:
     ``"lazy"`` moves a coefficient, its optimizer state and its penalty only in the steps whose
     rows store its column (PyTorch's SparseAdam, TensorFlow's LazyAdam), ``"exact"`` refuses
     them, ``"auto"`` (default) is exact where it can be and lazy elsewhere (docs/sparse.md).

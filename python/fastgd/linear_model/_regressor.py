@@ -36,9 +36,9 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         across partial_fit calls and reset by fit).
     sparse_updates : {'auto', 'exact', 'lazy'}, default='auto'
         How an optimizer other than plain SGD updates on sparse X, where a step costs
-        O(non-zeros of its rows): 'exact' gives the dense model to rounding (plain SGD, and
-        Adagrad without an L2 penalty: the only ones whose untouched coefficients have a lazy
-        closed form) and refuses the others; 'lazy' (PyTorch's SparseAdam, TensorFlow's
+        O(non-zeros of its rows): 'exact' gives the dense model to rounding (plain SGD, Adagrad
+        without an L2 penalty, momentum and Nesterov without an L1 penalty: the ones whose
+        untouched coefficients have a lazy closed form) and refuses the others; 'lazy' (PyTorch's SparseAdam, TensorFlow's
         LazyAdam) moves a coefficient, its optimizer state and its penalty only in the steps
         whose rows store its column; 'auto' is 'exact' where it exists, else 'lazy'. Dense X
         ignores it (docs/sparse.md).

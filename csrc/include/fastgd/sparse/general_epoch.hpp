@@ -15,12 +15,17 @@
 //     a step with a ≤ 0 has no lazy form and is applied densely (O(K·d), as the other drivers do).
 //   - Adagrad without L2 ("thresholds"): its state does not move and its direction is 0, so only
 //     the L1 step soft(w, lr_t·l1) remains: A = 1, U grows by lr_t·l1.
-//   These two are exact: the model equals the dense kernel's on X.toarray() to rounding.
+//   - Momentum and Nesterov without L1 ("carried"): a step maps a coordinate and its momentum
+//     buffer linearly, by a 2×2 matrix of the step's rate; a column is carried forward by the
+//     product of the maps of the steps that left it alone when a row next touches it
+//     (momentum_maps.hpp), at O(log steps) for the product and O(K) for its coefficients.
+//   These three are exact: the model equals the dense kernel's on X.toarray() to rounding.
 //   - Every other optimizer ("frozen", the lazy semantics of PyTorch's SparseAdam and TensorFlow's
 //     LazyAdam): an untouched coordinate, its optimizer state and its penalty do not move in that
 //     step; a touched one takes the optimizer's full step (data gradient + l2·w, then the L1 step).
 //     Their untouched evolution has no closed form (square roots of the moments, bias
-//     corrections, momentum under a changing rate), and applying it would cost O(K·d) per step.
+//     corrections; the L1 step's threshold on a momentum), and applying it would cost O(K·d) per
+//     step.
 //
 // Averaged SGD. The average is a sum S of the coefficients after each averaged step; an untouched
 // coordinate's values over a run of steps are A_c·soft(v, U_c − u) for the clocks c of the run,
@@ -50,6 +55,7 @@
 #include "column_updates.hpp"
 #include "epoch_args.hpp"
 #include "lazy_penalty.hpp"
+#include "momentum_maps.hpp"
 #include "predict.hpp"
 
 namespace fastgd {
@@ -83,16 +89,23 @@ struct SoftmaxHead {
 };
 
 // How a step moves the coordinates it does not touch (see the header comment).
-enum class Untouched : int { decays, thresholds, frozen };
+enum class Untouched : int { decays, thresholds, carried, frozen };
 
 // What a user asks of the optimizer's updates on sparse data: the exact ones (the dense kernel's
 // model), the lazy semantics, or the exact ones where they exist and else the lazy (automatic).
 enum class SparseUpdates : int { automatic, exact, lazy };
 
 // Whether an optimizer's untouched coordinates have a lazy form exact to rounding: plain SGD
-// always, Adagrad without L2 (its state and direction stay put; only the L1 step acts).
+// always, Adagrad without L2 (its state and direction stay put; only the L1 step acts), momentum
+// and Nesterov without L1 (a linear map per step).
 inline bool has_exact_sparse_updates(OptimizerKind kind, const Penalty& pen) noexcept {
-  return kind == OptimizerKind::sgd || (kind == OptimizerKind::adagrad && !(pen.l2 > 0));
+  switch (kind) {
+    case OptimizerKind::sgd: return true;
+    case OptimizerKind::adagrad: return !(pen.l2 > 0);
+    case OptimizerKind::momentum:
+    case OptimizerKind::nesterov: return !(pen.l1 > 0);
+    default: return false;
+  }
 }
 
 // How the untouched coordinates move for this optimizer, penalty and request; the caller has
@@ -100,9 +113,9 @@ inline bool has_exact_sparse_updates(OptimizerKind kind, const Penalty& pen) noe
 inline Untouched untouched_for(OptimizerKind kind, const Penalty& pen,
                                SparseUpdates asked) noexcept {
   if (kind == OptimizerKind::sgd) return Untouched::decays;
-  if (asked != SparseUpdates::lazy && has_exact_sparse_updates(kind, pen))
-    return Untouched::thresholds;
-  return Untouched::frozen;
+  if (asked == SparseUpdates::lazy || !has_exact_sparse_updates(kind, pen))
+    return Untouched::frozen;
+  return kind == OptimizerKind::adagrad ? Untouched::thresholds : Untouched::carried;
 }
 
 // Inputs of the general CSR epoch beyond CsrEpochArgs (whose y is the pointwise head's).
@@ -231,6 +244,7 @@ struct GeneralEpoch {
   // Plain SGD without L1: every step but the dense ones is linear (update_linear), and the
   // average is kept as scikit-learn keeps it (see update_linear): `sums` holds R, no `last`.
   const bool linear;
+  const bool carried;  // Untouched::carried: columns carried forward by `maps`, from `last`
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
   const ValuesUpdate<T> update_values_with;
@@ -240,9 +254,10 @@ struct GeneralEpoch {
   HugePageArray<double> u_store, sums_store;
   HugePageArray<index_t> last_store;
   double* const u;       // u_j: the clock U of column j's last write (clocked_l1)
-  index_t* const last;   // the clock of column j's last write (averaging)
+  index_t* const last;   // the clock of column j's last write (averaging, carried)
   double* const sums;    // S: the average's sums, in W's layout (averaging)
   ClockTrack clock;
+  MomentumMapTree maps;  // the steps' maps of untouched coordinates (carried)
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
   // A group of up to kGroupColumns touched columns, gathered side by side for update_values:
   // their indices, values, gradient sums and optimizer state.
@@ -265,11 +280,12 @@ struct GeneralEpoch {
         clocked_l1(pen.l1 > 0 && m_.untouched != Untouched::frozen),
         prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
         linear(plain && !(pen.l1 > 0) && m_.untouched == Untouched::decays),
+        carried(m_.untouched == Untouched::carried),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
         avg_step0(avg.step ? *avg.step : 0), update_values_with(values_update<T>(opt.kind)),
         col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
         u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
-        last_store(averaging && !linear ? std::size_t(d) : 0), u(u_store.get()),
+        last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
         last(last_store.get()),
         sums(sums_store.get()), p(std::size_t(std::min(B, n) * K)),
         g(p.size()), group_j(std::size_t(kGroupColumns)),
@@ -277,8 +293,9 @@ struct GeneralEpoch {
         group_s(std::size_t(n_state) * group_w.size()) {
     clock.restart();
     if (clocked_l1) std::fill(u, u + d, 0.0);
+    if (last) std::fill(last, last + d, index_t(0));
+    if (carried) maps.reset(n_steps, averaging);
     if (averaging) {
-      if (last) std::fill(last, last + d, index_t(0));
       // The sums so far (R = −S at a segment's start, see update_linear).
       const double count = linear ? -double(averaged_before()) : double(averaged_before());
       for (index_t q = 0; q < P; ++q) sums[q] = double(avg.coef[q]) * count;
@@ -341,6 +358,32 @@ struct GeneralEpoch {
     });
   }
 
+  // Column j (carried) brought from its last write to clock c (maps.end_at(c) called): its
+  // coefficients and momentum buffers mapped by the product of the steps between, their values
+  // over those steps added to the average's sums.
+  void carry(index_t j, index_t c) noexcept {
+    const index_t from = last[j];
+    if (from == c) return;
+    last[j] = c;
+    carry_by(j, maps.run_from(from));
+  }
+  void carry_by(index_t j, const MomentumMap& r) noexcept {
+    with_k_stride([&](auto ks) {
+      T* FASTGD_RESTRICT w = W + at(j, 0);
+      T* FASTGD_RESTRICT v = opt.coef_state + at(j, 0);
+      if (averaging) {
+        double* FASTGD_RESTRICT sum = sums + at(j, 0);
+        for (index_t k = 0; k < K; ++k)
+          sum[k * ks] += r.s1 * double(w[k * ks]) + r.s2 * double(v[k * ks]);
+      }
+      for (index_t k = 0; k < K; ++k) {
+        const double wk = double(w[k * ks]), vk = double(v[k * ks]);
+        w[k * ks] = T(r.p11 * wk + r.p12 * vk);
+        v[k * ks] = T(r.p21 * wk + r.p22 * vk);
+      }
+    });
+  }
+
   // Column j's values as of clock c (A, and the L1 threshold U_c − u_j, or < 0 without) and
   // its optimizer state into slot `slot` of the group.
   void gather(index_t j, index_t slot, double A, double threshold) noexcept {
@@ -391,6 +434,17 @@ struct GeneralEpoch {
 
   // Every column brought up to date as of clock c (its average's sums too), for a new segment.
   void materialize(index_t c) noexcept {
+    if (carried) {
+      std::vector<MomentumMap> runs;
+      maps.runs_to(c, runs);
+      for (index_t j = 0; j < d; ++j) {
+        if (last[j] < c) carry_by(j, runs[last[j]]);
+        last[j] = 0;
+      }
+      clock.restart();
+      maps.restart();
+      return;
+    }
     const Clock now = clock.at(c);
     if (!averaging && now.A == 1.0 && now.U == 0.0) return;
     if (averaging && linear) {  // S = sum_A·v − R; the next segment starts at R = −S
@@ -424,6 +478,7 @@ struct GeneralEpoch {
     switch (m.untouched) {
       case Untouched::decays: return advance(now, sc.lr, pen);
       case Untouched::thresholds: return Clock{1.0, now.U + sc.lr * pen.l1, 1.0};
+      case Untouched::carried:
       case Untouched::frozen: break;
     }
     return Clock{};
@@ -454,6 +509,7 @@ struct GeneralEpoch {
     const double A = clock.A[c];
     acc_t loss = 0;
     entries.clear();
+    if (carried) maps.end_at(c);
     for (index_t r = 0; r < hi - lo; ++r) {
       const index_t i = row_at(a, lo + r);
       prefetch_permuted(a, lo + r);
@@ -465,6 +521,7 @@ struct GeneralEpoch {
         const index_t j = a.X.indices[e];
         const acc_t x = acc_t(a.X.data[e]);
         entries.push_back({j, r, x});
+        if (carried) carry(j, c);
         // The column's optimizer state and average sums, into L1 for this step's update (read,
         // then written): their misses overlap with the prediction's work.
         if (m.feature_major) {
@@ -524,6 +581,7 @@ struct GeneralEpoch {
     const bool averaged = is_averaged(s);
     sort_by_column();
     clock.push(next, averaged);
+    if (carried) maps.push(momentum_step_map(opt.kind, opt.params, sc, pen.l2, averaged));
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
     for (std::size_t e = 0; e < entries.size();) {
       index_t m_columns = 0;
@@ -531,7 +589,9 @@ struct GeneralEpoch {
         const index_t j = entries[e].j;
         group_j[m_columns] = j;
         e = sum_column(e, j, group_g.data() + m_columns * K);
-        if (averaging) {
+        if (carried) {  // carried to c by predict_rows
+          last[j] = c + 1;
+        } else if (averaging) {
           add_untouched_run(j, c);
           last[j] = c + 1;
         }
