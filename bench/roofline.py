@@ -8,6 +8,7 @@ fraction of the bandwidth measured with the same number of threads.
 
     python bench/roofline.py                       # n=1,000,000 d=100 float32, rows in order
     python bench/roofline.py --shuffle             # rows read through a random permutation
+    python bench/roofline.py --block               # and a block-shuffled order beside each
     python bench/roofline.py --n 20000 --markdown  # in-cache data, a Markdown table
 
 Importable: :func:`read_bandwidth`, :func:`epoch_seconds`, :func:`roofline`.
@@ -100,22 +101,38 @@ def roofline(
     shuffle: bool = False,
     repeats: int = 5,
     gib: float = 1.0,
+    block: bool = False,
 ) -> dict[str, Any]:
-    """Measure the bandwidth, then every (batch, threads) epoch; returns the figures as a dict."""
+    """Measure the bandwidth, then every (batch, threads) epoch; returns the figures as a dict.
+    With ``block``, each epoch is paired with one in a block-shuffled order (ops.block_order),
+    the two run alternately, and the rows carry its time and its ratio to the other."""
     X, y = make_ridge(n, d, dtype)
     order = np.random.default_rng(1).permutation(n) if shuffle else None
+    blocked = ops.block_order(np.random.default_rng(1), X) if block else None
     bandwidth = read_bandwidth(threads, gib)
     rows = []
     for batch in batches:
         b = n if batch == "full" else int(batch)
         for nt in threads:
-            seconds = epoch_seconds(X, y, b, nt, order=order, repeats=repeats)
+            if block:
+                pairs = [
+                    (epoch_seconds(X, y, b, nt, order=order, repeats=1),
+                     epoch_seconds(X, y, b, nt, order=blocked, repeats=1))
+                    for _ in range(repeats)
+                ]  # fmt: skip
+                seconds = min(p[0] for p in pairs)
+                block_seconds = min(p[1] for p in pairs)
+            else:
+                seconds = epoch_seconds(X, y, b, nt, order=order, repeats=repeats)
             gbs = X.nbytes / seconds / 1e9
-            rows.append(
-                dict(
-                    batch=batch, threads=nt, ms=seconds * 1e3, gbs=gbs, fraction=gbs / bandwidth[nt]
-                )
+            row = dict(
+                batch=batch, threads=nt, ms=seconds * 1e3, gbs=gbs, fraction=gbs / bandwidth[nt]
             )
+            if block:
+                ratios = sorted(p[1] / p[0] for p in pairs)
+                row.update(block_ms=block_seconds * 1e3, block_ratio=block_seconds / seconds,
+                           block_spread=(ratios[0], ratios[-1]))  # fmt: skip
+            rows.append(row)
     # Measured again after the epochs; the better figure is the machine's (others may share it).
     again = read_bandwidth(threads, gib)
     bandwidth = {nt: max(bandwidth[nt], again[nt]) for nt in threads}
@@ -127,6 +144,7 @@ def roofline(
         d=d,
         dtype=np.dtype(dtype).name,
         shuffle=shuffle,
+        block=block,
         bytes=X.nbytes,
         bandwidth=bandwidth,
         rows=rows,
@@ -155,6 +173,13 @@ def format_report(r: dict[str, Any], markdown: bool = False) -> str:
         )
         for row in r["rows"]
     ]
+    if r.get("block"):
+        cols += ("--block ms", "block / other (pairs' range)")
+        lines = [
+            (*line, f"{row['block_ms']:.1f}",
+             f"{row['block_ratio']:.2f}x ({row['block_spread'][0]:.2f}-{row['block_spread'][1]:.2f})")
+            for line, row in zip(lines, r["rows"])
+        ]  # fmt: skip
     if markdown:
         table = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
         table += ["| " + " | ".join(line) + " |" for line in lines]
@@ -178,12 +203,16 @@ def main(argv=None) -> None:
     )
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--shuffle", action="store_true", help="read rows through a permutation")
+    p.add_argument(
+        "--block", action="store_true", help="pair each epoch with one in a block-shuffled order"
+    )
     p.add_argument("--repeats", type=int, default=5, help="epochs per figure (the best is kept)")
     p.add_argument("--gib", type=float, default=1.0, help="size of the bandwidth buffer, GiB")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     a = p.parse_args(argv)
     r = roofline(
-        a.n, a.d, np.dtype(a.dtype), a.batches, tuple(a.threads), a.shuffle, a.repeats, a.gib
+        a.n, a.d, np.dtype(a.dtype), a.batches, tuple(a.threads), a.shuffle, a.repeats, a.gib,
+        a.block,
     )
     print(format_report(r, a.markdown))
 

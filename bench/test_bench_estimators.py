@@ -13,8 +13,9 @@ records both times, and the test prints the median and the range of the ratios.
   on dense X, to rounding on CSR X (see the test).
 - ``fit-defaults``: ``fit`` at the defaults (``random_state=0``, nothing else set) by fastgd and
   by scikit-learn on five problems: classifier and regressor on dense X 500,000 × 100 in float64
-  and float32, and a binary classifier on hashed sparse X 300,000 × 2^18. The two estimators'
-  scores must agree within 0.005.
+  and float32, and a binary classifier on hashed sparse X 300,000 × 2^18; fastgd with its rows
+  shuffled (``shuffle=True``) and in a block-shuffled order (``shuffle="block"``). The two
+  estimators' scores must agree within 0.005.
 
 ``FASTGD_BENCH_SCALE`` (default 1) multiplies the row counts.
 """
@@ -166,8 +167,9 @@ FIT_CASES = {
 }
 
 
+@pytest.mark.parametrize("shuffle", [True, "block"], ids=["shuffled", "block"])
 @pytest.mark.parametrize("case", FIT_CASES)
-def test_fit_defaults(benchmark, case):
+def test_fit_defaults(benchmark, case, shuffle):
     benchmark.group = "fit-defaults"
     kind, dtype = FIT_CASES[case]
     if dtype == "sparse":
@@ -177,16 +179,16 @@ def test_fit_defaults(benchmark, case):
     ours = fastgd.SGDRegressor if kind == "regressor" else fastgd.SGDClassifier
     theirs = sklearn_linear.SGDRegressor if kind == "regressor" else sklearn_linear.SGDClassifier
 
-    def fit(cls):
+    def fit(cls, **kw):
         def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # either may stop at max_iter on some data
-                return cls(random_state=0).fit(X, y)
+                return cls(random_state=0, **kw).fit(X, y)
 
         return run
 
     fastgd_model, sklearn_model = interleaved(
-        benchmark, fit(ours), fit(theirs), ("fastgd", "scikit-learn")
+        benchmark, fit(ours, shuffle=shuffle), fit(theirs), ("fastgd", "scikit-learn")
     )
     fastgd_score, sklearn_score = fastgd_model.score(X, y), sklearn_model.score(X, y)
     benchmark.extra_info.update(

@@ -167,6 +167,21 @@ const std::int64_t* check_rows(const std::optional<py::array>& order, index_t n,
   return rows;
 }
 
+// A block order's stream (RowSlice::stream): one row in [0, n) per position of `order`.
+const std::int64_t* check_stream(const std::optional<py::array>& stream,
+                                 const std::int64_t* order, index_t n_rows, index_t n) {
+  if (!stream) return nullptr;
+  if (!order) value_error("stream needs an order: it names the rows to fetch at its positions");
+  if (stream->ndim() != 1 || stream->shape(0) != n_rows)
+    value_error("stream must be a 1-D array as long as order (" + std::to_string(n_rows) +
+                " rows), got " + describe(*stream));
+  const std::int64_t* rows = input_vector<std::int64_t>(*stream, "stream", n_rows, "row indices");
+  if (index_t k = first_out_of_range(rows, n_rows, n); k >= 0)
+    value_error("stream must hold row indices in [0, " + std::to_string(n) + "); entry " +
+                std::to_string(k) + " is " + std::to_string(rows[k]));
+  return rows;
+}
+
 template <class T>
 OptimizerArgs<T> optimizer_args(const FitOptions& o, std::optional<StateArrays>& state,
                                 const std::vector<py::ssize_t>& coef_shape, index_t m,
@@ -295,7 +310,8 @@ std::vector<py::ssize_t> Problem::coef_shape() const {
 double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
                     const std::optional<py::array>& order,
                     std::optional<StateArrays>& optimizer_state,
-                    std::optional<StateArrays>& average, bool check_order) const {
+                    std::optional<StateArrays>& average, bool check_order,
+                    const std::optional<py::array>& stream) const {
   const FitOptions& o = options_;
   const std::vector<py::ssize_t> shape = coef_shape();
   const index_t m = is_pointwise(o.loss) ? 1 : n_classes_;
@@ -309,6 +325,7 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         const auto [w, b] = check_weights<T>(coef, intercept, shape, m, feature_major);
         index_t n_rows = 0;
         const std::int64_t* rows = check_rows(order, X.n_rows, check_order, &n_rows);
+        const std::int64_t* streamed = check_stream(stream, rows, n_rows, X.n_rows);
         const double* lr = check_lrs(lrs, (n_rows + o.batch_size - 1) / o.batch_size);
         const T* y = static_cast<const T*>(y_);
         const T* sw = static_cast<const T*>(sample_weight_);
@@ -327,6 +344,7 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
           args.optimizer = opt;
           args.average = avg;
           args.cumulative = cumulative;
+          args.stream = streamed;
           py::gil_scoped_release release;
           const auto held = hold_cumulative();
           if (!is_pointwise(o.loss)) {
@@ -340,7 +358,7 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
         } else {
           using I = std::remove_cv_t<std::remove_pointer_t<decltype(X.indices)>>;
           const bool pointwise = is_pointwise(o.loss);
-          const CsrEpochArgs<T, I> args{X,
+          CsrEpochArgs<T, I> args{X,
                                         pointwise ? y : nullptr,
                                         sw,
                                         rows,
@@ -353,6 +371,7 @@ double Problem::run(py::array& coef, py::array& intercept, const py::array& lrs,
                                         o.asynchronous,
                                         o.intercept_decay,
                                         cumulative};
+          args.stream = streamed;
           if (!general_csr_epoch(o)) {  // the only epochs l1_method='cumulative' runs on CSR
             py::gil_scoped_release release;
             const auto held = hold_cumulative();

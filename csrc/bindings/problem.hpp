@@ -66,10 +66,12 @@ class Problem {
   // Steps over `order` (rows in [0, n); nullopt: all rows in storage order) at the rates `lrs`,
   // updating coef and intercept (and the optimizer state and average) in place; returns the
   // progressive loss. `check_order` also checks that the rows are distinct (O(n) memory): the
-  // solver's chunks are slices of a permutation it made, so it skips that.
+  // solver's chunks are slices of a permutation it made, so it skips that. `stream` (with an
+  // order, as long): a block order's rows fetched ahead, one per position (RowSlice::stream).
   double run(py::array& coef, py::array& intercept, const py::array& lrs,
              const std::optional<py::array>& order, std::optional<StateArrays>& optimizer_state,
-             std::optional<StateArrays>& average, bool check_order) const;
+             std::optional<StateArrays>& average, bool check_order,
+             const std::optional<py::array>& stream) const;
 
   // The objective and its gradient at (coef, intercept), in one pass over X.
   py::tuple loss_and_grad(const py::array& coef, const py::object& intercept) const;

@@ -82,7 +82,7 @@ void register_problem(py::module_& m) {
       .def("run", &Problem::run, py::arg("coef").noconvert(), py::arg("intercept").noconvert(),
            py::arg("lrs").noconvert(), py::arg("order").noconvert() = py::none(), py::kw_only(),
            py::arg("optimizer_state") = py::none(), py::arg("average") = py::none(),
-           py::arg("check_order") = true,
+           py::arg("check_order") = true, py::arg("stream").noconvert() = py::none(),
            "Steps over `order` at the rates `lrs`, in place; returns the progressive loss.")
       .def("loss_and_grad", &Problem::loss_and_grad, py::arg("coef").noconvert(),
            py::arg("intercept"), "(objective, grad_coef, grad_intercept) at (coef, intercept).")

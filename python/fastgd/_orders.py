@@ -12,10 +12,25 @@ other.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _core
+
+# A block order's geometry: blocks of contiguous rows about this size, which the memory streams at
+# full speed, and windows of this many blocks, within which the rows are shuffled. bench/roofline.py
+# --block measures the choice.
+BLOCK_BYTES = 64 * 1024
+WINDOW_BLOCKS = 4
+
+
+class BlockOrder(NamedTuple):
+    """An epoch's block-shuffled order: ``rows`` visited in turn, and ``stream``, at each position
+    the row that the kernel fetches a window ahead, in storage order within each block."""
+
+    rows: np.ndarray
+    stream: np.ndarray
 
 
 def shuffle(rng: np.random.Generator, order: np.ndarray) -> None:
@@ -25,6 +40,43 @@ def shuffle(rng: np.random.Generator, order: np.ndarray) -> None:
     bit_generator = rng.bit_generator
     with bit_generator.lock:
         _core.shuffle(bit_generator.capsule, order)
+
+
+def block_order(
+    rng: np.random.Generator,
+    n_rows: int,
+    row_bytes: float,
+    *,
+    rows: np.ndarray | None = None,
+    block_bytes: int = BLOCK_BYTES,
+    window_blocks: int = WINDOW_BLOCKS,
+) -> BlockOrder:
+    """A block-shuffled order of ``n_rows`` rows (or of the positions of ``rows``, mapped to them)
+    drawn from ``rng``: the blocks of about ``block_bytes`` of contiguous rows (``row_bytes`` each)
+    in a random order, then the rows within each window of ``window_blocks`` consecutive blocks of
+    that order shuffled (CorgiPile's two-level shuffle, Xu et al., SIGMOD 2022)."""
+    block_rows = max(1, int(block_bytes // max(row_bytes, 1.0)))
+    n_blocks = -(-n_rows // block_rows)
+    blocks = rng.permutation(n_blocks)
+    starts = blocks * block_rows
+    sizes = np.minimum(starts + block_rows, n_rows) - starts
+    # The blocks' rows one after the other, in the blocks' order: what the memory streams.
+    offsets = np.cumsum(sizes) - sizes
+    sequential = np.arange(n_rows, dtype=np.int64) - np.repeat(offsets - starts, sizes)
+    order = sequential.copy()
+    window_ends = np.cumsum(sizes)[window_blocks - 1 :: window_blocks].tolist()
+    lo = 0
+    for hi in [*window_ends, n_rows]:
+        if hi > lo:
+            rng.shuffle(order[lo:hi])
+        lo = hi
+    # A window ahead: the position of a row in the next window, clamped at the last row.
+    ahead = min(window_blocks * block_rows, n_rows - 1)
+    stream = np.concatenate([sequential[ahead:], np.full(ahead, sequential[-1])])
+    if rows is not None:
+        rows = rows.astype(np.int64, copy=False)
+        return BlockOrder(rows[order], rows[stream])
+    return BlockOrder(order, stream)
 
 
 class ShuffledOrders:
@@ -67,3 +119,42 @@ class ShuffledOrders:
     def close(self) -> None:
         """Stop after the draw in flight (it finishes in the background: nothing waits for it)."""
         self._pool.shutdown(wait=False)
+
+
+class BlockOrders:
+    """``next()`` returns each epoch's :class:`BlockOrder`, a new one drawn from ``rng`` per epoch
+    (in a background thread while the current epoch trains, as :class:`ShuffledOrders` does)."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        n_rows: int,
+        row_bytes: float,
+        rows: np.ndarray | None = None,
+        n_epochs: int | None = None,
+    ):
+        self.rng = rng
+        self._left = n_epochs
+        self._draw = lambda: block_order(rng, n_rows, row_bytes, rows=rows)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fastgd-shuffle")
+        self._pending: Future = self._pool.submit(self._draw)
+
+    def next(self) -> BlockOrder:
+        order = self._pending.result()
+        if self._left is not None:
+            self._left -= 1
+            if self._left <= 0:
+                return order
+        self._pending = self._pool.submit(self._draw)
+        return order
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def row_bytes(X) -> float:
+    """The bytes an epoch reads per row of X: a dense row, or a CSR row's values and indices."""
+    if isinstance(X, np.ndarray):
+        return float(X.shape[1] * X.itemsize) if X.ndim == 2 else float(X.itemsize)
+    nnz = X.indptr[-1] if X.shape[0] else 0
+    return (nnz * (X.data.itemsize + X.indices.itemsize)) / max(X.shape[0], 1) + X.indptr.itemsize

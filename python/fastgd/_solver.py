@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, schedules
-from ._orders import ShuffledOrders
+from ._orders import BlockOrder, BlockOrders, ShuffledOrders, row_bytes
 from ._validation import as_vector
 from .schedules import Plateau
 
@@ -71,7 +71,7 @@ class Settings:
     max_iter: int
     tol: float | None  # None: no stopping on the loss
     n_iter_no_change: int
-    shuffle: bool
+    shuffle: bool | str  # True, False or "block"
     n_threads: int
     classification: bool
     callbacks: Sequence[Callable[[int, float], Any]] = ()
@@ -159,13 +159,28 @@ def _validation_score(X, rows, task: Task, classification: bool) -> float:
     return float(1.0 - (sw @ (y - p) ** 2) / denom) if denom > 0 else 0.0
 
 
+def start_orders(
+    shuffle: bool | str,
+    rng: np.random.Generator,
+    X: Any,
+    n_rows: int,
+    rows: np.ndarray | None = None,
+    n_epochs: int | None = None,
+) -> ShuffledOrders | BlockOrders:
+    """The epochs' orders of ``shuffle`` (True: full permutations; "block": block-shuffled), of
+    ``n_rows`` rows or of ``rows``, the first one drawn at once."""
+    if shuffle == "block":
+        return BlockOrders(rng, n_rows, row_bytes(X), rows, n_epochs=n_epochs)
+    return ShuffledOrders(rng, n_rows, rows, n_epochs=n_epochs)
+
+
 def run(
     X: np.ndarray,
     tasks: list[Task],
     s: Settings,
     rng: np.random.Generator,
     train_rows: np.ndarray | None = None,
-    orders: ShuffledOrders | None = None,
+    orders: ShuffledOrders | BlockOrders | None = None,
 ) -> Result:
     """Train the tasks for up to ``s.max_iter`` epochs; coef/intercept change in place.
 
@@ -193,7 +208,7 @@ def run(
     kernel_threads = max(1, s.n_threads // workers)
     # The first order is drawn while the problem is checked (both release the GIL).
     if orders is None and s.shuffle:
-        orders = ShuffledOrders(rng, m, train_rows, n_epochs=s.max_iter)
+        orders = start_orders(s.shuffle, rng, X, m, train_rows, n_epochs=s.max_iter)
     pool = None
     try:
         _prepare_problems(X, tasks, s, batch, kernel_threads)
@@ -203,12 +218,18 @@ def run(
             start = time.perf_counter()
             order = orders.next() if orders is not None else train_rows
 
-            def one_epoch(task: Task, order=order) -> None:
+            stream = None
+            if isinstance(order, BlockOrder):
+                order, stream = order
+
+            def one_epoch(task: Task, order=order, stream=stream) -> None:
                 total = 0.0
                 for lo in range(0, n_steps, steps_per_call):
                     hi = min(n_steps, lo + steps_per_call)
+                    part = None
                     if order is not None:
                         rows = order[lo * batch : hi * batch]
+                        part = None if stream is None else stream[lo * batch : hi * batch]
                     elif n_steps > steps_per_call:
                         rows = np.arange(lo * batch, min(m, hi * batch))
                     else:
@@ -220,6 +241,7 @@ def run(
                         lrs,
                         rows,
                         check_order=False,  # slices of a permutation made above
+                        stream=part,
                         **ops._model_state(task.optimizer, task.average, task.coef),
                     )
                 task.last_loss = total / m

@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, optimizers
+from . import _core, _orders, optimizers
 from ._backend import default_threads
+from ._orders import BlockOrder
 from ._params import check_param, check_threads
 from ._validation import (
     as_csr,
@@ -55,6 +56,8 @@ __all__ = [
     "LOSSES",
     "MULTINOMIAL",
     "PENALTIES",
+    "BlockOrder",
+    "block_order",
     "loss_and_derivative",
     "loss_and_grad",
     "n_steps",
@@ -190,6 +193,42 @@ def _on_device(X: Any) -> bool:
     return hasattr(X, "__cuda_array_interface__")
 
 
+def block_order(
+    rng: np.random.Generator,
+    X: Any,
+    *,
+    rows: Any = None,
+    block_bytes: int = _orders.BLOCK_BYTES,
+    window_blocks: int = _orders.WINDOW_BLOCKS,
+) -> BlockOrder:
+    """A block-shuffled epoch order over the rows of X (or over ``rows``, distinct row indices,
+    e.g. a training split), drawn from the seeded Generator ``rng``: blocks of contiguous rows of
+    about ``block_bytes`` in a random order, and the rows within each window of ``window_blocks``
+    consecutive blocks of that order shuffled. Pass it as :func:`sgd_epoch`'s ``order``: the
+    kernel then streams each window's blocks from memory a window ahead, so that the epoch reads X
+    at nearly the speed of an epoch in storage order (docs/performance.md). The same seed gives
+    the same order."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    block_bytes = check_int(block_bytes, "block_bytes", low=1)
+    window_blocks = check_int(window_blocks, "window_blocks", low=1)
+    if getattr(X, "ndim", None) != 2:
+        raise TypeError(f"X must be a 2-D array or a scipy.sparse matrix, got {type(X).__name__}")
+    n = X.shape[0]
+    if rows is not None:
+        rows = as_order(rows)
+        n = len(rows)
+    check_int(n, "the number of rows", low=1)
+    return _orders.block_order(
+        rng,
+        n,
+        _orders.row_bytes(X),
+        rows=rows,
+        block_bytes=block_bytes,
+        window_blocks=window_blocks,
+    )
+
+
 def n_steps(n_samples: int, batch_size: int) -> int:
     """Number of minibatch steps in one epoch: ``ceil(n_samples / batch_size)``."""
     n_samples = check_int(n_samples, "n_samples", low=1)
@@ -301,7 +340,8 @@ def sgd_epoch(
 
     ``order`` lists the rows of the epoch: usually a permutation of 0..n−1 (the default is
     0..n−1 in storage order), or any m ≤ n distinct row indices, e.g. the training part of a
-    split, which is used without copying X. The epoch has ``ceil(m / batch_size)`` steps; step s
+    split, which is used without copying X; or a :func:`block_order`, whose rows the kernel
+    streams. The epoch has ``ceil(m / batch_size)`` steps; step s
     takes the rows ``order[s*batch_size:(s+1)*batch_size]`` (the last batch may be smaller, b_s
     rows) and the learning rate ``lrs[s]``::
 
@@ -425,11 +465,15 @@ def sgd_epoch(
         intercept_decay=intercept_decay,
         l1_method=l1_method,
     )
+    stream = None
+    if isinstance(order, BlockOrder):
+        order, stream = order.rows, as_order(order.stream)
     return problem.run(
         coef,
         check_inplace(intercept, "intercept"),
         np.ascontiguousarray(lrs_arr, dtype=np.float64),
         None if order is None else as_order(order),
+        stream=stream,
         **_model_state(opt, average, coef),
     )
 

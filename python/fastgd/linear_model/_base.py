@@ -22,7 +22,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core, _solver, ops, optimizers, schedules
 from .._backend import default_threads
-from .._orders import ShuffledOrders
 from .._params import (
     SHARED_CONSTRAINTS,
     Boolean,
@@ -71,7 +70,7 @@ class _BaseSGD(BaseEstimator):
         "fit_intercept": [Boolean()],
         "max_iter": [Interval(Integral, 1, None)],
         "tol": [None, Interval(Real, 0, None)],
-        "shuffle": [Boolean()],
+        "shuffle": [Boolean(), Options(("block",))],
         "verbose": [Interval(Integral, 0, None), Boolean()],
         "epsilon": SHARED_CONSTRAINTS["epsilon"],
         "random_state": [
@@ -242,14 +241,20 @@ class _BaseSGD(BaseEstimator):
             seed = (seed + int(self.t_)) % _MAX_SEED
         return np.random.default_rng(seed)
 
-    def _start_orders(self, n_samples: int, *, partial: bool, fresh: bool):
+    def _start_orders(self, X, *, partial: bool, fresh: bool):
         """The epochs' row orders, drawing the first at once, so that it is ready when the data
         and targets are: None without shuffling, or with early stopping (whose training rows are
         not split yet: the solver starts the orders then). A fit that fails before training just
         drops them: their thread ends once its draw is done and the object is collected."""
         if not self.shuffle or self.early_stopping:
             return None
-        return ShuffledOrders(self._fit_rng(fresh), n_samples, n_epochs=self._epochs(partial))
+        return _solver.start_orders(
+            self._shuffle(), self._fit_rng(fresh), X, X.shape[0], n_epochs=self._epochs(partial)
+        )
+
+    def _shuffle(self) -> bool | str:
+        """True (a full permutation per epoch), "block" (a block-shuffled order) or False."""
+        return "block" if self.shuffle == "block" else bool(self.shuffle)
 
     def _train(
         self,
@@ -264,7 +269,7 @@ class _BaseSGD(BaseEstimator):
         train_rows=None,
         validation_rows=None,
         joint: bool = False,
-        orders: ShuffledOrders | None = None,
+        orders: Any = None,
     ) -> _solver.Result:
         """Run the solver on fresh coef/intercept arrays. ``fresh``: start the schedules and the
         step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test;
@@ -298,7 +303,7 @@ class _BaseSGD(BaseEstimator):
             max_iter=max_iter,
             tol=None if self.tol is None else float(self.tol),
             n_iter_no_change=self.n_iter_no_change,
-            shuffle=bool(self.shuffle),
+            shuffle=self._shuffle(),
             n_threads=self._n_threads(),
             classification=isinstance(self, ClassifierMixin),
             callbacks=tuple(self.callbacks or ()),

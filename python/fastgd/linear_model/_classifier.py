@@ -28,8 +28,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
     Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
     'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
-    extra parameters (``batch_size``, schedule objects, ``n_jobs``, ``callbacks``,
-    ``optimizer``, ``sparse_updates``). With
+    extra parameters (``batch_size``, ``shuffle='block'``, schedule objects, ``n_jobs``,
+    ``callbacks``, ``optimizer``, ``sparse_updates``). With
     ``class_weight``, each sample's weight is multiplied by its class's weight (in one-vs-rest,
     the rest class weighs 1), as scikit-learn does.
 
@@ -111,7 +111,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         first = not partial or not hasattr(self, "classes_")
         soft = _targets.is_soft(y)
         X, y = self._validate_X(X, y, reset=first, multi_output=soft, ensure_all_finite=False)
-        orders = self._start_orders(X.shape[0], partial=partial, fresh=first)
+        orders = self._start_orders(X, partial=partial, fresh=first)
         y, classes, labels = _targets.check_targets(y, classes, soft)
         if first:
             self.classes_ = labels if classes is None else np.unique(classes)

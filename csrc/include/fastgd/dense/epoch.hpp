@@ -40,6 +40,8 @@ struct EpochArgs {
   OptimizerArgs<T> optimizer{};  // plain SGD by default
   AverageArgs<T> average{};      // off by default
   CumulativeL1 cumulative{};     // l1_method="cumulative" (penalty.l1 is then 0); off by default
+  // A block order's rows to stream, one per position (RowSlice::stream); nullptr: none.
+  const std::int64_t* stream = nullptr;
 };
 
 namespace detail {
@@ -103,7 +105,7 @@ struct MinibatchEpoch {
     const Range next = nt == 1           ? Range{rows.end, n}
                        : (k + 1) % per ? slice_rows(s, k + 1)
                                        : slice_rows(s + 1, k + 1 - per);
-    const RowSlice slice{a.order, rows, next};
+    const RowSlice slice{a.order, rows, next, a.stream};
     std::fill(buf, buf + P + m, acc_t(0));
     buf[loss_at] = model.pass(a.X, a.sample_weight, slice, w, b, buf, buf + P);
   }
@@ -247,12 +249,14 @@ acc_t sgd_epoch_aligned(const EpochArgs<T>& a, const Model& model, T* w, T* b) {
   if constexpr (Model::kSmallBatchPath) {
     if (nt == 1 && B <= detail::kMaxSmallBatch && a.optimizer.kind == OptimizerKind::sgd &&
         !a.average.coef)
-      return B == 1 ? detail::small_batch_epoch<true>(a.X, model.y, a.sample_weight, a.order, n,
-                                                      B, a.lrs, a.penalty, a.cumulative,
-                                                      a.fit_intercept, model.loss, w, b)
-                    : detail::small_batch_epoch<false>(a.X, model.y, a.sample_weight, a.order, n,
-                                                       B, a.lrs, a.penalty, a.cumulative,
-                                                       a.fit_intercept, model.loss, w, b);
+      return B == 1 ? detail::small_batch_epoch<true>(a.X, model.y, a.sample_weight, a.order,
+                                                      a.stream, n, B, a.lrs, a.penalty,
+                                                      a.cumulative, a.fit_intercept, model.loss,
+                                                      w, b)
+                    : detail::small_batch_epoch<false>(a.X, model.y, a.sample_weight, a.order,
+                                                       a.stream, n, B, a.lrs, a.penalty,
+                                                       a.cumulative, a.fit_intercept, model.loss,
+                                                       w, b);
   }
   detail::MinibatchEpoch<T, Model> epoch(a, model, nt, w, b);
   if (nt == 1)

@@ -17,6 +17,10 @@ struct RowSlice {
   const std::int64_t* order;  // nullptr: position = row index
   Range rows;
   Range next;
+  // A block order's stream (orders.hpp): at position r, the row stream[r] of a window ahead is
+  // fetched too, so that each window's blocks arrive in storage order, which the memory streams,
+  // before its rows are read in their shuffled order. nullptr: none.
+  const std::int64_t* stream = nullptr;
   index_t row_at(index_t r) const noexcept { return order ? index_t(order[r]) : r; }
   // How many positions ahead rows are prefetched: kPrefetchRows through a permutation,
   // kPrefetchBytes' worth of rows in order.
@@ -32,6 +36,11 @@ struct RowSlice {
   template <class T, class... PerRow>
   FASTGD_ALWAYS_INLINE void prefetch_ahead(const DenseView<T>& X, index_t r, index_t ahead,
                                            const PerRow*... per_row) const noexcept {
+    if (stream) {
+      const index_t s = index_t(stream[r]);
+      prefetch_lines(X.row(s), X.n_cols * index_t(sizeof(T)));
+      ((per_row ? FASTGD_PREFETCH(per_row + s) : void()), ...);
+    }
     index_t q = r + ahead;
     if (q >= rows.end) {
       q = next.begin + (q - rows.end);

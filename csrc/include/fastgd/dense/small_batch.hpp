@@ -88,13 +88,14 @@ FASTGD_ALWAYS_INLINE void small_batch_update(T* FASTGD_RESTRICT w, const T* cons
 // step, as scikit-learn does on dense data.
 template <bool kPerSample, class T, class Loss>
 FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, const T* sw,
-                                            const std::int64_t* order, index_t n, index_t B,
+                                            const std::int64_t* order,
+                                            const std::int64_t* stream, index_t n, index_t B,
                                             const double* lrs, const Penalty& pen,
                                             const CumulativeL1& cumulative, bool fit_intercept,
                                             const Loss& loss, T* FASTGD_RESTRICT w,
                                             T* b) noexcept {
   const index_t d = X.n_cols;  // n: rows in the epoch (len(order), or all of X)
-  const RowSlice all{order, {0, n}, {n, n}};
+  const RowSlice all{order, {0, n}, {n, n}, stream};
   const index_t ahead = RowSlice::prefetch_distance(X, order);
   acc_t loss_sum = 0;
   T bias = *b;

@@ -31,6 +31,9 @@ struct CsrEpochArgs {
   // l1_method="cumulative" (batch size 1, synchronous, penalty.l1 = 0): after each step the
   // row's columns are clipped (clip_row), as scikit-learn does on sparse data. Off by default.
   CumulativeL1 cumulative{};
+  // A block order's rows to stream, one per position (as RowSlice::stream on dense data);
+  // nullptr: none.
+  const std::int64_t* stream = nullptr;
 };
 
 namespace sparse_detail {
@@ -58,6 +61,14 @@ inline index_t row_at(const CsrEpochArgs<T, I>& a, index_t r) noexcept {
 template <class T, class I>
 FASTGD_ALWAYS_INLINE void prefetch_permuted(const CsrEpochArgs<T, I>& a, index_t pos) noexcept {
   if (!a.order) return;
+  if (a.stream) {
+    const index_t s = index_t(a.stream[pos]);
+    const index_t k = a.X.begin(s), m = a.X.nnz(s);
+    prefetch_lines(a.X.indices + k, m * index_t(sizeof(I)));
+    prefetch_lines(a.X.data + k, m * index_t(sizeof(T)));
+    if (a.y) FASTGD_PREFETCH(a.y + s);
+    if (a.sample_weight) FASTGD_PREFETCH(a.sample_weight + s);
+  }
   if (pos + 2 * kPrefetchRows < a.n_rows)
     FASTGD_PREFETCH(a.X.indptr + a.order[pos + 2 * kPrefetchRows]);
   if (pos + kPrefetchRows < a.n_rows) {
