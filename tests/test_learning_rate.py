@@ -61,21 +61,25 @@ def test_gram_bounds_match_eigvalsh(kind, weights, c, dtype):
         if kind == "csr64":
             data.indices = data.indices.astype(np.int64)
             data.indptr = data.indptr.astype(np.int64)
-    lam, max_row, it = _core.gram_bounds(
-        data, sw, intercept_scale=c, n_threads=2, max_iter=500, rtol=1e-9
+    u = rng.uniform(0.0, 2.0, n).astype(dtype)
+    lam, max_row, noise, it = _core.gram_bounds(
+        data, sw, noise_weight=u, intercept_scale=c, n_threads=2, max_iter=500, rtol=1e-9
     )
     ref_lam, ref_max = gram_reference(X, sw, c)
+    X64 = X.astype(np.float64)
+    ref_noise = np.mean(u.astype(np.float64) * ((X64**2).sum(1) + c * c))
     rtol = 1e-6 if dtype == np.float64 else 1e-4
     assert lam <= ref_lam * (1 + rtol)  # ‖Av‖ from below
     np.testing.assert_allclose(lam, ref_lam, rtol=rtol)
     np.testing.assert_allclose(max_row, ref_max, rtol=rtol)
+    np.testing.assert_allclose(noise, ref_noise, rtol=rtol)
     assert 1 <= it <= 500
 
 
 def test_gram_bounds_default_tolerance_close_and_cheap():
     # Unscaled and correlated: the defaults (≤ 10 passes, rtol 1e-2) land within 2% of λ_max.
     X, _ = unscaled(2000, 30)
-    lam, _, it = _core.gram_bounds(X, None, intercept_scale=1.0, max_iter=10, rtol=1e-2)
+    lam, _, _, it = _core.gram_bounds(X, None, intercept_scale=1.0, max_iter=10, rtol=1e-2)
     ref_lam, _ = gram_reference(X)
     assert 0.98 * ref_lam <= lam <= ref_lam * (1 + 1e-9)
     assert it <= 10
@@ -87,7 +91,21 @@ def test_gram_bounds_same_bits_for_a_thread_count_and_csr_equals_dense():
     a = _core.gram_bounds(X, n_threads=2, max_iter=5, rtol=0.0)
     assert a == _core.gram_bounds(X, n_threads=2, max_iter=5, rtol=0.0)
     b = _core.gram_bounds(sp.csr_matrix(X), n_threads=1, max_iter=5, rtol=0.0)
-    np.testing.assert_allclose(a[:2], b[:2], rtol=1e-12)
+    np.testing.assert_allclose(a[:3], b[:3], rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gram_bounds_row_step_reads_a_strided_sample(sparse):
+    # λ_max from every 7th row (the power iterations' sample); the row norms from all rows.
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1000, 8)) * rng.uniform(0.5, 2.0, 8) + 1.0
+    sw = rng.uniform(0.5, 2.0, 1000)
+    data = sp.csr_matrix(X) if sparse else X
+    lam, max_row, _, _ = _core.gram_bounds(data, sw, row_step=7, max_iter=300, rtol=0)
+    np.testing.assert_allclose(lam, gram_reference(X[::7], sw[::7])[0], rtol=1e-9)
+    np.testing.assert_allclose(max_row, gram_reference(X, sw)[1], rtol=1e-12)
+    # The sample's estimate is close to the whole data's for rows drawn alike.
+    assert lam == pytest.approx(gram_reference(X, sw)[0], rel=0.1)
 
 
 def test_gram_bounds_repeated_csr_indices_add_up():
@@ -95,14 +113,14 @@ def test_gram_bounds_repeated_csr_indices_add_up():
     X = sp.csr_matrix(
         (np.array([1.0, 2.0, 1.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 2)
     )
-    _, max_row, _ = _core.gram_bounds(X, intercept_scale=1.0)
+    _, max_row, _, _ = _core.gram_bounds(X, intercept_scale=1.0)
     assert max_row == pytest.approx(10.0)
-    lam, _, _ = _core.gram_bounds(X, intercept_scale=1.0, max_iter=200, rtol=0)
+    lam, _, _, _ = _core.gram_bounds(X, intercept_scale=1.0, max_iter=200, rtol=0)
     assert lam == pytest.approx(gram_reference(X.toarray())[0], rel=1e-9)
 
 
 def test_gram_bounds_zero_data():
-    lam, max_row, _ = _core.gram_bounds(np.zeros((5, 3)), intercept_scale=0.0)
+    lam, max_row, _, _ = _core.gram_bounds(np.zeros((5, 3)), intercept_scale=0.0)
     assert lam == 0.0 and max_row == 0.0
 
 
@@ -112,6 +130,7 @@ def test_gram_bounds_zero_data():
         (dict(intercept_scale=-1.0), ValueError, "intercept_scale"),
         (dict(n_threads=0), ValueError, "n_threads"),
         (dict(max_iter=0), ValueError, "max_iter"),
+        (dict(row_step=0), ValueError, "row_step"),
         (dict(rtol=float("nan")), ValueError, "rtol"),
     ],
 )
@@ -129,6 +148,8 @@ def test_gram_bounds_bad_inputs():
         _core.gram_bounds(np.ones((3, 2)), np.ones(3, dtype=np.float32))  # X's dtype, no copy
     with pytest.raises(ValueError, match="NaN"):
         _core.gram_bounds(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match="noise_weight"):
+        _core.gram_bounds(np.ones((3, 2)), noise_weight=np.array([1.0, np.inf, 1.0]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,8 +249,8 @@ def test_schedule_auto_starts_at_one_over_L_B_and_halves_on_plateaus():
     sched.reset()
     assert sched(0) == lr0
     assert sched.min_lr == pytest.approx(lr0 * schedules.AUTO_MIN_FRACTION)
-    full = schedules.auto(X, batch_size=None, alpha=0.0)
-    assert full(0) == pytest.approx(1.0 / gram_reference(X)[0], rel=0.02)
+    full = schedules.auto(X, batch_size=None, alpha=0.0)  # full batch: 1/L, within 2/L
+    assert 1.0 / gram_reference(X)[0] <= full(0) <= 1.2 / gram_reference(X)[0]
 
 
 def test_schedule_auto_optimizers():
@@ -377,9 +398,34 @@ def test_auto_schedule_matches_the_data_smoothness():
     est = SGDRegressor(learning_rate="auto", batch_size=4, max_iter=1, tol=None, random_state=0)
     est.fit(X, y)
     state = est._task_states[0].schedule
-    expected = schedules.auto(X, loss="squared_error", batch_size=4, alpha=est.alpha)
+    expected = schedules.auto(X, y, loss="squared_error", batch_size=4, alpha=est.alpha)
     assert state.lr == pytest.approx(float(expected(0)))
     assert state.smoothness_.L_B == pytest.approx(expected.smoothness_.L_B)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "log_loss", "multinomial"])
+def test_noise_cap_against_reference(loss):
+    # η ≤ 4·NOISE_SHARE·F(0)/tr Σ_B(0), tr Σ_1(0) = mean_i s_i·|∂L(0, y_i)/∂p|²·‖x̃_i‖².
+    rng = np.random.default_rng(14)
+    n, d, B = 3000, 5, 64
+    X = rng.standard_normal((n, d)) * 2
+    sw = rng.uniform(0.5, 1.5, n)
+    if loss == "squared_error":
+        y = X @ rng.standard_normal(d) + 3.0
+        g2, f0 = y**2, 0.5 * y**2
+    elif loss == "log_loss":
+        y = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+        g2, f0 = np.full(n, 0.25), np.full(n, np.log(2))
+    else:
+        y = rng.integers(0, 4, n)
+        g2, f0 = np.full(n, 0.75 ** 2 + 3 / 16), np.full(n, np.log(4))  # ‖1/K − e_y‖², log K
+    sched = schedules.auto(X, y, loss=loss, batch_size=B, alpha=0.0, sample_weight=sw)
+    trace = np.mean(sw * g2 * ((X**2).sum(1) + 1.0))
+    expected = 4 * _auto_rate.NOISE_SHARE * np.mean(sw * f0) / ((n - B) / (B * (n - 1)) * trace)
+    assert sched.smoothness_.noise_step == pytest.approx(expected, rel=1e-9)
+    assert float(sched(0)) == pytest.approx(min(expected, 1 / sched.smoothness_.L_B))
+    # Full batch has no sampling noise: no cap.
+    assert schedules.auto(X, y, loss=loss, batch_size=None).smoothness_.noise_step == math.inf
 
 
 def test_auto_default_paths_untouched():

@@ -16,6 +16,16 @@ step, which does not limit the step), with x̃_i = (x_i, c) and θ = (w, b):
 c is the intercept's column: 0 without an intercept, 1 on dense X, and √decay where the
 intercept's updates are scaled by ``intercept_decay`` (the estimators' 0.01 on sparse X), since a
 coordinate updated at rate decay·η is one of scale √decay in the rescaled problem.
+
+1/L_B is the largest step that makes steady progress; with noisy gradients it also sets the noise
+floor, the excess loss where constant-rate SGD stops improving: about η/4·tr Σ_B for a rate η, Σ_B
+the covariance of a batch's gradient at the optimum (the stationary variance of SGD on a
+quadratic). When targets are given, the first rate is also capped so that this floor is at most
+NOISE_SHARE of the loss: η ≤ 4·NOISE_SHARE·F(0)/tr Σ_B(0), the gradient noise measured at the zero
+model (tr Σ_1(0) = (1/n) Σ_i s_i·L'(0, y_i)²·‖x̃_i‖², the second moment, in the power iterations'
+first pass) and scaled by the loss, as it is for these losses (tr Σ_1 ∝ F for squared error with
+independent residuals). The cap matters on large, noisy problems, where the smooth step reaches
+its floor within an epoch; the halvings on plateaus take the rate lower from there.
 """
 
 from __future__ import annotations
@@ -31,14 +41,24 @@ from ._backend import default_threads
 from ._params import check_param, check_threads
 from ._validation import as_csr, as_vector, check_data_matrix, check_option, is_sparse
 
-# Power iterations: the step needs λ_max to a few per cent, and each iteration costs a pass over
-# X; the warm start (the columns' scales) gets there in a few passes on unscaled or correlated
-# data, and ‖Av‖ only ever underestimates λ_max, by less than the last relative change.
+# Power iterations: each costs a pass over X (over a sample of rows on large X, below) and
+# stops when ‖Av‖ changes by less than 1%; ‖Av‖ approaches λ_max from below, fast from the warm
+# start (the columns' scales) on unscaled or correlated data, and slowly on a flat spectrum
+# (standardized features), where it may stop some 10% under λ_max: a gradient step is stable up
+# to 2/L, so the step keeps a margin.
 POWER_MAX_ITER = 10
 POWER_RTOL = 1e-2
+# The power iterations read every k-th row when X has more rows than this many per column (and
+# at least POWER_MIN_ROWS): the sample's Gram matrix estimates λ_max within a few per cent (a
+# random matrix's top eigenvalue is off by about 2·√(d/rows)), and from above on average, which
+# errs on the safe side; the largest row norm and the noise still see every row.
+POWER_ROWS_PER_COLUMN = 32
+POWER_MIN_ROWS = 16384
 # The optimizers whose step is normalized per coordinate (torch's Adagrad, RMSprop, Adam): their
 # rate is a distance in weight units, not a multiple of the gradient.
 NORMALIZED = ("adagrad", "rmsprop", "adam", "adamw")
+# The noise floor the first rate allows, as a share of the starting loss (see above).
+NOISE_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -50,11 +70,12 @@ class Smoothness:
     L_B: float  # expected, of a batch of B rows
     lambda_max: float  # of X̃ᵀSX̃/n
     iterations: int  # power iterations run
+    noise_step: float = math.inf  # the rate whose noise floor is NOISE_SHARE of the loss
 
     @property
     def step(self) -> float:
-        """1/L_B: the plain SGD step of ``learning_rate="auto"``."""
-        return 1.0 / self.L_B
+        """min(1/L_B, noise_step): the plain SGD step of ``learning_rate="auto"``."""
+        return min(1.0 / self.L_B, self.noise_step)
 
 
 def expected_smoothness(L: float, L_max: float, n: int, batch_size: int) -> float:
@@ -90,9 +111,11 @@ def smoothness(
     n_samples: int | None = None,
     n_threads: Any = None,
     check_input: bool = True,
+    start_noise: tuple[np.ndarray, float] | None = None,
 ) -> Smoothness:
     """L, L_max and L_B of the problem; ``batch_size=None`` is full batch. ``n_samples``: the
-    rows an epoch draws from (a training split), when not all of X's."""
+    rows an epoch draws from (a training split), when not all of X's. ``start_noise``: (u, F(0))
+    from :func:`noise_at_zero`, for the noise cap."""
     kind = check_option(loss, "loss", _core.Loss)
     batch = None if batch_size is None else check_param(batch_size, "batch_size")
     l2 = l2_strength(penalty, alpha, l1_ratio)
@@ -100,13 +123,18 @@ def smoothness(
         raise TypeError(f"fit_intercept must be a bool, got {fit_intercept!r}")
     X = as_csr(X) if is_sparse(X) else check_data_matrix(X)
     sw = None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype)
-    lam, max_row, iterations = _core.gram_bounds(
+    u = None if start_noise is None else as_vector(start_noise[0], "noise_weight", X.dtype)
+    n_rows, n_cols = X.shape
+    sample = max(POWER_MIN_ROWS, POWER_ROWS_PER_COLUMN * (n_cols + 1))
+    lam, max_row, noise, iterations = _core.gram_bounds(
         X,
         sw,
+        noise_weight=u,
         intercept_scale=math.sqrt(intercept_decay) if fit_intercept else 0.0,
         n_threads=check_threads(n_threads, default_threads()),
         max_iter=POWER_MAX_ITER,
         rtol=POWER_RTOL,
+        row_step=max(1, n_rows // sample),
         check_finite=bool(check_input),
     )
     if not (math.isfinite(lam) and math.isfinite(max_row)) and not check_input:
@@ -115,7 +143,7 @@ def smoothness(
     curvature = _core.loss_curvature(kind)
     L = curvature * lam + l2
     L_max = max(curvature * max_row + l2, L)  # L ≤ L_max always; rounding must not invert it
-    n = X.shape[0] if n_samples is None else int(n_samples)
+    n = n_rows if n_samples is None else int(n_samples)
     B = n if batch is None else batch
     L_B = expected_smoothness(L, L_max, n, B)
     if not (L_B > 0 and math.isfinite(L_B)):
@@ -123,7 +151,45 @@ def smoothness(
             "learning_rate='auto' needs a non-zero, finite smoothness: X (with its intercept "
             "column) is all zeros and there is no L2 penalty, or its values overflow; set a rate"
         )
-    return Smoothness(L=L, L_max=L_max, L_B=L_B, lambda_max=lam, iterations=iterations)
+    noise_step = math.inf
+    if start_noise is not None and B < n:
+        batch_noise = (n - B) / (B * (n - 1)) * noise  # without replacement
+        if batch_noise > 0 and start_noise[1] > 0:
+            noise_step = 4.0 * NOISE_SHARE * start_noise[1] / batch_noise
+    return Smoothness(
+        L=L, L_max=L_max, L_B=L_B, lambda_max=lam, iterations=iterations, noise_step=noise_step
+    )
+
+
+def noise_at_zero(
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    loss: Any,
+    epsilon: float = 0.1,
+    label_smoothing: float = 0.0,
+    n_classes: int | None = None,
+) -> tuple[np.ndarray, float]:
+    """(u, F(0)) at the zero model: u_i = s_i·‖∂L(0, y_i)/∂p‖² and the mean loss F(0). The
+    softmax's y: class indices (K = ``n_classes`` or max + 1) or (n, K) probabilities."""
+    kind = check_option(loss, "loss", _core.Loss)
+    y = np.asarray(y)
+    s = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if _core.loss_targets(kind) == _core.Targets.classes:
+        if y.ndim == 2:
+            t = y.astype(np.float64)
+        else:
+            K = int(n_classes) if n_classes is not None else int(y.max()) + 1
+            t = np.zeros((len(y), K))
+            t[np.arange(len(y)), y.astype(np.int64)] = 1.0
+        K = t.shape[1]
+        t = (1.0 - label_smoothing) * t + label_smoothing / K
+        g2 = ((1.0 / K - t) ** 2).sum(axis=1)  # softmax(0) = 1/K: the gradient is 1/K − t
+        return s * g2, float(np.mean(s * np.log(K) * t.sum(axis=1)))
+    values, derivs = _core.loss_and_derivative(
+        kind, np.zeros(len(y)), np.ascontiguousarray(y, dtype=np.float64), float(epsilon)
+    )
+    return s * derivs**2, float(np.mean(s * values))
 
 
 def optimizer_rate(step: float, optimizer: Any, grad_rms: float | None = None) -> float:

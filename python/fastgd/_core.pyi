@@ -115,12 +115,14 @@ def gram_bounds(
     X: Any,
     sample_weight: _Floats | None = None,
     *,
+    noise_weight: _Floats | None = None,
     intercept_scale: float = 1.0,
     n_threads: int = 1,
     max_iter: int = 10,
     rtol: float = 0.01,
+    row_step: int = 1,
     check_finite: bool = True,
-) -> tuple[float, float, int]: ...
+) -> tuple[float, float, float, int]: ...
 def read_bandwidth(buffer: npt.NDArray[Any], n_threads: int, repeats: int = 5) -> float: ...
 def random_update_seconds(
     buffer: npt.NDArray[np.float64], indices: npt.NDArray[np.integer[Any]], repeats: int = 3

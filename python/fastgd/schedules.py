@@ -448,6 +448,7 @@ AUTO_MIN_FRACTION = 1e-2
 
 def auto(
     X: Any,
+    y: Any = None,
     *,
     loss: str = "squared_error",
     batch_size: int | None = 1,
@@ -458,6 +459,7 @@ def auto(
     sample_weight: Any = None,
     optimizer: Any = None,
     intercept_decay: float = 1.0,
+    epsilon: float = 0.1,
     patience: int = 5,
     tol: float = 1e-3,
     n_threads: int | None = None,
@@ -465,7 +467,8 @@ def auto(
 ) -> Adaptive:
     """The schedule of ``learning_rate="auto"``, from the data: an :class:`Adaptive` schedule
     whose first rate is the step 1/L_B of the problem's smoothness, halved whenever the epoch
-    loss (passed to ``update``) stops improving, down to 1% of the first rate.
+    loss (passed to ``update``) stops improving for ``patience`` epochs, down to 1% of the first
+    rate.
 
     L_B is the expected smoothness of a batch of ``batch_size`` rows (``None``: full batch)
     (Gower et al., ICML 2019)::
@@ -480,6 +483,11 @@ def auto(
     2 for squared_hinge, modified_huber and squared_epsilon_insensitive, and 1 for the piecewise
     linear hinge and epsilon_insensitive (the curvature of their unit Huber smoothing).
 
+    With the targets ``y`` (as :func:`fastgd.ops.sgd_epoch` takes them), the first rate is also
+    capped so that SGD's noise floor, about η/4 times the trace of the batch gradient's
+    covariance, stays near 1% of the loss: η ≤ 0.04·F(0)/tr Σ_B(0), measured at the zero model
+    in the same pass (docs/learning_rate.md). The estimators always pass their targets.
+
     ``optimizer``: momentum and Nesterov take (1−μ)/L_B, the rate whose built-up step is 1/L_B;
     Adagrad, RMSprop and Adam normalize each coordinate's step, and need ``grad_rms`` (the root
     mean square of the gradient at the starting point: their rate is then grad_rms/L_B, the size
@@ -488,8 +496,12 @@ def auto(
     """
     from . import _auto_rate
 
+    noise = None
+    if y is not None:
+        noise = _auto_rate.noise_at_zero(y, sample_weight, loss=loss, epsilon=epsilon)
     s = _auto_rate.smoothness(
         X,
+        start_noise=noise,
         loss=loss,
         batch_size=batch_size,
         alpha=alpha,
@@ -504,7 +516,7 @@ def auto(
 
 
 def _auto_schedule(smoothness: Any, lr: float, patience: int, tol: float) -> Adaptive:
-    """The Adaptive schedule of ``auto`` from its first rate."""
+    """The schedule of ``auto`` from its first rate."""
     schedule = Adaptive(
         lr, factor=AUTO_FACTOR, patience=patience, tol=tol, min_lr=lr * AUTO_MIN_FRACTION
     )

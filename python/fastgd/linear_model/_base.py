@@ -342,11 +342,12 @@ class _BaseSGD(BaseEstimator):
         return result
 
     def _auto_schedule(self, X, targets, weights, coef, intercept, optimizer, train_rows, joint):
-        """learning_rate='auto': the step 1/L_B of the data's smoothness (fastgd._auto_rate),
-        halved on plateaus of the epoch loss (schedules.auto). One schedule serves every
-        one-vs-rest model: its smoothness takes each row's largest weight over the models, which
-        bounds each model's. The normalized optimizers scale the step by the first model's
-        gradient at the starting point (one more pass over X)."""
+        """learning_rate='auto': the step 1/L_B of the data's smoothness, capped by the first
+        model's gradient noise (fastgd._auto_rate), halved on plateaus of the loss
+        (schedules.auto). One schedule serves every one-vs-rest model: its smoothness takes each
+        row's largest weight over the models, which bounds each model's. The normalized
+        optimizers scale the step by the first model's gradient at the starting point (one more
+        pass over X)."""
         present = [w for w in weights if w is not None]
         sw = None
         if present:
@@ -366,6 +367,14 @@ class _BaseSGD(BaseEstimator):
             n_samples=None if train_rows is None else len(train_rows),
             n_threads=self._n_threads(),
             check_input=False,  # the solver's prepared problem scans X (once per fit)
+            start_noise=_auto_rate.noise_at_zero(
+                targets[0],
+                weights[0],
+                loss=ops.MULTINOMIAL if joint else self.loss,
+                epsilon=self.epsilon,
+                label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
+                n_classes=coef.shape[0] if joint else None,
+            ),
         )
         grad_rms = None
         if optimizer is not None and optimizer.kind in _auto_rate.NORMALIZED:
