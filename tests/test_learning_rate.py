@@ -216,7 +216,12 @@ def test_smoothness_of_a_problem_against_reference(dtype):
     X = (rng.standard_normal((n, d)) * 3 + 1).astype(dtype)
     sw = rng.uniform(0.5, 2.0, n).astype(dtype)
     s = _auto_rate.smoothness(
-        X, loss="log_loss", batch_size=16, alpha=0.01, penalty="elasticnet", l1_ratio=0.5,
+        X,
+        loss="log_loss",
+        batch_size=16,
+        alpha=0.01,
+        penalty="elasticnet",
+        l1_ratio=0.5,
         sample_weight=sw,
     )
     lam, max_row = gram_reference(X, sw, 1.0)
@@ -249,8 +254,8 @@ def test_schedule_auto_starts_at_one_over_L_B_and_halves_on_plateaus():
     sched.reset()
     assert sched(0) == lr0
     assert sched.min_lr == pytest.approx(lr0 * schedules.AUTO_MIN_FRACTION)
-    full = schedules.auto(X, batch_size=None, alpha=0.0)  # full batch: 1/L, within 2/L
-    assert 1.0 / gram_reference(X)[0] <= full(0) <= 1.2 / gram_reference(X)[0]
+    full = schedules.auto(X, batch_size=None, alpha=0.0)  # full batch: about 1/L, below 2/L
+    assert 1.0 / gram_reference(X)[0] <= full(0) <= 1.5 / gram_reference(X)[0]
 
 
 def test_schedule_auto_optimizers():
@@ -418,7 +423,7 @@ def test_noise_cap_against_reference(loss):
         g2, f0 = np.full(n, 0.25), np.full(n, np.log(2))
     else:
         y = rng.integers(0, 4, n)
-        g2, f0 = np.full(n, 0.75 ** 2 + 3 / 16), np.full(n, np.log(4))  # ‖1/K − e_y‖², log K
+        g2, f0 = np.full(n, 0.75**2 + 3 / 16), np.full(n, np.log(4))  # ‖1/K − e_y‖², log K
     sched = schedules.auto(X, y, loss=loss, batch_size=B, alpha=0.0, sample_weight=sw)
     trace = np.mean(sw * g2 * ((X**2).sum(1) + 1.0))
     expected = 4 * _auto_rate.NOISE_SHARE * np.mean(sw * f0) / ((n - B) / (B * (n - 1)) * trace)

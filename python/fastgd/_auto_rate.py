@@ -41,19 +41,20 @@ from ._backend import default_threads
 from ._params import check_param, check_threads
 from ._validation import as_csr, as_vector, check_data_matrix, check_option, is_sparse
 
-# Power iterations: each costs a pass over X (over a sample of rows on large X, below) and
-# stops when ‖Av‖ changes by less than 1%; ‖Av‖ approaches λ_max from below, fast from the warm
-# start (the columns' scales) on unscaled or correlated data, and slowly on a flat spectrum
-# (standardized features), where it may stop some 10% under λ_max: a gradient step is stable up
-# to 2/L, so the step keeps a margin.
+# Power iterations: each costs a pass over a sample of X's rows (below) and they stop when ‖Av‖
+# changes by less than 3%; ‖Av‖ approaches λ_max from below, fast from the warm start (the
+# columns' scales) on unscaled or correlated data, and slowly on a flat spectrum (standardized
+# features), where it may stop some 20% under λ_max: a gradient step is stable up to 2/L, and
+# the sample errs the other way.
 POWER_MAX_ITER = 10
-POWER_RTOL = 1e-2
-# The power iterations read every k-th row when X has more rows than this many per column (and
-# at least POWER_MIN_ROWS): the sample's Gram matrix estimates λ_max within a few per cent (a
-# random matrix's top eigenvalue is off by about 2·√(d/rows)), and from above on average, which
-# errs on the safe side; the largest row norm and the noise still see every row.
+POWER_RTOL = 3e-2
+# The power iterations read every k-th row, so that they see about POWER_ROWS_PER_COLUMN rows per
+# column that a row stores (its non-zeros on CSR) and at least POWER_MIN_ROWS: the sample's Gram
+# matrix estimates λ_max within some 40% (a random matrix's top eigenvalue is off by about
+# 2·√(columns/rows)), and from above on average, which errs on the safe side. The largest row
+# norm and the noise still see every row: one pass over all of X.
 POWER_ROWS_PER_COLUMN = 32
-POWER_MIN_ROWS = 16384
+POWER_MIN_ROWS = 8192
 # The optimizers whose step is normalized per coordinate (torch's Adagrad, RMSprop, Adam): their
 # rate is a distance in weight units, not a multiple of the gradient.
 NORMALIZED = ("adagrad", "rmsprop", "adam", "adamw")
@@ -125,7 +126,8 @@ def smoothness(
     sw = None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype)
     u = None if start_noise is None else as_vector(start_noise[0], "noise_weight", X.dtype)
     n_rows, n_cols = X.shape
-    sample = max(POWER_MIN_ROWS, POWER_ROWS_PER_COLUMN * (n_cols + 1))
+    stored = n_cols if not is_sparse(X) else X.nnz / max(n_rows, 1)
+    sample = max(POWER_MIN_ROWS, int(POWER_ROWS_PER_COLUMN * (stored + 1)))
     lam, max_row, noise, iterations = _core.gram_bounds(
         X,
         sw,

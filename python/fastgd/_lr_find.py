@@ -104,8 +104,9 @@ def lr_find(
     After each step the objective (loss and penalty) is measured on the same up to 1,024 rows
     (the first of the fit's first row order; a copy of them is the test's only copy of data) and
     smoothed by an exponential moving average (weight 0.8 of the past, debiased); the test stops
-    once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns an :class:`LRFinder` whose
-    ``suggestion`` is the rate of the steepest descent of the smoothed loss. ``estimator`` is
+    once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns an
+    :class:`LRFinder` whose ``suggestion`` is the rate of the steepest descent of the smoothed
+    loss. ``estimator`` is
     never modified: a clone (scikit-learn's ``clone``) is trained. Costs ``n_steps`` batch
     steps at most (``batch_size=None``: that many passes over X).
     """
@@ -180,7 +181,9 @@ def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
                     check_order=False,
                     **ops._model_state(task.optimizer, task.average, task.coef),
                 )
-            finite = all(np.isfinite(t.coef).all() and np.isfinite(t.intercept).all() for t in tasks)
+            finite = all(
+                np.isfinite(t.coef).all() and np.isfinite(t.intercept).all() for t in tasks
+            )
             loss = sum(_objective(p, t) for p, t in zip(probes, tasks)) if finite else math.nan
         if not math.isfinite(loss):
             diverged = True

@@ -84,18 +84,21 @@ void gram_rows(const CsrView<T, I>& X, const T* sw, double c, const double* v, a
   }
 }
 
-// max over rows [begin, end) of s_i·‖x̃_i‖², and col[j] += s_i·x_ij² (the warm start's scales).
+// max over rows [begin, end) of s_i·‖x̃_i‖², and col[j] += s_i·x_ij² over the rows of the power
+// iterations' sample, every step-th (the warm start's scales).
 template <class T>
 FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T* u, double c,
-                                     acc_t* col, index_t begin, index_t end, double*,
-                                     double* noise) noexcept {
+                                     acc_t* col, index_t begin, index_t end, index_t step,
+                                     double*, double* noise) noexcept {
   const index_t d = X.n_cols;
   double best = 0.0, total = 0.0;
   for (index_t i = begin; i < end; ++i) {
     const T* x = X.row(i);
     const double s = weight_at(sw, i);
+    if (i % step == 0) {
 #pragma omp simd
-    for (index_t j = 0; j < d; ++j) col[j] += s * double(x[j]) * double(x[j]);
+      for (index_t j = 0; j < d; ++j) col[j] += s * double(x[j]) * double(x[j]);
+    }
     const T* xs[1] = {x};
     acc_t sq[1];
     dot_rows<1>(xs, x, d, sq);
@@ -108,7 +111,7 @@ FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T
 
 template <class T, class I>
 double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_t* col,
-                 index_t begin, index_t end, double* row, double* noise) noexcept {
+                 index_t begin, index_t end, index_t step, double* row, double* noise) noexcept {
   // A row's entries are summed per column first (in `row`, d zeros, left zero): indices may
   // repeat, and repeats add up (data.hpp), so the sum of the squared entries is not the squared
   // norm of such a row.
@@ -121,7 +124,7 @@ double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_
       const double x = row[X.indices[k]];
       row[X.indices[k]] = 0.0;  // a repeated column counts once, and the buffer is clean again
       sq += x * x;
-      col[X.indices[k]] += s * x * x;
+      if (i % step == 0) col[X.indices[k]] += s * x * x;
     }
     best = std::max(best, s * (sq + c * c));
     if (u) total += double(u[i]) * (sq + c * c);
@@ -181,6 +184,8 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   std::vector<double> scratch(dense ? 0 : std::size_t(parts) * std::size_t(d), 0.0);
   GramBounds out;
   if (n == 0) return out;
+  const index_t step = std::max<index_t>(1, std::min(row_step, n));
+  const index_t sampled = (n + step - 1) / step;  // rows 0, step, 2·step, ...
 
   // Each part's rows go to one loop iteration: whichever thread runs it, its sums are the same.
   const auto over_parts = [&](index_t count, auto&& body) {
@@ -198,13 +203,13 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   over_parts(n, [&](int k, acc_t* acc, index_t b, index_t e) {
     double* row = dense ? nullptr : scratch.data() + std::size_t(k) * std::size_t(d);
     maxima[std::size_t(k)] =
-        detail::row_norms(X, sw, u, c, acc, b, e, row, &noises[std::size_t(k)]);
+        detail::row_norms(X, sw, u, c, acc, b, e, step, row, &noises[std::size_t(k)]);
   });
   out.max_row = *std::max_element(maxima.begin(), maxima.end());
   for (double part : noises) out.noise += part;  // in part order
   out.noise /= double(n);
   w[std::size_t(d)] = 0.0;
-  for (index_t i = 0; i < n; ++i) w[std::size_t(d)] += detail::weight_at(sw, i) * c * c;
+  for (index_t i = 0; i < n; i += step) w[std::size_t(d)] += detail::weight_at(sw, i) * c * c;
 
   std::vector<V> v(static_cast<std::size_t>(m));
   double norm = 0.0;
@@ -218,8 +223,6 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   set_v([&](index_t j) { return std::sqrt(w[j]) * detail::jitter(std::uint64_t(j)); },
         1.0 / std::sqrt(norm));
 
-  const index_t step = std::max<index_t>(1, std::min(row_step, n));
-  const index_t sampled = (n + step - 1) / step;  // rows 0, step, 2·step, ...
   double previous = 0.0;
   for (int it = 1; it <= max_iter; ++it) {
     over_parts(sampled, [&](int, acc_t* acc, index_t b, index_t e) {
