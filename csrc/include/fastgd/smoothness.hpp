@@ -112,19 +112,32 @@ FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T
 template <class T, class I>
 double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_t* col,
                  index_t begin, index_t end, index_t step, double* row, double* noise) noexcept {
-  // A row's entries are summed per column first (in `row`, d zeros, left zero): indices may
-  // repeat, and repeats add up (data.hpp), so the sum of the squared entries is not the squared
-  // norm of such a row.
+  // Indices may repeat, and repeats add up (data.hpp), so the sum of the squared entries is not
+  // the squared norm of such a row: a row whose indices do not increase strictly is summed per
+  // column first (in `row`, d zeros, left zero); the others (scipy's canonical form) are read
+  // as they are, without the scattered accesses.
   double best = 0.0, total = 0.0;
   for (index_t i = begin; i < end; ++i) {
     const double s = weight_at(sw, i);
-    for (index_t k = X.begin(i); k < X.end(i); ++k) row[X.indices[k]] += double(X.data[k]);
+    const bool sampled = i % step == 0;
+    bool increasing = true;
+    for (index_t k = X.begin(i) + 1; k < X.end(i) && increasing; ++k)
+      increasing = X.indices[k - 1] < X.indices[k];
     double sq = 0.0;
-    for (index_t k = X.begin(i); k < X.end(i); ++k) {
-      const double x = row[X.indices[k]];
-      row[X.indices[k]] = 0.0;  // a repeated column counts once, and the buffer is clean again
-      sq += x * x;
-      if (i % step == 0) col[X.indices[k]] += s * x * x;
+    if (increasing) {
+      for (index_t k = X.begin(i); k < X.end(i); ++k) {
+        const double x = double(X.data[k]);
+        sq += x * x;
+        if (sampled) col[X.indices[k]] += s * x * x;
+      }
+    } else {
+      for (index_t k = X.begin(i); k < X.end(i); ++k) row[X.indices[k]] += double(X.data[k]);
+      for (index_t k = X.begin(i); k < X.end(i); ++k) {
+        const double x = row[X.indices[k]];
+        row[X.indices[k]] = 0.0;  // a repeated column counts once, and the buffer is clean again
+        sq += x * x;
+        if (sampled) col[X.indices[k]] += s * x * x;
+      }
     }
     best = std::max(best, s * (sq + c * c));
     if (u) total += double(u[i]) * (sq + c * c);
