@@ -95,7 +95,7 @@ def _margin_terms(p: Problem, X, y, w, b):
     """Per-chunk (loss sum, gradient of the data term) in float64."""
     w = np.asarray(w, dtype=np.float64)
     total, grad, grad_b = 0.0, np.zeros_like(w), 0.0
-    for lo in range(0, len(X), CHUNK):
+    for lo in range(0, X.shape[0], CHUNK):
         x = X[lo : lo + CHUNK].astype(np.float64)
         t = y[lo : lo + CHUNK].astype(np.float64)
         z = x @ w + b
@@ -109,7 +109,7 @@ def _margin_terms(p: Problem, X, y, w, b):
             dz = -t / (1.0 + np.exp(m))
         grad += x.T @ dz
         grad_b += float(dz.sum())
-    n = len(X)
+    n = X.shape[0]
     return total / n, grad / n, grad_b / n
 
 

@@ -33,7 +33,8 @@ DIVERGES = (
     "eta0=0.01: the squared loss then diverges. scikit-learn's SGDRegressor only survives by "
     "clipping the loss derivative at 1e12 and returns meaningless weights; fastgd stops with a "
     "divergence error instead, as designed. The API this check tests is covered on scaled data "
-    "by test_fitted_attributes_and_idempotence below."
+    "by test_fitted_attributes_and_idempotence below, and with learning_rate='auto' these checks "
+    "pass (tests/test_learning_rate.py)."
 )
 
 

@@ -80,7 +80,8 @@ def test_core_stub_matches_the_module():
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):  # same parameters, in the same order
             signature = getattr(_core, node.name).__doc__.splitlines()[0]
-            assert re.findall(r"(?:\(|, )(\w+):", signature) == [a.arg for a in node.args.args]
+            params = node.args.args + node.args.kwonlyargs
+            assert re.findall(r"(?:\(|, )(\w+):", signature) == [a.arg for a in params]
         if isinstance(node, ast.ClassDef):
             cls = getattr(_core, node.name)
             if hasattr(cls, "__members__"):  # an enum: the same members, in the same order

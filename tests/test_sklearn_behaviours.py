@@ -266,6 +266,8 @@ def _deliberate(name, value, constraints):
         return True, "'none' is also accepted: it is what fastgd.ops calls no penalty"
     if name == "learning_rate" and callable(value):
         return True, "fastgd takes schedule objects and callables of step indices"
+    if name == "learning_rate" and isinstance(value, str) and value == "auto":
+        return True, "learning_rate='auto' takes the rate from the data (docs/learning_rate.md)"
     if name == "learning_rate" and isinstance(value, str) and value in ("pa1", "pa2"):
         return False, "passive-aggressive steps (scikit-learn 1.8) are not implemented"
     if name == "loss" and isinstance(value, str) and value == "perceptron":

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   fastgd::bindings::register_roofline(m);
   fastgd::bindings::register_problem(m);
   fastgd::bindings::register_orders(m);
+  fastgd::bindings::register_smoothness(m);
 }

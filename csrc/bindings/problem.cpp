@@ -220,22 +220,26 @@ AverageArgs<T> average_args(const FitOptions& o, std::optional<StateArrays>& ave
 
 }  // namespace
 
+Features features_of(const py::object& X, py::object* owner, bool check_finite, int n_threads) {
+  if (!py::isinstance<py::array>(X)) return csr_features(X, owner, check_finite, n_threads);
+  const auto a = py::reinterpret_borrow<py::array>(X);
+  *owner = a;
+  return with_dtype(a, "X", [&](auto tag) -> Features {
+    return dense_features<decltype(tag)>(a, check_finite, n_threads);
+  });
+}
+
 Problem::Problem(const py::object& X, const py::object& y,
                  const std::optional<py::array>& sample_weight, const FitOptions& options,
                  bool check_finite)
     : options_(options) {
   check_options(options_);
+  X_ = features_of(X, &X_owner_, check_finite, options_.n_threads);
   if (py::isinstance<py::array>(X)) {
-    const auto a = py::reinterpret_borrow<py::array>(X);
-    X_ = with_dtype(a, "X", [&](auto tag) -> Features {
-      return dense_features<decltype(tag)>(a, check_finite, options_.n_threads);
-    });
-    X_owner_ = a;
     if (options_.intercept_decay != 1.0)
       value_error("intercept_decay applies to sparse X (scikit-learn's SPARSE_INTERCEPT_DECAY); "
                   "dense X takes the plain update, intercept_decay=1");
   } else {
-    X_ = csr_features(X, &X_owner_, check_finite, options_.n_threads);
     check_sparse_options(options_);
   }
   set_targets(y, sample_weight);

@@ -29,6 +29,10 @@ using Features = std::variant<DenseView<float>, DenseView<double>, CsrView<float
                               CsrView<float, std::int64_t>, CsrView<double, std::int32_t>,
                               CsrView<double, std::int64_t>>;
 
+// X as the kernels see it (NumPy array or scipy.sparse CSR matrix), checked: shape, strides, the
+// CSR structure and, when asked, finiteness. `owner` receives the arrays the view points into.
+Features features_of(const py::object& X, py::object* owner, bool check_finite, int n_threads);
+
 // Everything about a fit that is not data, with the values checked.
 struct FitOptions {
   LossKind loss = LossKind::squared_error;

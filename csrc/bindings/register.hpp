@@ -10,5 +10,6 @@ void register_info(pybind11::module_& m);
 void register_roofline(pybind11::module_& m);
 void register_problem(pybind11::module_& m);
 void register_orders(pybind11::module_& m);
+void register_smoothness(pybind11::module_& m);
 
 }  // namespace fastgd::bindings

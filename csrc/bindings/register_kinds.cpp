@@ -54,6 +54,9 @@ void register_kinds(py::module_& m) {
         "Whether the loss takes labels or classes rather than real targets.");
   m.def("uses_epsilon", [](LossKind k) { return loss_info(k).uses_epsilon; }, py::arg("loss"),
         "Whether the loss reads epsilon (huber and the epsilon-insensitive losses).");
+  m.def("loss_curvature", [](LossKind k) { return loss_info(k).curvature; }, py::arg("loss"),
+        "A bound on the loss's curvature sup |L''(p)| (kinds.hpp says how the piecewise linear "
+        "losses and the softmax are counted).");
 
   py::enum_<OptimizerKind>(m, "Optimizer", "The optimizers of the kernels (optimizers.hpp).")
       .value("sgd", OptimizerKind::sgd)

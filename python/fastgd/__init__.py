@@ -5,6 +5,8 @@
 - :mod:`fastgd.ops`: the fused kernels as functions (``loss_and_grad``, ``sgd_epoch``).
 - :mod:`fastgd.optimizers`: Momentum, Nesterov, Adagrad, RMSprop, Adam, AdamW, averaging.
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
+- :func:`lr_find`: the learning-rate range test of an estimator (``learning_rate="auto"`` picks
+  a rate from the data's smoothness without one; docs/learning_rate.md).
 - :func:`build_info`: how this installation was built.
 """
 
@@ -18,6 +20,7 @@ __all__ = [
     "SGDRegressor",
     "__version__",
     "build_info",
+    "lr_find",
     "ops",
     "optimizers",
     "schedules",
@@ -31,4 +34,8 @@ def __getattr__(name: str):
         from . import linear_model
 
         return getattr(linear_model, name)
+    if name == "lr_find":
+        from ._lr_find import lr_find
+
+        return lr_find
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")

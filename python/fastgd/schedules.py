@@ -53,6 +53,7 @@ __all__ = [
     "OneCycle",
     "Warmup",
     "Adaptive",
+    "auto",
     "rates",
 ]
 
@@ -437,6 +438,90 @@ class Adaptive(Schedule):
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
         return np.full(steps.shape, self.lr_)
+
+
+# The decay of auto(): halve the rate on a plateau of the epoch loss, down to this fraction of the
+# first rate (about 7 halvings: the noise floor of SGD, proportional to the rate, 100× lower).
+AUTO_FACTOR = 2.0
+AUTO_MIN_FRACTION = 1e-2
+
+
+def auto(
+    X: Any,
+    y: Any = None,
+    *,
+    loss: str = "squared_error",
+    batch_size: int | None = 1,
+    alpha: float = 1e-4,
+    penalty: str = "l2",
+    l1_ratio: float = 0.15,
+    fit_intercept: bool = True,
+    sample_weight: Any = None,
+    optimizer: Any = None,
+    intercept_decay: float = 1.0,
+    epsilon: float = 0.1,
+    patience: int = 5,
+    tol: float = 1e-3,
+    n_threads: int | None = None,
+    grad_rms: float | None = None,
+) -> Adaptive:
+    """The schedule of ``learning_rate="auto"``, from the data: an :class:`Adaptive` schedule
+    whose first rate is the step 1/L_B of the problem's smoothness, halved whenever the epoch
+    loss (passed to ``update``) stops improving for ``patience`` epochs, down to 1% of the first
+    rate.
+
+    L_B is the expected smoothness of a batch of ``batch_size`` rows (``None``: full batch)
+    (Gower et al., ICML 2019)::
+
+        L     = κ·λ_max(X̃ᵀSX̃/n) + α(1−ρ)          (power iterations in the compiled core)
+        L_max = κ·max_i s_i·‖x̃_i‖² + α(1−ρ)
+        L_B   = n(B−1)/(B(n−1))·L + (n−B)/(B(n−1))·L_max
+
+    with x̃_i = (x_i, √intercept_decay) when ``fit_intercept`` (else x_i), S the sample weights,
+    ρ the L1 share of the penalty (0 for l2; the L1 part does not limit the step), and κ the
+    loss's curvature bound: 1 for squared_error and huber, 1/4 for log_loss, 1/2 for the softmax,
+    2 for squared_hinge, modified_huber and squared_epsilon_insensitive, and 1 for the piecewise
+    linear hinge and epsilon_insensitive (the curvature of their unit Huber smoothing).
+
+    With the targets ``y`` (as :func:`fastgd.ops.sgd_epoch` takes them), the first rate is also
+    capped so that SGD's noise floor, about η/4 times the trace of the batch gradient's
+    covariance, stays near 1% of the loss: η ≤ 0.04·F(0)/tr Σ_B(0), measured at the zero model
+    in the same pass (docs/learning_rate.md). The estimators always pass their targets.
+
+    ``optimizer``: momentum and Nesterov take (1−μ)/L_B, the rate whose built-up step is 1/L_B;
+    Adagrad, RMSprop and Adam normalize each coordinate's step, and need ``grad_rms`` (the root
+    mean square of the gradient at the starting point: their rate is then grad_rms/L_B, the size
+    of plain SGD's first step per coordinate). The schedule's ``smoothness_`` holds L, L_max, L_B.
+    Costs one pass over X for the row norms and one per power iteration (at most 10).
+    """
+    from . import _auto_rate
+
+    noise = None
+    if y is not None:
+        noise = _auto_rate.noise_at_zero(y, sample_weight, loss=loss, epsilon=epsilon)
+    s = _auto_rate.smoothness(
+        X,
+        start_noise=noise,
+        loss=loss,
+        batch_size=batch_size,
+        alpha=alpha,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        fit_intercept=fit_intercept,
+        intercept_decay=check_real(intercept_decay, "intercept_decay", low=0.0, high=1.0),
+        sample_weight=sample_weight,
+        n_threads=n_threads,
+    )
+    return _auto_schedule(s, _auto_rate.optimizer_rate(s.step, optimizer, grad_rms), patience, tol)
+
+
+def _auto_schedule(smoothness: Any, lr: float, patience: int, tol: float) -> Adaptive:
+    """The schedule of ``auto`` from its first rate."""
+    schedule = Adaptive(
+        lr, factor=AUTO_FACTOR, patience=patience, tol=tol, min_lr=lr * AUTO_MIN_FRACTION
+    )
+    schedule.smoothness_ = smoothness
+    return schedule
 
 
 # --------------------------------------------------------------------------------------------

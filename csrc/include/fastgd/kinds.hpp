@@ -33,18 +33,25 @@ struct LossInfo {
   const char* name;
   TargetKind targets;
   bool uses_epsilon;  // huber and the epsilon-insensitive losses
+  // A bound on the loss's curvature, sup |L''(p)| (the Lipschitz constant of L'), for the
+  // smoothness that learning_rate="auto" takes its step from; the softmax's is the bound ½ on
+  // the Hessian diag(π) − ππᵀ of its log-sum-exp. The piecewise linear losses (hinge,
+  // epsilon_insensitive) have no such bound: they take 1, the curvature of their Huber
+  // smoothing of unit width, with which the step keeps a unit margin's move per step bounded.
+  double curvature;
 };
 
 inline constexpr LossInfo kLossTable[] = {
-    {LossKind::squared_error, "squared_error", TargetKind::real, false},
-    {LossKind::huber, "huber", TargetKind::real, true},
-    {LossKind::epsilon_insensitive, "epsilon_insensitive", TargetKind::real, true},
-    {LossKind::squared_epsilon_insensitive, "squared_epsilon_insensitive", TargetKind::real, true},
-    {LossKind::log_loss, "log_loss", TargetKind::labels, false},
-    {LossKind::hinge, "hinge", TargetKind::labels, false},
-    {LossKind::squared_hinge, "squared_hinge", TargetKind::labels, false},
-    {LossKind::modified_huber, "modified_huber", TargetKind::labels, false},
-    {LossKind::multinomial, "multinomial", TargetKind::classes, false},
+    {LossKind::squared_error, "squared_error", TargetKind::real, false, 1.0},
+    {LossKind::huber, "huber", TargetKind::real, true, 1.0},
+    {LossKind::epsilon_insensitive, "epsilon_insensitive", TargetKind::real, true, 1.0},
+    {LossKind::squared_epsilon_insensitive, "squared_epsilon_insensitive", TargetKind::real, true,
+     2.0},
+    {LossKind::log_loss, "log_loss", TargetKind::labels, false, 0.25},
+    {LossKind::hinge, "hinge", TargetKind::labels, false, 1.0},
+    {LossKind::squared_hinge, "squared_hinge", TargetKind::labels, false, 2.0},
+    {LossKind::modified_huber, "modified_huber", TargetKind::labels, false, 2.0},
+    {LossKind::multinomial, "multinomial", TargetKind::classes, false, 0.5},
 };
 
 constexpr const LossInfo& loss_info(LossKind kind) noexcept {

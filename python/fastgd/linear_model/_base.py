@@ -20,7 +20,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import _core, _solver, ops, optimizers, schedules
+from .. import _auto_rate, _core, _solver, ops, optimizers, schedules
 from .._backend import default_threads
 from .._params import (
     SHARED_CONSTRAINTS,
@@ -47,7 +47,7 @@ CLASSIFICATION_LOSSES = _losses_taking(_core.Targets.labels)  # a softmax is cho
 # against the intercept's oscillation when few features are active per row); the estimators do
 # as it does, so that sparse input gives scikit-learn's model.
 SPARSE_INTERCEPT_DECAY = 0.01
-LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
+LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive", "auto")
 _MAX_SEED = np.iinfo(np.int32).max
 
 
@@ -101,6 +101,10 @@ class _BaseSGD(BaseEstimator):
         "sparse_updates": [Options(tuple(_core.SparseUpdates.__members__))],
     }
 
+    # The training loop a fit hands its prepared data to (fastgd.lr_find gives its private
+    # clone the range test instead, so that the test sees exactly the fit's targets and weights).
+    _run = staticmethod(_solver.run)
+
     # ------------------------------------------------------------------ parameters
     def _check_params(self, for_partial_fit: bool = False) -> None:
         """Every parameter, checked before any work (errors name the parameter): each against
@@ -120,9 +124,12 @@ class _BaseSGD(BaseEstimator):
                 stacklevel=6,  # the caller of fit
             )
 
-    def _make_schedule(self) -> Callable[[np.ndarray], Any]:
-        """The learning-rate schedule of the parameters (global step t = sklearn's t − 1)."""
+    def _make_schedule(self, auto: Callable[[], Any]) -> Callable[[np.ndarray], Any]:
+        """The learning-rate schedule of the parameters (global step t = sklearn's t − 1);
+        ``auto()`` gives learning_rate='auto''s, which needs the data."""
         lr = self.learning_rate
+        if lr == "auto":
+            return auto()
         if lr == "constant":
             return schedules.Constant(self.eta0)
         if lr == "optimal":
@@ -276,9 +283,14 @@ class _BaseSGD(BaseEstimator):
         ``orders``: from :meth:`_start_orders`, or None."""
         max_iter = self._epochs(partial)
         if fresh or not hasattr(self, "_task_states"):
+            optimizer = self._make_optimizer()
             fresh_state = _solver.TaskState(
-                schedule=self._make_schedule(),
-                optimizer=self._make_optimizer(),
+                schedule=self._make_schedule(
+                    lambda: self._auto_schedule(
+                        X, targets, weights, coef, intercept, optimizer, train_rows, joint
+                    )
+                ),
+                optimizer=optimizer,
                 average=optimizers.Average(int(self.average)) if self.average else None,
             )
             states = [copy.deepcopy(fresh_state) for _ in targets]
@@ -312,7 +324,7 @@ class _BaseSGD(BaseEstimator):
             l1_method=self._l1_method(joint),
         )
         rng = orders.rng if orders is not None else self._fit_rng(fresh)
-        result = _solver.run(X, tasks, settings, rng, train_rows, orders)
+        result = self._run(X, tasks, settings, rng, train_rows, orders)
         # Success: now the model changes.
         self._task_states = states
         self.n_iter_ = result.n_iter
@@ -333,6 +345,68 @@ class _BaseSGD(BaseEstimator):
                 stacklevel=3,
             )
         return result
+
+    def _auto_schedule(self, X, targets, weights, coef, intercept, optimizer, train_rows, joint):
+        """learning_rate='auto': the step 1/L_B of the data's smoothness, capped by the first
+        model's gradient noise (fastgd._auto_rate), halved on plateaus of the loss
+        (schedules.auto). One schedule serves every one-vs-rest model: its smoothness takes each
+        row's largest weight over the models, which bounds each model's. The normalized
+        optimizers scale the step by the first model's gradient at the starting point (one more
+        pass over X)."""
+        present = [w for w in weights if w is not None]
+        sw = None
+        if present:
+            sw = present[0] if len(present) == len(weights) else np.ones(X.shape[0], X.dtype)
+            for w in present[1:] if sw is present[0] else present:
+                sw = np.maximum(sw, w)
+        smooth = _auto_rate.smoothness(
+            X,
+            loss=ops.MULTINOMIAL if joint else self.loss,
+            batch_size=self.batch_size,
+            alpha=self.alpha,
+            penalty="none" if self.penalty is None else self.penalty,
+            l1_ratio=0.0 if self.l1_ratio is None else self.l1_ratio,
+            fit_intercept=bool(self.fit_intercept),
+            intercept_decay=SPARSE_INTERCEPT_DECAY if is_sparse(X) else 1.0,
+            sample_weight=sw,
+            n_samples=None if train_rows is None else len(train_rows),
+            n_threads=self._n_threads(),
+            check_input=False,  # the solver's prepared problem scans X (once per fit)
+            start_noise=_auto_rate.noise_at_zero(
+                targets[0],
+                weights[0],
+                loss=ops.MULTINOMIAL if joint else self.loss,
+                epsilon=self.epsilon,
+                label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
+                n_classes=coef.shape[0] if joint else None,
+            ),
+        )
+        grad_rms = None
+        if optimizer is not None and optimizer.kind in _auto_rate.NORMALIZED:
+            grad_rms = self._first_gradient_rms(X, targets[0], weights[0], coef, intercept, joint)
+        lr = _auto_rate.optimizer_rate(smooth.step, optimizer, grad_rms)
+        tol = 0.0 if self.tol is None else float(self.tol)  # halve on plateaus even then
+        return schedules._auto_schedule(smooth, lr, self.n_iter_no_change, tol)
+
+    def _first_gradient_rms(self, X, y, sw, coef, intercept, joint) -> float:
+        """√(mean of the squared gradient) of the first model at its starting point."""
+        _, g, gb = ops.loss_and_grad(
+            X,
+            y,
+            coef if joint else coef[0],
+            intercept if joint else float(intercept[0]),
+            loss=ops.MULTINOMIAL if joint else self.loss,
+            penalty="none" if self.penalty is None else self.penalty,
+            alpha=self.alpha,
+            l1_ratio=0.0 if self.l1_ratio is None else self.l1_ratio,
+            epsilon=self.epsilon,
+            sample_weight=sw,
+            n_threads=self._n_threads(),
+            check_input=False,
+            label_smoothing=float(getattr(self, "label_smoothing", 0.0)),
+        )
+        grads = np.concatenate([np.ravel(g), np.ravel(gb)]).astype(np.float64)
+        return float(np.sqrt(np.mean(grads**2)))
 
     def _continued_params(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the weights partial_fit continues from: the plain ones, not the average."""

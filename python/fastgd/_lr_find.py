@@ -1,0 +1,241 @@
+"""The learning-rate range test: :func:`lr_find` and its result, :class:`LRFinder`.
+
+Smith, "Cyclical Learning Rates for Training Neural Networks" (2017), as fastai's ``lr_find`` and
+torch-lr-finder run it: minibatch steps from a fresh model at rates growing exponentially from
+``start`` to ``stop``, the loss after each step smoothed by an exponential moving average, stopping
+once the smoothed loss exceeds 4× its best; the suggestion is the rate where the smoothed loss falls
+fastest (the steepest descent against log(rate)). Unlike fastai, the loss is measured on a fixed
+sample of rows rather than on each step's batch (PROBE_ROWS says why).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _solver, ops
+from ._orders import BlockOrder, shuffle
+from ._validation import check_int, check_real
+
+# The loss of each step is the objective on the same sample of rows (the first PROBE_ROWS of the
+# fit's first order): a batch's own loss varies from batch to batch by more than a step changes
+# it (per-sample steps most), which buries the descent; on fixed rows the curve moves only with
+# the model. The moving average's weight of the past is then low, so that its lag (about
+# 1/(1−β) steps, a fraction of a decade) does not shift the suggestion; and the divergence
+# threshold.
+PROBE_ROWS = 1024
+SMOOTHING = 0.8
+DIVERGENCE_FACTOR = 4.0
+# The first steps' losses move with the smoothing's start more than with the rate, and the last
+# ones with the divergence: the steepest descent is looked for between them (torch-lr-finder's
+# skip_start=10, skip_end=5 of 100 steps).
+SKIP_START = 0.1
+SKIP_END = 0.05
+
+
+@dataclass
+class LRFinder:
+    """The range test's record: ``lrs`` (the rates tried, in order), ``losses`` (the smoothed
+    loss after each), ``raw_losses`` (the objective after each step, on the probe rows) and
+    ``suggestion`` (the rate of the steepest descent of the smoothed loss; NaN when the test
+    ran fewer than 3 steps). ``plot(ax=None)`` draws losses against rates."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    raw_losses: np.ndarray
+    suggestion: float
+    diverged: bool = False
+    ax_: Any = field(default=None, repr=False)
+    figure_: Any = field(default=None, repr=False)
+    line_: Any = field(default=None, repr=False)
+
+    def plot(self, ax: Any = None) -> LRFinder:
+        """The smoothed loss against the rate (log scale), the suggestion marked; on ``ax``, or
+        on a new figure's axes. matplotlib is needed here only. Returns self, with ``ax_``,
+        ``figure_`` and ``line_`` set (scikit-learn's display objects' attributes)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError(
+                "LRFinder.plot needs matplotlib (pip install matplotlib); lrs, losses and "
+                "suggestion are available without it"
+            ) from e
+        if ax is None:
+            _, ax = plt.subplots()
+        (self.line_,) = ax.plot(self.lrs, self.losses, label="smoothed loss")
+        if math.isfinite(self.suggestion):
+            ax.axvline(self.suggestion, linestyle="--", color="gray", label="suggestion")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+def suggest(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The rate where the smoothed loss falls fastest against log(rate) (NaN below 3 points)."""
+    n = len(lrs)
+    if n < 3:
+        return math.nan
+    lo = int(n * SKIP_START) if n >= 20 else 0
+    hi = n - (int(n * SKIP_END) if n >= 20 else 0)
+    slope = np.gradient(losses[lo:hi], np.log(lrs[lo:hi]))
+    return float(lrs[lo + int(np.argmin(slope))])
+
+
+def lr_find(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    *,
+    start: float = 1e-6,
+    stop: float = 10.0,
+    n_steps: int = 100,
+    sample_weight: Any = None,
+) -> LRFinder:
+    """The learning-rate range test of ``estimator`` (a fastgd SGDRegressor or SGDClassifier) on
+    (X, y): ``n_steps`` minibatch steps (of its ``batch_size``, with its loss, penalty, optimizer
+    and threads) from a fresh model, at rates growing geometrically from ``start`` to ``stop``.
+
+    After each step the objective (loss and penalty) is measured on the same up to 1,024 rows
+    (the first of the fit's first row order; a copy of them is the test's only copy of data) and
+    smoothed by an exponential moving average (weight 0.8 of the past, debiased); the test stops
+    once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns an
+    :class:`LRFinder` whose ``suggestion`` is the rate of the steepest descent of the smoothed
+    loss. ``estimator`` is
+    never modified: a clone (scikit-learn's ``clone``) is trained. Costs ``n_steps`` batch
+    steps at most (``batch_size=None``: that many passes over X).
+    """
+    from sklearn.base import clone
+
+    from .linear_model._base import _BaseSGD
+
+    if not isinstance(estimator, _BaseSGD):
+        raise TypeError(
+            f"estimator must be a fastgd SGDRegressor or SGDClassifier, got "
+            f"{type(estimator).__name__}"
+        )
+    start = check_real(start, "start", low=0.0, low_open=True)
+    stop = check_real(stop, "stop", low=0.0, low_open=True)
+    if not stop > start:
+        raise ValueError(f"stop must be > start, got start={start!r}, stop={stop!r}")
+    n_steps = check_int(n_steps, "n_steps", low=2)
+    lrs = np.geomspace(start, stop, n_steps)
+    probe = clone(estimator)
+    # A fresh model on all rows: no warm start, no validation split; the rates are the test's.
+    probe.set_params(
+        learning_rate="constant", eta0=start, warm_start=False, early_stopping=False, max_iter=1
+    )
+    found: list[LRFinder] = []
+
+    def range_test(X, tasks, settings, rng, train_rows, orders):
+        # The fit's first order (the one its first epoch would take), then, when the test runs
+        # past an epoch, the next ones drawn as the fit draws them; storage order without shuffle.
+        first = None
+        if orders is not None:
+            first = orders.next()  # the last order it draws (max_iter=1): nothing left in flight
+            orders.close()
+            if isinstance(first, BlockOrder):  # shuffle="block": its rows (later epochs shuffled)
+                first = first.rows
+
+        def epoch_order(epoch: int) -> np.ndarray:
+            if first is None:
+                return np.arange(X.shape[0], dtype=np.int64)
+            if epoch > 0:
+                shuffle(rng, first)
+            return first.copy()
+
+        found.append(_range_test(X, tasks, settings, epoch_order, lrs))
+        return _solver.Result(n_iter=0)
+
+    probe._run = range_test
+    probe.fit(X, y, sample_weight=sample_weight)
+    return found[0]
+
+
+def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
+    """The steps of the range test on the fit's prepared tasks (fresh models, trained in place)."""
+    m = X.shape[0]
+    batch = m if s.batch_size is None else min(s.batch_size, m)
+    threads = max(1, s.n_threads // len(tasks))
+    _solver._prepare_problems(X, tasks, s, batch, threads)
+    order, epoch = epoch_order(0), 0
+    probes = _probe_problems(X, tasks, s, np.sort(order[:PROBE_ROWS]), threads)
+    tried, smoothed, raw = [], [], []
+    average, best, diverged = 0.0, math.inf, False
+    for k, lr in enumerate(lrs):
+        if len(order) == 0:  # as the fit, an epoch's last batch may be smaller
+            epoch += 1
+            order = epoch_order(epoch)
+        rows, order = order[:batch], order[batch:]
+        rate = np.array([lr])
+        with np.errstate(over="ignore", invalid="ignore"):
+            for task in tasks:
+                task.problem.run(
+                    task.coef,
+                    task.intercept,
+                    rate,
+                    rows,
+                    check_order=False,
+                    **ops._model_state(task.optimizer, task.average, task.coef),
+                )
+            finite = all(
+                np.isfinite(t.coef).all() and np.isfinite(t.intercept).all() for t in tasks
+            )
+            loss = sum(_objective(p, t) for p, t in zip(probes, tasks)) if finite else math.nan
+        if not math.isfinite(loss):
+            diverged = True
+            break
+        average = SMOOTHING * average + (1.0 - SMOOTHING) * loss
+        value = average / (1.0 - SMOOTHING ** (k + 1))
+        tried.append(lr)
+        smoothed.append(value)
+        raw.append(loss)
+        if value > DIVERGENCE_FACTOR * best:
+            diverged = True
+            break
+        best = min(best, value)
+    lrs_arr, losses = np.array(tried), np.array(smoothed)
+    return LRFinder(
+        lrs=lrs_arr,
+        losses=losses,
+        raw_losses=np.array(raw),
+        suggestion=suggest(lrs_arr, losses),
+        diverged=diverged,
+    )
+
+
+def _probe_problems(X, tasks, s: _solver.Settings, rows: np.ndarray, threads: int) -> list:
+    """Each task's problem on the probe rows (a copy of at most PROBE_ROWS rows of X)."""
+    Xp = X[rows]
+    out = []
+    for task in tasks:
+        sw = None if task.sample_weight is None else task.sample_weight[rows]
+        out.append(
+            ops._prepare(
+                Xp,
+                task.y[rows],
+                sw,
+                loss=s.loss,
+                penalty=s.penalty,
+                alpha=s.alpha,
+                l1_ratio=s.l1_ratio,
+                epsilon=s.epsilon,
+                n_threads=threads,
+                check_input=False,  # rows of the X the fit's problem checked
+                coef=task.coef,
+                label_smoothing=s.label_smoothing,
+            )
+        )
+    return out
+
+
+def _objective(problem, task) -> float:
+    """The task's objective on the probe rows (loss and penalty)."""
+    coef = np.ascontiguousarray(task.coef)
+    intercept = task.intercept if coef.ndim == 2 else float(task.intercept[0])
+    return float(problem.loss_and_grad(coef, intercept)[0])
