@@ -216,19 +216,14 @@ def _probe_problems(X, tasks, s: _solver.Settings, rows: np.ndarray, threads: in
     for task in tasks:
         sw = None if task.sample_weight is None else task.sample_weight[rows]
         out.append(
-            ops._prepare(
+            _solver.prepare_problem(
                 Xp,
                 task.y[rows],
                 sw,
-                loss=s.loss,
-                penalty=s.penalty,
-                alpha=s.alpha,
-                l1_ratio=s.l1_ratio,
-                epsilon=s.epsilon,
+                s,
+                task.coef,
                 n_threads=threads,
                 check_input=False,  # rows of the X the fit's problem checked
-                coef=task.coef,
-                label_smoothing=s.label_smoothing,
             )
         )
     return out

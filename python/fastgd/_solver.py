@@ -280,23 +280,40 @@ def run(
     return result
 
 
-def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: int) -> None:
-    """Check X, each task's targets and weights, and the options, once for the whole fit: the
-    first task's problem checks X, the others share it with their own targets."""
-    first = tasks[0]
-    first.problem = ops._prepare(
+def prepare_problem(
+    X, y, sample_weight, s: Settings, coef, *, n_threads: int, check_input: bool, **epoch: Any
+) -> Any:
+    """``ops._prepare`` with the fit's objective (loss, penalty, α, ρ, ε, smoothing); ``epoch``:
+    the options of its epochs (batch size, optimizer, ...), for problems that run them."""
+    return ops._prepare(
         X,
-        first.y,
-        first.sample_weight,
+        y,
+        sample_weight,
         loss=s.loss,
         penalty=s.penalty,
         alpha=s.alpha,
         l1_ratio=s.l1_ratio,
         epsilon=s.epsilon,
         n_threads=n_threads,
-        check_input=True,  # X's values: the estimators leave this scan to the kernels' own
-        coef=first.coef,
+        check_input=check_input,
+        coef=coef,
         label_smoothing=s.label_smoothing,
+        **epoch,
+    )
+
+
+def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: int) -> None:
+    """Check X, each task's targets and weights, and the options, once for the whole fit: the
+    first task's problem checks X, the others share it with their own targets."""
+    first = tasks[0]
+    first.problem = prepare_problem(
+        X,
+        first.y,
+        first.sample_weight,
+        s,
+        first.coef,
+        n_threads=n_threads,
+        check_input=True,  # X's values: the estimators leave this scan to the kernels' own
         batch_size=batch,
         fit_intercept=s.fit_intercept,
         optimizer=first.optimizer,
