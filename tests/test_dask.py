@@ -26,12 +26,6 @@ import fastgd.dask as fdask  # noqa: E402
 # the nanny inherit it and are slow to start and stop there, so that run uses threads instead.
 SANITIZED = os.environ.get("FASTGD_SANITIZE") == "1"
 
-pytestmark = [
-    # Worker processes that a test kills, and a cluster closed with tasks still referenced, make
-    # distributed warn about the closed connections when they are collected.
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-]
-
 
 @pytest.fixture(scope="module")
 def client():
