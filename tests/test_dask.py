@@ -91,6 +91,21 @@ def test_gd_equals_local_full_batch(client, case, penalty, parts):
         assert not np.allclose(est.coef_, local_cls(**dict(params, penalty="l2")).fit(X, y).coef_)
 
 
+def test_gd_one_vs_rest_balanced_equals_local(client):
+    """One-vs-rest models train side by side in each round; 'balanced' class weights count the
+    classes of all partitions."""
+    X, y, _ = _problem(kind="multi")
+    params = dict(loss="hinge", class_weight="balanced", alpha=0.01, **GD)
+    local = fastgd.SGDClassifier(**params).fit(X, y)
+    est = fdask.SGDClassifier(solver="gd", **params).fit(
+        da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    )
+    assert est.multi_class_ == local.multi_class_ == "ovr"
+    np.testing.assert_allclose(est.coef_, local.coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(est.intercept_, local.intercept_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(est.predict(da.from_array(X, 100)).compute(), local.predict(X))
+
+
 def test_gd_sparse_chunks_equal_local_sparse_fit(client):
     X, y, _ = _problem(kind="regression")
     X[np.abs(X) < 0.8] = 0.0
