@@ -364,6 +364,7 @@ def test_bad_input_raises_and_keeps_model(client, name):
         (dict(solver="lbfgs", loss="epsilon_insensitive"), "needs a differentiable loss"),
         (dict(solver="gd", optimizer="adam"), "applies to solver='local_sgd'"),
         (dict(early_stopping=True), "early_stopping"),
+        (dict(learning_rate="auto"), "learning_rate='auto' is not available on Dask"),
         (dict(local_epochs=0), "local_epochs"),
         (dict(alpha=-1.0), "alpha"),
     ],

@@ -89,6 +89,11 @@ class _DaskSGD(BaseEstimator):
             raise ValueError("early_stopping is not available on Dask: set it to False")
         if self.average:
             raise ValueError("average is not available on Dask: set it to False")
+        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
+            raise ValueError(
+                "learning_rate='auto' is not available on Dask yet (its power iterations run on "
+                "local data): pass a rate, e.g. one found by fastgd.lr_find on a sample"
+            )
         plain = isinstance(self.optimizer, str) and self.optimizer == "sgd"
         if self.solver != "local_sgd" and not plain:
             raise ValueError(
@@ -162,7 +167,10 @@ class _DaskSGD(BaseEstimator):
         s = self._settings(local, joint)
         optimizer = local._make_optimizer() if self.solver == "local_sgd" else None
         states = [
-            _solver.TaskState(schedule=local._make_schedule(), optimizer=local._make_optimizer())
+            _solver.TaskState(
+                schedule=local._make_schedule(auto=None),  # 'auto' is refused above
+                optimizer=local._make_optimizer(),
+            )
             for _ in range(n_tasks)
         ]
         if self.solver != "local_sgd":
@@ -289,7 +297,8 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
     client : distributed.Client or None
         None: the current client (``distributed.get_client()``).
 
-    ``early_stopping`` and ``average`` are not available; ``optimizer`` only with 'local_sgd'.
+    ``early_stopping``, ``average`` and ``learning_rate='auto'`` are not available; ``optimizer``
+    only with 'local_sgd'.
     X: a 2-D dask array chunked along rows only (dense or scipy.sparse blocks) or a dask
     DataFrame of numeric columns; y and sample_weight chunked as X. Predictions and scores are
     lazy dask arrays; :meth:`to_local` returns the local estimator.
