@@ -399,3 +399,27 @@ def test_worker_killed_mid_fit_gives_the_same_model(client):
     finally:
         client.wait_for_workers(2, timeout=60)
     assert killed == [5]
+
+
+def test_a_partition_received_at_an_odd_offset_is_aligned_for_the_kernels():
+    """What a worker receives may lie at any offset of a message's buffer: the partition's
+    arrays are aligned again when it is unpickled (a misaligned double is undefined behaviour in
+    the kernels, which the sanitizer run caught)."""
+    import pickle
+
+    from fastgd.dask._partitions import Partition, aligned
+
+    def odd(a):
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        out = np.frombuffer(raw[1:].data, dtype=a.dtype).reshape(a.shape)
+        out[...] = a
+        return out
+
+    X, y = odd(np.arange(12.0).reshape(4, 3)), odd(np.arange(4.0))
+    assert not X.flags.aligned and not y.flags.aligned
+    part = pickle.loads(pickle.dumps(Partition(0, X, y, None)))
+    part.__setstate__({**part.__dict__, "X": X, "y": y, "targets": [y], "weights": [None]})
+    assert part.X.flags.aligned and part.y.flags.aligned and part.targets[0].flags.aligned
+    np.testing.assert_array_equal(part.X, X)
+    b = np.arange(3.0)
+    assert aligned(b) is b  # nothing copied that is aligned already

@@ -19,6 +19,18 @@ from ..linear_model import _targets
 _SCAN_ROWS = 8192
 
 
+def aligned(a: Any) -> Any:
+    """``a`` as the kernels read it, a C-contiguous array aligned for its dtype (a CSR matrix:
+    its three arrays): what a worker receives may lie at any offset of a message's buffer, and
+    reading it as T* would need T's alignment. Copies only what is not so already."""
+    if is_sparse(a):
+        parts = [np.require(x, requirements=["C", "A"]) for x in (a.data, a.indices, a.indptr)]
+        if all(p is x for p, x in zip(parts, (a.data, a.indices, a.indptr))):
+            return a
+        return type(a)(tuple(parts), shape=a.shape, copy=False)
+    return None if a is None else np.require(a, requirements=["C", "A"])
+
+
 class Partition:
     """X's rows, the raw y and sample weights, and (once the classes are known) the targets and
     weights of each model (``targets``, ``weights``: one entry per task)."""
@@ -40,6 +52,14 @@ class Partition:
         state = dict(self.__dict__)
         state["_problems"] = {}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.X, self.y, self.sample_weight = (
+            aligned(self.X), aligned(self.y), aligned(self.sample_weight)
+        )
+        self.targets = [aligned(t) for t in self.targets]
+        self.weights = [aligned(w) for w in self.weights]
 
     def problems(self, options: dict[str, Any], coef: np.ndarray) -> list[Any]:
         """One prepared problem per task for these options (checked once, then cached): the
@@ -69,10 +89,10 @@ def _features(X: Any) -> Any:
     if hasattr(X, "to_numpy"):  # a pandas DataFrame partition
         X = X.to_numpy()
     if is_sparse(X):
-        return as_csr(X)
+        return aligned(as_csr(X))
     X = np.asarray(X)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    return np.ascontiguousarray(X, dtype=dtype)
+    return aligned(np.asarray(X, dtype=dtype))
 
 
 def _vector(a: Any) -> np.ndarray:
@@ -108,11 +128,11 @@ def load_partition(index: int, X: Any, y: Any, sample_weight: Any, numeric_y: bo
             raise TypeError(f"y must hold real numbers, got dtype {y.dtype} in {where}")
         if not np.isfinite(y).all():
             raise ValueError(f"y contains NaN or infinity in {where}")
-        y = np.ascontiguousarray(y, dtype=X.dtype)
+        y = aligned(np.asarray(y, dtype=X.dtype))
     if sw is not None:
         if sw.dtype.kind not in "iuf":
             raise TypeError(f"sample_weight must hold real numbers, got dtype {sw.dtype}")
-        sw = np.ascontiguousarray(sw, dtype=X.dtype)
+        sw = aligned(np.asarray(sw, dtype=X.dtype))
         if not np.isfinite(sw).all() or (sw < 0).any():
             raise ValueError(f"sample_weight must be finite and >= 0, not so in {where}")
     return Partition(index, X, y, sw)

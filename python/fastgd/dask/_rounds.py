@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._partitions import Partition
+from ._partitions import Partition, aligned
 
 
 def _worker_threads(n_jobs: int | None) -> int:
@@ -35,11 +35,11 @@ def loss_and_grad_sums(part: Partition, model: list[tuple[np.ndarray, Any]], spe
     core's fused pass (``Problem.loss_and_grad``, without the penalty: the driver adds it once).
     ``model``: per task, its coefficients in X's dtype and its intercept."""
     options = dict(spec["options"], n_threads=_worker_threads(spec["n_jobs"]))
-    problems = part.problems(options, model[0][0])
+    problems = part.problems(options, aligned(model[0][0]))
     n = part.n_rows
     out: list[Any] = [np.array(float(n))]
     for k, (coef, intercept) in zip(spec["tasks"], model):
-        loss, grad, grad_b = problems[k].loss_and_grad(coef, intercept)
+        loss, grad, grad_b = problems[k].loss_and_grad(aligned(coef), intercept)
         out += [np.array(loss * n), np.asarray(grad, np.float64) * n, np.asarray(grad_b, float) * n]
     return out
 
@@ -69,7 +69,7 @@ def local_epochs(part: Partition, model: list[dict], spec: dict) -> list:
             loss += problem.run(
                 coef,
                 intercept,
-                np.ascontiguousarray(lrs),
+                aligned(lrs),
                 order,
                 optimizer_state=None
                 if state is None
