@@ -21,7 +21,7 @@ from .._params import Instance, Interval, Options, check_params
 from ..linear_model import SGDClassifier as LocalSGDClassifier
 from ..linear_model import SGDRegressor as LocalSGDRegressor
 from ..linear_model import _targets
-from ..linear_model._base import _MAX_SEED, SPARSE_INTERCEPT_DECAY
+from ..linear_model._base import _MAX_SEED, SPARSE_INTERCEPT_DECAY, fit_keeping_model
 from . import _data, _predict, _solvers
 
 # Parameters of the cluster estimators that the local ones lack, with their defaults.
@@ -221,14 +221,12 @@ class _DaskSGD(BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
-    def _fit_keeping_model(self, fit) -> Any:
-        state = dict(self.__dict__)
-        try:
-            return fit()
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit on the cluster (the local estimator's arguments); on error the previous model
+        is kept."""
+        return fit_keeping_model(
+            self, lambda: self._fit(X, y, sample_weight, coef_init, intercept_init)
+        )
 
     # ------------------------------------------------------------------ the local model
     def to_local(self) -> Any:
@@ -307,13 +305,6 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
     _local_class = LocalSGDRegressor
     __init__ = _init_from(_signature_with_cluster_params(LocalSGDRegressor))
 
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit on the cluster (the local estimator's arguments); on error the previous model
-        is kept."""
-        return self._fit_keeping_model(
-            lambda: self._fit(X, y, sample_weight, coef_init, intercept_init)
-        )
-
     def _fit(self, X, y, sample_weight, coef_init, intercept_init):
         local = self._checked_local()
         data = _data.distribute(self._client(), X, y, sample_weight, classification=False)
@@ -345,13 +336,6 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
     _local_class = LocalSGDClassifier
     _fitted_attributes = (*_DaskSGD._fitted_attributes, "classes_", "multi_class_", "_soft_labels")
     __init__ = _init_from(_signature_with_cluster_params(LocalSGDClassifier))
-
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit on the cluster (the local estimator's arguments); on error the previous model
-        is kept."""
-        return self._fit_keeping_model(
-            lambda: self._fit(X, y, sample_weight, coef_init, intercept_init)
-        )
 
     def _fit(self, X, y, sample_weight, coef_init, intercept_init):
         local = self._checked_local()

@@ -58,6 +58,19 @@ def _callables(value: Any) -> bool:
         return False
 
 
+def fit_keeping_model(estimator: Any, fit: Callable[[], Any]) -> Any:
+    """Run a fit; if it raises (bad input, divergence), restore every attribute of the estimator
+    as it was, so a previously fitted model is never lost. Training works on fresh arrays, so a
+    shallow copy of the attributes is a complete snapshot."""
+    state = dict(estimator.__dict__)
+    try:
+        return fit()
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise
+
+
 class _BaseSGD(BaseEstimator):
     """What both estimators share: parameter checks, the schedule, data checks, the fit."""
 
@@ -187,16 +200,7 @@ class _BaseSGD(BaseEstimator):
         )
 
     def _fit_keeping_model(self, fit: Callable[[], Any]):
-        """Run a fit; if it raises (bad input, divergence), restore every attribute as it was,
-        so a previously fitted model is never lost. Training works on fresh arrays, so a shallow
-        copy of the attributes is a complete snapshot."""
-        state = dict(self.__dict__)
-        try:
-            return fit()
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return fit_keeping_model(self, fit)
 
     @staticmethod
     def _check_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
