@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, schedules
+from . import _progress, ops, schedules
 from ._orders import BlockOrder, BlockOrders, ShuffledOrders, row_bytes
 from ._validation import as_vector
 from .schedules import Plateau
@@ -210,6 +210,7 @@ def run(
     if orders is None and s.shuffle:
         orders = start_orders(s.shuffle, rng, X, m, train_rows, n_epochs=s.max_iter)
     pool = None
+    progress = _progress.start(s.verbose, total=s.max_iter, rows=m)
     try:
         _prepare_problems(X, tasks, s, batch, kernel_threads)
         pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -261,8 +262,9 @@ def run(
             result.loss_curve.append(epoch_loss)
             for task in active:
                 _update_stopping(X, task, s)
-            if s.verbose:
-                print(
+            progress.update(epoch + 1, epoch_loss)
+            if s.verbose >= 2:
+                progress.write(
                     f"-- Epoch {epoch + 1}: avg. loss {epoch_loss:.6g}, "
                     f"{sum(t.active for t in tasks)} of {len(tasks)} task(s) active, "
                     f"{time.perf_counter() - start:.3f} s"
@@ -273,6 +275,7 @@ def run(
             if not any(t.active for t in tasks):
                 break
     finally:
+        progress.close()
         if pool is not None:
             pool.shutdown()
         if orders is not None:

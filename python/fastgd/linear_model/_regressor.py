@@ -21,6 +21,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     'pa1'/'pa2', the 'perceptron' loss), refusing non-finite numbers, bools as numbers and
     ``n_jobs=0`` (tests/test_sklearn_behaviours.py says why), plus:
 
+    verbose : int, default=0
+        0: silent. 1: a progress bar on stderr (epochs, loss, rows/s, ETA), shown once a fit
+        has run for a second: tqdm's when tqdm is installed, else one plain line. 2: also a line
+        per epoch on stdout (scikit-learn's ``-- Epoch``).
     batch_size : int or None, default=1
     shuffle : bool or 'block', default=True
         True: a new permutation of the rows each epoch, as scikit-learn; 'block': a block-shuffled
