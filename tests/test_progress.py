@@ -147,6 +147,8 @@ def test_format_duration(seconds, text):
     assert _progress.format_duration(seconds) == text
 
 
-@pytest.mark.parametrize("rate, text", [(12.0, "12 rows/s"), (1.5e4, "15k rows/s"), (2e9, "2G rows/s")])
+@pytest.mark.parametrize(
+    "rate, text", [(12.0, "12 rows/s"), (1.5e4, "15k rows/s"), (2e9, "2G rows/s")]
+)
 def test_format_rate(rate, text):
     assert _progress.format_rate(rate) == text

@@ -28,8 +28,8 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
     Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
     'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
-    extra parameters (``verbose``'s progress bar, ``batch_size``, ``shuffle='block'``, schedule objects, ``n_jobs``,
-    ``callbacks``, ``optimizer``, ``sparse_updates``). With
+    extra parameters (``verbose``'s progress bar, ``batch_size``, ``shuffle='block'``, schedule
+    objects, ``n_jobs``, ``callbacks``, ``optimizer``, ``sparse_updates``). With
     ``class_weight``, each sample's weight is multiplied by its class's weight (in one-vs-rest,
     the rest class weighs 1), as scikit-learn does.
 
