@@ -77,11 +77,13 @@ def test_alpha_max_is_sklearns_with_an_intercept():
 
 @pytest.mark.parametrize(
     "loss, n_classes",
-    [("log_loss", 2), ("log_loss", 3), ("hinge", 3), ("modified_huber", 2), ("huber", 0)],
+    [("log_loss", 2), ("log_loss", 3), ("squared_hinge", 3), ("modified_huber", 2), ("huber", 0)],
 )
 def test_alpha_max_is_where_the_first_feature_enters(loss, n_classes):
-    """At α_max every coefficient is zero; 3% below it, one is not — for the losses whose best
-    intercept has a closed form (the softmax) and those where it is found by bisection."""
+    """At α_max every coefficient is zero; 3% below it, one is not — for the differentiable
+    losses whose best intercept has a closed form (the softmax) and those where it is found by
+    bisection. (For hinge and epsilon_insensitive, α_max takes the kernel's derivative at the
+    kink, one subgradient of several: an estimate.)"""
     X, y = _regression(n=240, d=5, seed=1)
     if n_classes:
         y = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
@@ -138,7 +140,8 @@ def test_warm_start_saves_epochs():
     _, reference = _sklearn_path(X, y, 1.0, 20)
     res = fastgd.path(X, y, n_alphas=20)
     lasso = fastgd.SGDRegressor(penalty="elasticnet", l1_ratio=1.0, **_path.PATH_DEFAULTS)
-    alpha_max, smooth = _path.probe(lasso, X, y)
+    alpha_max, smooth, zero = _path.probe(lasso, X, y)
+    assert not zero.coef_.any() and zero.intercept_[0] == pytest.approx(y.mean(), abs=1e-15)
     assert alpha_max == res.alphas[0]
     params = dict(_path.PATH_DEFAULTS, learning_rate="constant", eta0=1 / smooth.L_B)
     cold = [

@@ -6,7 +6,9 @@ whole path costs a few cold fits. α_max is where w = 0 satisfies the optimality
 |∇_w loss(0, b*)|_j ≤ α·ρ for every feature j, b* being the best intercept of the zero model:
 α_max = ‖∇_w loss(0, b*)‖_∞ / ρ. For the squared error this is scikit-learn's
 ``_alpha_grid``, max_j |X_cᵀ y_c|_j / (n·ρ) with X and y centered (the intercept), and the same
-rule serves every loss of the estimators.
+rule serves every loss of the estimators (for the non-differentiable hinge and
+epsilon_insensitive, with the kernel's derivative at the kink: one subgradient of several, so
+that their α_max is an estimate).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def path(
     base = (SGDClassifier if classify else SGDRegressor)(
         loss=loss, penalty="elasticnet", l1_ratio=l1_ratio, **{**PATH_DEFAULTS, **estimator_params}
     )
-    alpha_max, smoothness = probe(base, X, y, sample_weight)
+    alpha_max, smoothness, zero = probe(base, X, y, sample_weight)
     if alphas is None:
         n_alphas = check_int(n_alphas, "n_alphas", low=1)
         eps = check_real(eps, "eps", low=0.0, low_open=True, high=1.0)
@@ -148,10 +150,17 @@ def path(
     coefs, intercepts, n_iter = [], [], []
     coef_init = intercept_init = None
     for a in grid:
-        est = clone(base).set_params(alpha=float(a))
-        est.fit(
-            X, y, coef_init=coef_init, intercept_init=intercept_init, sample_weight=sample_weight
-        )
+        if a >= alpha_max:  # w = 0 is the optimum (α_max's definition): no fit to round it
+            est = zero
+        else:
+            est = clone(base).set_params(alpha=float(a))
+            est.fit(
+                X,
+                y,
+                coef_init=coef_init,
+                intercept_init=intercept_init,
+                sample_weight=sample_weight,
+            )
         coef_init, intercept_init = _as_init(est)
         coefs.append(np.array(est.coef_, dtype=np.float64))
         intercepts.append(np.array(est.intercept_, dtype=np.float64))
@@ -183,13 +192,15 @@ def _as_init(est: Any) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> tuple[float, Any]:
-    """(α_max, smoothness) of the estimator's loss and l1_ratio on (X, y): α_max =
-    ‖∇_w loss(0, b*)‖_∞ / ρ over every model the fit trains (one per class in one-vs-rest), and
-    with ``learning_rate='auto'`` the data's smoothness at α = 0 (``fastgd._auto_rate``), else
-    None. The estimator is not modified: a clone prepares the fit's own targets and weights
-    (classes, ±1 labels, class weights) and hands them here instead of training (as
-    :func:`fastgd.lr_find` does)."""
+def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> tuple[float, Any, Any]:
+    """(α_max, smoothness, zero model) of the estimator's loss and l1_ratio on (X, y).
+
+    α_max = ‖∇_w loss(0, b*)‖_∞ / ρ over every model the fit trains (one per class in
+    one-vs-rest); the smoothness of the data at α = 0 (``fastgd._auto_rate``) with
+    ``learning_rate='auto'``, else None; the zero model: an estimator fitted to w = 0, b = b*, the
+    optimum for every α ≥ α_max. The estimator is not modified: a clone prepares the fit's own
+    targets and weights (classes, ±1 labels, class weights) and hands them here instead of
+    training (as :func:`fastgd.lr_find` does)."""
     from sklearn.base import clone
 
     probe = clone(estimator).set_params(alpha=0.0, max_iter=1, early_stopping=False, tol=None)
@@ -201,10 +212,10 @@ def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> tuple[fl
         _solver._prepare_problems(X, tasks, settings, X.shape[0], settings.n_threads)
         largest = 0.0
         for task in tasks:
-            coef = np.zeros_like(task.coef)
-            b = _zero_model_intercept(task, coef, settings)
-            _, g, _ = task.problem.loss_and_grad(coef, b)
+            b = _zero_model_intercept(task, task.coef, settings)
+            _, g, _ = task.problem.loss_and_grad(task.coef, b)
             largest = max(largest, float(np.max(np.abs(g))))
+            task.intercept[...] = b  # the probe publishes the zero model
         found.append((largest / settings.l1_ratio, getattr(tasks[0].schedule, "smoothness_", None)))
         return _solver.Result(n_iter=0)
 
@@ -212,7 +223,7 @@ def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> tuple[fl
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the probe's fit is not a fit: no ConvergenceWarning
         probe.fit(X, y, sample_weight=sample_weight)
-    return found[0]
+    return (*found[0], probe)
 
 
 def _zero_model_intercept(task: Any, coef: np.ndarray, s: Any) -> Any:
