@@ -55,6 +55,7 @@ class Task:
     objective: float = np.nan  # last_loss + the penalty at the end of the epoch
     plateau: Plateau | None = None
     problem: Any = None  # the prepared problem (fastgd._core.Problem) of this fit
+    validation_score: float = np.nan  # with early stopping: the score after the last epoch
 
 
 @dataclass
@@ -87,6 +88,8 @@ class Settings:
 class Result:
     n_iter: int
     loss_curve: list[float] = field(default_factory=list)
+    # With early stopping, per epoch: the mean over the tasks of their validation score.
+    validation_scores: list[float] = field(default_factory=list)
     stopped_by_callback: bool = False
 
 
@@ -262,6 +265,8 @@ def run(
             result.loss_curve.append(epoch_loss)
             for task in active:
                 _update_stopping(X, task, s)
+            if s.validation_rows is not None:
+                result.validation_scores.append(float(np.mean([t.validation_score for t in tasks])))
             progress.update(epoch + 1, epoch_loss)
             if s.verbose >= 2:
                 progress.write(
@@ -355,7 +360,8 @@ def _update_stopping(X, task: Task, s: Settings) -> None:
     the objective (or the validation score, with early stopping) stop the task, unless the
     schedule lowers its rate in response (learning_rate='adaptive')."""
     if s.validation_rows is not None:
-        monitor = -_validation_score(X, s.validation_rows, task, s.classification)
+        task.validation_score = _validation_score(X, s.validation_rows, task, s.classification)
+        monitor = -task.validation_score
     else:
         monitor = task.objective
     update = getattr(task.schedule, "update", None)

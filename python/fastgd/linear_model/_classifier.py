@@ -35,7 +35,9 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     Attributes: ``coef_`` (1, d) or (K, d), ``intercept_`` (1,) or (K,), ``classes_``,
     ``n_iter_`` (the most epochs any class ran), ``t_``, ``loss_curve_`` (per epoch: the sum over
-    the one-vs-rest models of their mean progressive loss), ``n_features_in_``,
+    the one-vs-rest models of their mean progressive loss), ``validation_scores_`` (with
+    ``early_stopping``: the validation accuracy after each epoch — one-vs-rest: the mean of the
+    classes' binary accuracies —, else None), ``n_features_in_``,
     ``feature_names_in_``.
     """
 

@@ -56,7 +56,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         steps, an int k from step k on; coef_ is the average once it has started.
 
     Attributes: ``coef_`` (d,), ``intercept_`` (1,), ``n_iter_``, ``t_`` (steps + 1),
-    ``loss_curve_`` (mean progressive loss of each epoch), ``n_features_in_``,
+    ``loss_curve_`` (mean progressive loss of each epoch), ``validation_scores_`` (with
+    ``early_stopping``: the validation R² after each epoch, else None), ``n_features_in_``,
     ``feature_names_in_``.
     """
 
