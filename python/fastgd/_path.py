@@ -81,6 +81,13 @@ class RegularizationPath:
         order = np.lexsort((-np.asarray(at_entry), -np.nan_to_num(entry, nan=-np.inf)))
         return [(str(self.feature_names[j]), float(entry[j])) for j in order if entry[j] > -1]
 
+    def plot(self, ax: Any = None, *, output: int = 0) -> Any:
+        """Each feature's coefficient against α: a
+        :class:`fastgd.display.RegularizationPathDisplay` (needs matplotlib)."""
+        from .display import RegularizationPathDisplay
+
+        return RegularizationPathDisplay.from_path(self, output=output, ax=ax)
+
     def __repr__(self) -> str:
         entered = ", ".join(f"{name} (α={a:.3g})" for name, a in self.entry_order()[:10])
         return (
