@@ -46,7 +46,8 @@ def _sklearn_path(X, y, l1_ratio, n_alphas):
 def test_matches_enet_path(l1_ratio, sparse):
     """The same α grid (scikit-learn's _alpha_grid, to rounding), and the same optima: both
     solve one convex problem per α, coordinate descent to 1e-14 and full-batch proximal
-    gradient descent until 5 epochs improve the objective by less than tol=1e-10 — which
+    gradient descent until 5 epochs improve the objective by less than tol·F₀ = 1e-10 × the
+    zero model's objective (about 3 here) — which
     leaves |w − w*| ≈ √(2·tol/μ) ≈ 1e-5 in the flattest direction (μ: the smallest curvature),
     hence atol=1e-4. The proximal step gives exact zeros: the supports agree wherever no
     coefficient is within that error of entering (all but at most 10% of the alphas)."""
@@ -140,10 +141,17 @@ def test_warm_start_saves_epochs():
     _, reference = _sklearn_path(X, y, 1.0, 20)
     res = fastgd.path(X, y, n_alphas=20)
     lasso = fastgd.SGDRegressor(penalty="elasticnet", l1_ratio=1.0, **_path.PATH_DEFAULTS)
-    alpha_max, smooth, zero = _path.probe(lasso, X, y)
-    assert not zero.coef_.any() and zero.intercept_[0] == pytest.approx(y.mean(), abs=1e-15)
-    assert alpha_max == res.alphas[0]
-    params = dict(_path.PATH_DEFAULTS, learning_rate="constant", eta0=1 / smooth.L_B)
+    start = _path.probe(lasso, X, y)
+    assert not start.zero.coef_.any()
+    assert start.zero.intercept_[0] == pytest.approx(y.mean(), abs=1e-15)
+    assert start.zero_objective == pytest.approx(0.5 * np.mean((y - y.mean()) ** 2), rel=1e-12)
+    assert start.alpha_max == res.alphas[0]
+    params = dict(
+        _path.PATH_DEFAULTS,
+        tol=1e-7 * start.zero_objective,  # path()'s default tol, relative to F₀
+        learning_rate="constant",
+        eta0=1 / start.smoothness.L_B,
+    )
     cold = [
         fastgd.SGDRegressor(penalty="elasticnet", l1_ratio=1.0, alpha=a, **params).fit(X, y)
         for a in res.alphas
@@ -197,3 +205,12 @@ def test_bad_arguments(kwargs, error, match):
     X, y = _regression(n=50, d=3)
     with pytest.raises(error, match=match):
         fastgd.path(X, y, **kwargs)
+
+
+def test_one_convergence_warning_for_the_path():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _regression(n=100, d=4)
+    with pytest.warns(ConvergenceWarning, match="of the path's 5 fits reached max_iter=2") as got:
+        fastgd.path(X, y, n_alphas=5, max_iter=2)
+    assert len(got) == 1

@@ -24,18 +24,24 @@ from ._validation import check_int, check_real
 
 # The settings of each fit on the path unless the caller passes others: full-batch proximal
 # gradient descent (the L1 step gives exact zeros, so the support is read off the coefficients)
-# at the constant rate 1/L of the data's smoothness (see path()), run to a tight tolerance: the
-# path is a sequence of optima, so each fit must reach its own.
-PATH_DEFAULTS = dict(
-    batch_size=None,
-    learning_rate="auto",
-    max_iter=1000,
-    tol=1e-7,
-    shuffle=False,
-)
+# at the constant rate 1/L of the data's smoothness (see _rate), each fit run to path()'s tol:
+# the path is a sequence of optima, so each fit must reach its own.
+PATH_DEFAULTS = dict(batch_size=None, learning_rate="auto", max_iter=1000, shuffle=False)
 # Bisection steps for the zero model's best intercept when no closed form is known (a
 # bracket of width 2 halved 60 times is below float64's resolution of an intercept).
 _BISECTION_STEPS = 60
+
+
+@dataclass
+class Start:
+    """What the path starts from (:func:`probe`): ``alpha_max``; the data's ``smoothness`` at
+    α = 0 (with ``learning_rate='auto'``, else None); ``zero``, an estimator fitted to the zero
+    model w = 0, b = b*, the optimum for every α ≥ α_max; ``zero_objective``, its objective."""
+
+    alpha_max: float
+    smoothness: Any
+    zero: Any
+    zero_objective: float
 
 
 @dataclass
@@ -105,6 +111,7 @@ def path(
     n_alphas: int = 100,
     eps: float = 1e-3,
     loss: str = "squared_error",
+    tol: float = 1e-7,
     sample_weight: Any = None,
     **estimator_params: Any,
 ) -> RegularizationPath:
@@ -114,79 +121,117 @@ def path(
     with ``penalty='elasticnet'`` and ``l1_ratio`` ρ (1: the lasso) at each α of ``alphas``,
     largest first, each fit starting from the previous one's coefficients and intercept.
     Without ``alphas``, ``n_alphas`` values from α_max down to ``eps``·α_max, evenly spaced in
-    log scale (scikit-learn's grid; α_max: the module docstring). ``estimator_params`` go to the
-    estimator (defaults: ``PATH_DEFAULTS``, full-batch proximal gradient descent at the constant
-    rate 1/L, L the smoothness of the largest α's objective, to tol=1e-7);
-    with ``batch_size=1`` and plain SGD the estimator's cumulative L1 penalty also gives exact
-    zeros. Returns a :class:`RegularizationPath` (``alphas, coefs = path(...)`` unpacks as
-    ``enet_path``'s first two results).
+    log scale (scikit-learn's grid; α_max: the module docstring). Each fit stops once
+    ``n_iter_no_change`` epochs improve its objective by less than ``tol``·F₀, F₀ the zero
+    model's objective (scikit-learn's ``enet_path`` scales its tol by ‖y‖²/n likewise), so that
+    tol does not depend on y's units. ``estimator_params`` go to the estimator (defaults:
+    ``PATH_DEFAULTS``, full-batch proximal gradient descent at the constant rate 1/L, L the
+    smoothness of the largest α's objective); with ``batch_size=1`` and plain SGD the
+    estimator's cumulative L1 penalty also gives exact zeros. Features of very different scales
+    slow the descent: standardize them (a StandardScaler) first. Fits that reach ``max_iter``
+    give one ConvergenceWarning for the path. Returns a :class:`RegularizationPath`
+    (``alphas, coefs = path(...)`` unpacks as ``enet_path``'s first two results).
     """
-    from sklearn.base import clone
+    l1_ratio = check_real(l1_ratio, "l1_ratio", low=0.0, low_open=True, high=1.0)
+    tol = check_real(tol, "tol", low=0.0)
+    base = _estimator(loss, l1_ratio, estimator_params)
+    start = probe(base, X, y, sample_weight)
+    grid = _grid(alphas, n_alphas, eps, start.alpha_max)
+    base.set_params(tol=tol * start.zero_objective if start.zero_objective > 0 else tol)
+    if start.smoothness is not None and base.batch_size is None:
+        # Full-batch descent needs no decay of its rate: 1/L of the largest α's objective (the
+        # smoothness at α = 0 plus the penalty's L2 part) is stable for every α on the grid.
+        lr = 1.0 / (start.smoothness.L_B + grid[0] * (1.0 - l1_ratio))
+        base.set_params(learning_rate="constant", eta0=lr)
+    models = _fit_down(base, X, y, sample_weight, grid, start)
+    last = models[-1]
+    names = getattr(last, "feature_names_in_", None)
+    if names is None:
+        names = np.array([f"x{j}" for j in range(last.n_features_in_)], dtype=object)
+    coefs = np.stack([np.array(m.coef_, dtype=np.float64) for m in models], axis=-1)
+    intercepts = np.stack([np.array(m.intercept_, dtype=np.float64) for m in models], axis=-1)
+    if coefs.ndim == 2 or not hasattr(last, "classes_"):  # a regressor: (d, n_alphas)
+        coefs, intercepts = coefs.reshape(coefs.shape[-2:]), intercepts[0]
+    return RegularizationPath(
+        alphas=grid,
+        coefs=coefs,
+        intercepts=intercepts,
+        n_iter=np.array([m.n_iter_ for m in models]),
+        feature_names=np.asarray(names, dtype=object),
+        l1_ratio=l1_ratio,
+    )
 
+
+def _estimator(loss: str, l1_ratio: float, params: dict) -> Any:
+    """The unfitted estimator of the path's loss, elastic net and parameters."""
     from .linear_model import SGDClassifier, SGDRegressor
     from .linear_model._base import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
-    l1_ratio = check_real(l1_ratio, "l1_ratio", low=0.0, low_open=True, high=1.0)
-    classify = loss in CLASSIFICATION_LOSSES or estimator_params.get("multi_class") is not None
     if loss not in CLASSIFICATION_LOSSES + REGRESSION_LOSSES:
         raise ValueError(
             f"loss must be one of {CLASSIFICATION_LOSSES + REGRESSION_LOSSES}, got {loss!r}"
         )
     for name in ("penalty", "alpha", "warm_start", "coef_init", "intercept_init"):
-        if name in estimator_params:
-            raise TypeError(f"path() sets {name} itself; got {name}={estimator_params[name]!r}")
-    base = (SGDClassifier if classify else SGDRegressor)(
-        loss=loss, penalty="elasticnet", l1_ratio=l1_ratio, **{**PATH_DEFAULTS, **estimator_params}
+        if name in params:
+            raise TypeError(f"path() sets {name} itself; got {name}={params[name]!r}")
+    classify = loss in CLASSIFICATION_LOSSES or params.get("multi_class") is not None
+    return (SGDClassifier if classify else SGDRegressor)(
+        loss=loss, penalty="elasticnet", l1_ratio=l1_ratio, **{**PATH_DEFAULTS, **params}
     )
-    alpha_max, smoothness, zero = probe(base, X, y, sample_weight)
-    if alphas is None:
-        n_alphas = check_int(n_alphas, "n_alphas", low=1)
-        eps = check_real(eps, "eps", low=0.0, low_open=True, high=1.0)
-        grid = np.geomspace(alpha_max, alpha_max * eps, n_alphas) if alpha_max > 0 else None
-        if grid is None:  # y is its mean: every α gives the zero model
-            grid = np.full(n_alphas, np.finfo(np.float64).tiny)
-    else:
+
+
+def _grid(alphas: Any, n_alphas: Any, eps: Any, alpha_max: float) -> np.ndarray:
+    """The α of the path, decreasing: the given ones, or scikit-learn's log grid."""
+    if alphas is not None:
         grid = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
         if grid.size == 0 or not (np.isfinite(grid).all() and (grid >= 0).all()):
             raise ValueError(f"alphas must be finite numbers >= 0, at least one; got {alphas!r}")
-    if smoothness is not None and base.batch_size is None:
-        # Full-batch descent needs no decay of its rate: 1/L of the largest α's objective (the
-        # smoothness at α = 0 plus the penalty's L2 part) is stable for every α on the grid.
-        lr = 1.0 / (smoothness.L_B + grid[0] * (1.0 - l1_ratio))
-        base.set_params(learning_rate="constant", eta0=lr)
-    coefs, intercepts, n_iter = [], [], []
+        return grid
+    n_alphas = check_int(n_alphas, "n_alphas", low=1)
+    eps = check_real(eps, "eps", low=0.0, low_open=True, high=1.0)
+    if alpha_max == 0:  # the zero model fits y exactly: every α gives it
+        return np.full(n_alphas, np.finfo(np.float64).tiny)
+    return np.geomspace(alpha_max, alpha_max * eps, n_alphas)
+
+
+def _fit_down(base: Any, X: Any, y: Any, sample_weight: Any, grid: np.ndarray, start: Start):
+    """The fitted model of each α, each fit from the previous one's; one ConvergenceWarning
+    for the fits that reached max_iter."""
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+
+    models, unconverged = [], []
     coef_init = intercept_init = None
     for a in grid:
-        if a >= alpha_max:  # w = 0 is the optimum (α_max's definition): no fit to round it
-            est = zero
+        if a >= start.alpha_max:  # w = 0 is the optimum (α_max's definition): no fit to round it
+            est = start.zero
         else:
             est = clone(base).set_params(alpha=float(a))
-            est.fit(
-                X,
-                y,
-                coef_init=coef_init,
-                intercept_init=intercept_init,
-                sample_weight=sample_weight,
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                est.fit(
+                    X,
+                    y,
+                    coef_init=coef_init,
+                    intercept_init=intercept_init,
+                    sample_weight=sample_weight,
+                )
+            for w in caught:
+                if issubclass(w.category, ConvergenceWarning):
+                    unconverged.append(a)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         coef_init, intercept_init = _as_init(est)
-        coefs.append(np.array(est.coef_, dtype=np.float64))
-        intercepts.append(np.array(est.intercept_, dtype=np.float64))
-        n_iter.append(est.n_iter_)
-    names = getattr(est, "feature_names_in_", None)
-    if names is None:
-        names = np.array([f"x{j}" for j in range(est.n_features_in_)], dtype=object)
-    coef_arr = np.stack(coefs, axis=-1)
-    intercept_arr = np.stack(intercepts, axis=-1)
-    if not classify:
-        coef_arr, intercept_arr = coef_arr.reshape(coef_arr.shape[-2:]), intercept_arr[0]
-    return RegularizationPath(
-        alphas=grid,
-        coefs=coef_arr,
-        intercepts=intercept_arr,
-        n_iter=np.array(n_iter),
-        feature_names=np.asarray(names, dtype=object),
-        l1_ratio=l1_ratio,
-    )
+        models.append(est)
+    if unconverged:
+        warnings.warn(
+            f"{len(unconverged)} of the path's {len(grid)} fits reached max_iter={base.max_iter} "
+            f"before their tol (α from {max(unconverged):.4g} to {min(unconverged):.4g}): raise "
+            "max_iter or tol, or standardize the features",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return models
 
 
 def _as_init(est: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -199,38 +244,40 @@ def _as_init(est: Any) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> tuple[float, Any, Any]:
-    """(α_max, smoothness, zero model) of the estimator's loss and l1_ratio on (X, y).
+def probe(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> Start:
+    """Where the path of the estimator's loss and l1_ratio on (X, y) starts (:class:`Start`).
 
     α_max = ‖∇_w loss(0, b*)‖_∞ / ρ over every model the fit trains (one per class in
     one-vs-rest); the smoothness of the data at α = 0 (``fastgd._auto_rate``) with
-    ``learning_rate='auto'``, else None; the zero model: an estimator fitted to w = 0, b = b*, the
-    optimum for every α ≥ α_max. The estimator is not modified: a clone prepares the fit's own
+    ``learning_rate='auto'``. The estimator is not modified: a clone prepares the fit's own
     targets and weights (classes, ±1 labels, class weights) and hands them here instead of
     training (as :func:`fastgd.lr_find` does)."""
     from sklearn.base import clone
 
     probe = clone(estimator).set_params(alpha=0.0, max_iter=1, early_stopping=False, tol=None)
-    found: list[tuple[float, Any]] = []
+    found: list[tuple[float, Any, float]] = []
 
     def gradient_at_zero(X, tasks, settings, rng, train_rows, orders):
         if orders is not None:
             orders.close()
         _solver._prepare_problems(X, tasks, settings, X.shape[0], settings.n_threads)
-        largest = 0.0
+        largest = objective = 0.0
         for task in tasks:
             b = _zero_model_intercept(task, task.coef, settings)
-            _, g, _ = task.problem.loss_and_grad(task.coef, b)
+            value, g, _ = task.problem.loss_and_grad(task.coef, b)
             largest = max(largest, float(np.max(np.abs(g))))
+            objective += float(value)
             task.intercept[...] = b  # the probe publishes the zero model
-        found.append((largest / settings.l1_ratio, getattr(tasks[0].schedule, "smoothness_", None)))
+        smoothness = getattr(tasks[0].schedule, "smoothness_", None)
+        found.append((largest / settings.l1_ratio, smoothness, objective))
         return _solver.Result(n_iter=0)
 
     probe._run = gradient_at_zero
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the probe's fit is not a fit: no ConvergenceWarning
         probe.fit(X, y, sample_weight=sample_weight)
-    return (*found[0], probe)
+    alpha_max, smoothness, objective = found[0]
+    return Start(alpha_max, smoothness, probe, objective)
 
 
 def _zero_model_intercept(task: Any, coef: np.ndarray, s: Any) -> Any:
