@@ -12,7 +12,7 @@
 - :func:`build_info`: how this installation was built.
 """
 
-from . import ops, optimizers, schedules
+from . import display, inspection, ops, optimizers, schedules
 from ._backend import HAS_CUDA, build_info
 from ._core import __version__
 
@@ -22,6 +22,8 @@ __all__ = [
     "SGDRegressor",
     "__version__",
     "build_info",
+    "display",
+    "inspection",
     "lr_find",
     "ops",
     "optimizers",
