@@ -97,6 +97,38 @@ def test_plain_line_appears_after_the_delay(monkeypatch):
     assert out.getvalue().endswith("\n")
 
 
+def test_plain_line_within_an_epoch(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_progress, "clock", clock)
+    out = Terminal()
+    bar = _progress.PlainProgress(1, total=10, rows=1000, unit="epoch", file=out)
+    clock.now = 2.0
+    bar.advance(410)
+    assert out.getvalue() == "\repoch  1/10 41% | loss - | 205 rows/s | ETA 0:47"
+    bar.update(1, 0.5)
+    clock.now = 4.0
+    bar.advance(500)
+    assert out.getvalue().endswith("\repoch  2/10 50% | loss 0.5 | 375 rows/s | ETA 0:23")
+
+
+def test_long_epochs_show_their_progress(monkeypatch, capsys, no_tqdm, shown_at_once):
+    """The solver tells the bar after each kernel call of an epoch."""
+    from fastgd import _solver
+
+    monkeypatch.setattr(_solver, "STEPS_PER_CALL", 64)  # 5 calls per epoch of 300 rows
+    monkeypatch.setattr(_progress, "LOG_INTERVAL", 0.0)
+    fastgd.SGDRegressor(verbose=1, **FIVE_EPOCHS).fit(*_data())
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("|")[0].strip() for line in lines[:5]] == [
+        "epoch 1/5 21%",
+        "epoch 1/5 42%",
+        "epoch 1/5 64%",
+        "epoch 1/5 85%",
+        "epoch 1/5",  # the epoch's end: its loss
+    ]
+    assert lines[4].startswith("epoch 1/5 | loss ")
+
+
 def test_short_plain_fit_prints_nothing_even_at_close(monkeypatch):
     monkeypatch.setattr(_progress, "clock", FakeClock())
     out = Terminal()
@@ -122,8 +154,9 @@ def test_tqdm_bar(capsys, shown_at_once):
     est.fit(X, y > 0)
     out, err = capsys.readouterr()
     assert out == ""
-    assert "5/5" in err and "epoch" in err and "rows/s" in err
+    assert "epoch 5/5" in err and "row/s" in err  # tqdm counts rows: its rate is rows/s
     assert f"loss={est.loss_curve_[-1]:.6g}" in err
+    assert "1.50k/1.50k" in err  # 5 epochs of 300 rows
 
 
 def test_tqdm_detail_lines_on_stdout(capsys, shown_at_once):

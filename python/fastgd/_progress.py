@@ -1,11 +1,11 @@
 """The progress of a fit: epochs done, the last epoch's loss, rows per second and the time left.
 
-``start(verbose, ...)`` gives the reporter the training loops call once per epoch (or round):
-nothing at ``verbose=0`` (scikit-learn's estimators are silent by default); at ``verbose>=1`` a
-bar on stderr that appears only once the fit has run for ``SHOW_AFTER`` seconds, so that short
-fits stay quiet — tqdm's when it is installed, else one line rewritten in place on a terminal
-(``\\r``) and one line at a time (at most one a second) in a log; at ``verbose>=2`` also a line per
-epoch on stdout with its details, as scikit-learn's ``-- Epoch`` lines.
+``start(verbose, ...)`` gives the reporter that the training loops call within and after each
+epoch (or round): nothing at ``verbose=0`` (scikit-learn's estimators are silent by default); at
+``verbose>=1`` a bar on stderr that appears only once the fit has run for ``SHOW_AFTER`` seconds,
+so that short fits stay quiet — tqdm's when it is installed, else one line rewritten in place on
+a terminal (``\\r``) and one line at a time (at most one a second) in a log; at ``verbose>=2``
+also a line per epoch on stdout with its details, as scikit-learn's ``-- Epoch`` lines.
 """
 
 from __future__ import annotations
@@ -56,11 +56,15 @@ def format_rate(rows_per_s: float) -> str:
 
 
 class Progress:
-    """The silent reporter (``verbose=0``), and what every reporter does: ``update`` after each
-    epoch, ``write`` a detail line, ``close`` at the end (also as a context manager)."""
+    """The silent reporter (``verbose=0``), and what every reporter does: ``advance`` within an
+    epoch, ``update`` after it, ``write`` a detail line, ``close`` at the end (also as a
+    context manager)."""
 
     def __init__(self, verbose: int) -> None:
         self.verbose = int(verbose)
+
+    def advance(self, rows: int) -> None:
+        """``rows`` rows of the epoch in progress are done (a long epoch shows its progress)."""
 
     def update(self, done: int, loss: float) -> None:
         """``done`` epochs are finished; the last one's loss was ``loss``."""
@@ -81,50 +85,69 @@ class Progress:
 
 
 class PlainProgress(Progress):
-    """``epoch 12/1000 | loss 0.1234 | 3.2M rows/s | ETA 0:41`` on one line of ``file``.
+    """``epoch 12/1000 | loss 0.1234 | 3.2M rows/s | ETA 0:41`` on one line of ``file``; within
+    a long epoch, ``epoch 13/1000 41%``.
 
     The ETA assumes every one of the ``total`` epochs runs: stopping on tol or a plateau ends
     sooner, so it is an upper bound."""
 
     def __init__(self, verbose: int, *, total: int, rows: int, unit: str, file: TextIO) -> None:
         super().__init__(verbose)
-        self.total, self.rows, self.unit, self.file = int(total), int(rows), unit, file
+        self.total, self.rows, self.unit, self.file = int(total), max(1, int(rows)), unit, file
         self.terminal = bool(getattr(file, "isatty", lambda: False)())
         self.interval = TERMINAL_INTERVAL if self.terminal else LOG_INTERVAL
         self.started = clock()
         self.drawn_at = -math.inf
         self.width = 0  # of the line on the terminal, to blank what a shorter line leaves
         self.shown = False
-        self.pending: tuple[int, float] | None = None
+        self.changed = False  # since the last drawing
+        self.epochs, self.in_epoch, self.loss = 0, 0, math.nan
 
-    def line(self, done: int, loss: float, elapsed: float) -> str:
-        """The text of the bar after ``done`` epochs in ``elapsed`` seconds."""
-        rate = self.rows * done / elapsed if elapsed > 0 else math.inf
-        left = (self.total - done) * elapsed / done if done else math.inf
+    def line(self, elapsed: float) -> str:
+        """The text of the bar after ``elapsed`` seconds."""
+        done = self.epochs * self.rows + self.in_epoch
+        rate = done / elapsed if elapsed > 0 else math.inf
+        left = (self.total * self.rows - done) / rate if done and elapsed > 0 else math.inf
         width = len(str(self.total))
+        if self.in_epoch:
+            percent = 100 * self.in_epoch // self.rows
+            count = f"{self.epochs + 1:>{width}}/{self.total} {percent:>2}%"
+        else:
+            count = f"{self.epochs:>{width}}/{self.total}"
+        loss = f"{self.loss:.6g}" if math.isfinite(self.loss) else "-"
         return (
-            f"{self.unit} {done:>{width}}/{self.total} | loss {loss:.6g} | "
-            f"{format_rate(rate)} | ETA {format_duration(left)}"
+            f"{self.unit} {count} | loss {loss} | {format_rate(rate)} | ETA {format_duration(left)}"
         )
 
+    def advance(self, rows: int) -> None:
+        if rows >= self.rows:  # the epoch's end: update() follows with its loss
+            return
+        self.in_epoch = int(rows)
+        self.changed = True
+        self.maybe_draw()
+
     def update(self, done: int, loss: float) -> None:
+        self.epochs, self.in_epoch, self.loss = int(done), 0, float(loss)
+        self.changed = True
+        self.maybe_draw()
+
+    def maybe_draw(self) -> None:
+        """Draw, unless the fit is younger than SHOW_AFTER or the last drawing too recent."""
         now = clock()
-        self.pending = (done, loss)
         if now - self.started < SHOW_AFTER or now - self.drawn_at < self.interval:
             return
         self.draw(now)
 
     def draw(self, now: float) -> None:
         """Show the latest state."""
-        done, loss = self.pending
-        text = self.line(done, loss, now - self.started)
+        text = self.line(now - self.started)
         if self.terminal:
             self.file.write("\r" + text.ljust(self.width))
             self.width = len(text)
         else:
             self.file.write(text + "\n")
         self.file.flush()
-        self.drawn_at, self.shown, self.pending = now, True, None
+        self.drawn_at, self.shown, self.changed = now, True, False
 
     def write(self, line: str) -> None:
         if self.verbose < 2:
@@ -137,8 +160,8 @@ class PlainProgress(Progress):
 
     def close(self) -> None:
         now = clock()
-        # The last epoch is shown when the bar is, or when the fit ran long enough for it.
-        if self.pending is not None and (self.shown or now - self.started >= SHOW_AFTER):
+        # The last state is shown when the bar is, or when the fit ran long enough for it.
+        if self.changed and (self.shown or now - self.started >= SHOW_AFTER):
             self.draw(now)
         if self.shown and self.terminal:
             self.file.write("\n")
@@ -146,24 +169,33 @@ class PlainProgress(Progress):
 
 
 class TqdmProgress(Progress):
-    """tqdm's bar (its ``delay`` keeps it hidden for ``SHOW_AFTER`` seconds): epochs as its
-    count, the loss and rows per second as its postfix; its ETA, too, counts every epoch."""
+    """tqdm's bar (its ``delay`` keeps it hidden for ``SHOW_AFTER`` seconds), counting rows
+    (so that it moves within a long epoch, and its rate is rows per second), the epoch and the
+    loss as its postfix; its ETA, too, counts every epoch."""
 
     def __init__(
         self, verbose: int, tqdm: Any, *, total: int, rows: int, unit: str, file: TextIO
     ) -> None:
         super().__init__(verbose)
-        self.rows = int(rows)
-        self.started = clock()
-        self.done = 0
-        self.bar = tqdm(total=int(total), unit=unit, delay=SHOW_AFTER, file=file, leave=True)
+        self.total, self.rows, self.unit = int(total), max(1, int(rows)), unit
+        self.epochs = 0
+        self.bar = tqdm(
+            total=self.total * self.rows,
+            unit="row",
+            unit_scale=True,
+            delay=SHOW_AFTER,
+            file=file,
+            leave=True,
+        )
+
+    def advance(self, rows: int) -> None:
+        self.bar.update(self.epochs * self.rows + min(int(rows), self.rows) - self.bar.n)
 
     def update(self, done: int, loss: float) -> None:
-        elapsed = clock() - self.started
-        rate = self.rows * done / elapsed if elapsed > 0 else math.inf
-        self.bar.set_postfix_str(f"loss={loss:.6g}, {format_rate(rate)}", refresh=False)
-        self.bar.update(done - self.done)
-        self.done = done
+        self.epochs = int(done)
+        postfix = f"{self.unit} {done}/{self.total}, loss={loss:.6g}"
+        self.bar.set_postfix_str(postfix, refresh=False)
+        self.bar.update(self.epochs * self.rows - self.bar.n)
 
     def write(self, line: str) -> None:
         if self.verbose >= 2:

@@ -248,6 +248,8 @@ def run(
                         stream=part,
                         **ops._model_state(task.optimizer, task.average, task.coef),
                     )
+                    if task is tasks[0]:  # one task tells the bar how far the epoch is
+                        progress.advance(min(m, hi * batch))
                 task.last_loss = total / m
                 task.step += n_steps
                 task.n_iter += 1
