@@ -66,14 +66,20 @@ def test_matches_enet_path(l1_ratio, sparse):
     assert a is res.alphas and c is res.coefs
 
 
-def test_alpha_max_is_sklearns_with_an_intercept():
-    """Uncentered X and y: α_max = max|X_cᵀ y_c| / (n·ρ), the intercept absorbing the means."""
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_alpha_max_is_sklearns_with_an_intercept(weighted):
+    """Uncentered X and y: α_max = max|X_cᵀ y_c| / (n·ρ), the intercept absorbing the means; with
+    sample weights s, max|Σ s_i·x_i·(y_i − ȳ_s)| / (n·ρ), ȳ_s the weighted mean (the objective
+    is (1/n) Σ s_i·L_i)."""
     X, y = _regression(n=200, d=6)
     X, y = X * [1, 2, 3, 4, 5, 6] + 3.0, y + 10.0
-    Xc, yc = X - X.mean(0), y - y.mean()
-    expected = np.abs(Xc.T @ yc).max() / (len(y) * 0.25)
-    res = fastgd.path(X, y, l1_ratio=0.25, n_alphas=3, eps=0.5, tol=1e-3)
+    sw = np.random.default_rng(3).uniform(0.2, 3.0, len(y)) if weighted else np.ones(len(y))
+    expected = np.abs(X.T @ (sw * (y - np.average(y, weights=sw)))).max() / (len(y) * 0.25)
+    res = fastgd.path(
+        X, y, l1_ratio=0.25, n_alphas=3, eps=0.5, tol=1e-3, sample_weight=sw if weighted else None
+    )
     np.testing.assert_allclose(res.alphas[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(res.intercepts[0], np.average(y, weights=sw), rtol=1e-14)
 
 
 @pytest.mark.parametrize(
