@@ -98,7 +98,9 @@ class LossCurveDisplay(_Display):
                 label="validation score",
             )
             self.validation_ax_.set_ylabel("validation score")
-        handles = [self.line_] + ([self.validation_line_] if self.validation_line_ else [])
+        handles = [self.line_]
+        if self.validation_line_ is not None:
+            handles.append(self.validation_line_)
         ax.legend(handles=handles)
         self._drawn_on(ax)
         return self
