@@ -7,10 +7,12 @@
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`lr_find`: the learning-rate range test of an estimator (``learning_rate="auto"`` picks
   a rate from the data's smoothness without one; docs/learning_rate.md).
+- :func:`path`: the L1 / elastic-net regularization path, warm-started from the largest α.
+- :mod:`fastgd.inspection`: coefficients by feature name; :mod:`fastgd.display`: plots.
 - :func:`build_info`: how this installation was built.
 """
 
-from . import ops, optimizers, schedules
+from . import display, inspection, ops, optimizers, schedules
 from ._backend import HAS_CUDA, build_info
 from ._core import __version__
 
@@ -20,9 +22,12 @@ __all__ = [
     "SGDRegressor",
     "__version__",
     "build_info",
+    "display",
+    "inspection",
     "lr_find",
     "ops",
     "optimizers",
+    "path",
     "schedules",
 ]
 
@@ -38,4 +43,8 @@ def __getattr__(name: str):
         from ._lr_find import lr_find
 
         return lr_find
+    if name == "path":
+        from ._path import path
+
+        return path
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")
