@@ -48,7 +48,7 @@ class Coefficients:
         return np.atleast_2d(self.values)  # (K, d)
 
     def magnitude(self) -> np.ndarray:
-        """Each feature's largest |coefficient| over the outputs (d,)."""
+        """Each feature's largest absolute coefficient over the outputs (d,)."""
         return np.abs(self._table()).max(axis=0)
 
     def largest(self, n: int | None = None) -> Coefficients:
