@@ -657,8 +657,16 @@ def _check_model(est: Any) -> None:
     t, n_iter, curve = est.t_, est.n_iter_, est.loss_curve_
     if type(t) is not float or not (1 <= t < 2**62) or t != int(t):
         raise _Invalid(f"t_ must be an integral float >= 1, got {t!r}")
-    if not _is_int(n_iter) or not isinstance(curve, list) or not all(map(_is_real, curve)):
-        raise _Invalid("n_iter_ must be an int >= 0 and loss_curve_ a list of finite numbers")
+    if not (
+        type(n_iter) is int
+        and n_iter >= 1
+        and isinstance(curve, list)
+        and len(curve) >= n_iter
+        and all(type(v) is float and math.isfinite(v) for v in curve)
+    ):
+        raise _Invalid(
+            "n_iter_ must be an int >= 1 and loss_curve_ a list of at least n_iter_ finite floats"
+        )
     joint, n_out, n_models = False, 1, 1
     if hasattr(est, "classes_"):
         classes = est.classes_
