@@ -254,7 +254,7 @@ class _DaskSGD(BaseEstimator):
         self.to_local().save(path)
 
     def decision_function(self, X):
-        """x·coef_ + intercept_ of each row, as a lazily computed dask array."""
+        """``x·coef_ + intercept_`` of each row, as a lazily computed dask array."""
         return _predict.apply(self, X, "decision_function")
 
     def __sklearn_tags__(self):
@@ -322,7 +322,7 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
         return self
 
     def predict(self, X):
-        """x·coef_ + intercept_, a lazily computed dask array."""
+        """``x·coef_ + intercept_``, a lazily computed dask array."""
         return _predict.apply(self, X, "predict")
 
     def score(self, X, y, sample_weight=None):
