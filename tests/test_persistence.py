@@ -444,6 +444,27 @@ def test_files_of_another_kind(content, tmp_path):
     rejected(path)
 
 
+def test_deeply_nested_json(saved):
+    members = read_members(saved)
+    deep = dict(members, **{"metadata.json": b"[" * 100_000 + b"]" * 100_000})
+    write_members(saved, deep)
+    rejected(saved)
+    write_members(saved, members)
+
+    def edit(meta):
+        meta["params"]["callbacks"] = json.loads("[" * 60 + "]" * 60)
+
+    edit_metadata(saved, edit)
+    rejected(saved, "deeper")
+
+
+def test_a_classifier_file_claiming_to_be_a_regressor(saved):
+    edit_metadata(saved, lambda m: m.update({"class": "SGDRegressor"}))
+    rejected(saved, "parameters of SGDRegressor")
+    edit_metadata(saved, lambda m: m.update({"class": "DPSGDRegressor"}))
+    rejected(saved, "DPSGDRegressor")
+
+
 def test_pickled_arrays_are_never_read(saved):
     members = read_members(saved)
     buffer = io.BytesIO()

@@ -370,6 +370,8 @@ def _read_array(data: bytes, name: str, spec: Any) -> np.ndarray:
     if read_header is None:
         raise _Invalid(f"array {name!r}: .npy version {major} is not one NumPy writes for models")
     shape, fortran_order, dtype = read_header(f)
+    if any(n < 0 for n in shape):
+        raise _Invalid(f"array {name!r}: shape {shape} has a negative length")
     if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise _Invalid(f"array {name!r}: dtype {dtype} is not allowed in a model file")
     if [dtype.str, list(shape), fortran_order] != [
@@ -678,7 +680,11 @@ def _check_model(est: Any) -> None:
             ok = False
         if not ok:
             raise _Invalid("classes_ must be sorted and distinct")
-        if est.multi_class_ not in ("ovr", "multinomial") or type(est._soft_labels) is not bool:
+        if not (
+            isinstance(est.multi_class_, str)
+            and est.multi_class_ in ("ovr", "multinomial")
+            and type(est._soft_labels) is bool
+        ):
             raise _Invalid("multi_class_ must be 'ovr' or 'multinomial', _soft_labels a bool")
         K = len(classes)
         joint = est.multi_class_ == "multinomial"
