@@ -146,6 +146,37 @@ def test_optimizer_objects(optimizer, tmp_path):
     assert_resumes_alike(est, loaded, X, y)
 
 
+REGRESSORS = {
+    "l1-per-sample": dict(penalty="l1", alpha=0.01),
+    "elasticnet-batches": dict(penalty="elasticnet", l1_ratio=0.5, batch_size=8),
+    "full-batch": dict(batch_size=None, learning_rate="constant", eta0=0.1),
+    "no-shuffle-huber": dict(shuffle=False, loss="huber"),
+    "block-order-epsilon": dict(shuffle="block", loss="epsilon_insensitive"),
+    "no-intercept-nesterov": dict(fit_intercept=False, optimizer="nesterov"),
+}
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("name", list(REGRESSORS))
+def test_regressor_configurations(name, sparse, tmp_path):
+    X, y = regression_data(n=80, d=8)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
+    est = fastgd.SGDRegressor(max_iter=3, tol=None, random_state=8, **REGRESSORS[name])
+    est.fit(X, y)
+    loaded = roundtrip(est, tmp_path)
+    assert_resumes_alike(est, loaded, X[:50], y[:50])
+
+
+def test_warm_start_from_a_loaded_model(tmp_path):
+    X, y = regression_data()
+    est = fastgd.SGDRegressor(warm_start=True, max_iter=2, tol=None, random_state=0).fit(X, y)
+    loaded = roundtrip(est, tmp_path)
+    est.fit(X, y)
+    loaded.fit(X, y)
+    assert_same(vars(est), vars(loaded))
+
+
 def test_regressor_after_partial_fit_only(tmp_path):
     X, y = regression_data(np.float32)
     est = fastgd.SGDRegressor(random_state=0, optimizer="adam", average=True)
