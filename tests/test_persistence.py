@@ -491,7 +491,7 @@ def test_deeply_nested_json(saved):
 
 def test_a_classifier_file_claiming_to_be_a_regressor(saved):
     edit_metadata(saved, lambda m: m.update({"class": "SGDRegressor"}))
-    rejected(saved, "parameters of SGDRegressor")
+    rejected(saved, "parameters of SGDRegressor, not .*class_weight")
     edit_metadata(saved, lambda m: m.update({"class": "DPSGDRegressor"}))
     rejected(saved, "DPSGDRegressor")
 
@@ -540,6 +540,11 @@ def test_inconsistent_optimizer_state(saved):
 def test_inconsistent_attributes(saved, attribute, value):
     edit_metadata(saved, lambda m: m["attributes"].update({attribute: value}))
     rejected(saved, attribute)
+
+
+def test_a_parameter_missing_from_an_older_file_takes_its_default(saved):
+    edit_metadata(saved, lambda m: m["params"].pop("label_smoothing"))
+    assert fastgd.load(saved).label_smoothing == 0.0
 
 
 def test_a_bad_parameter_is_refused(saved):

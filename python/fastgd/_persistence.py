@@ -783,9 +783,12 @@ def load(path: Any) -> Any:
 
 def _build(cls: type, meta: dict, reader: _Reader) -> Any:
     params, attributes = meta["params"], meta["attributes"]
-    expected = set(cls().get_params(deep=False))
-    if not isinstance(params, dict) or set(params) != expected:
-        raise _Invalid(f"params must give exactly the parameters of {cls.__name__}")
+    # A parameter added after the file was written takes its default, the behaviour of the
+    # fastgd that wrote it; one this fastgd does not know is refused.
+    known = set(cls().get_params(deep=False))
+    if not isinstance(params, dict) or not set(params) <= known:
+        unknown = sorted(set(params) - known) if isinstance(params, dict) else params
+        raise _Invalid(f"params must be parameters of {cls.__name__}, not {unknown!r}")
     spec = _ATTRIBUTES[cls.__name__]
     if not isinstance(attributes, dict) or not (
         {k for k, required in spec.items() if required} <= set(attributes) <= set(spec)
