@@ -56,8 +56,9 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp: the same model gives the
 
 
 def _classes() -> dict[str, tuple[type, tuple[str, ...]]]:
-    """The classes a file may name: name → (class, its state attributes, those the constructor
-    does not set from its parameters)."""
+    """The classes a file may name: name → (class, its state: the attributes that training
+    changes and its constructor does not rebuild from the parameters). A list, not every
+    subclass found, so that a class becomes loadable only once its state is known here."""
     table: dict[str, tuple[type, tuple[str, ...]]] = {}
     for name in (
         "Constant",
