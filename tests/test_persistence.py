@@ -547,6 +547,20 @@ def test_a_parameter_missing_from_an_older_file_takes_its_default(saved):
     assert fastgd.load(saved).label_smoothing == 0.0
 
 
+@pytest.mark.parametrize("attribute", ["coef_", "intercept_", "step_"])
+def test_an_average_without_its_arrays(saved, attribute):
+    def edit(meta):
+        state = meta["attributes"]["_task_states"][0]["params"]["average"]["state"]
+        meta["arrays"].pop(state.pop(attribute)["array"])
+
+    edit_metadata(saved, edit)
+    members = read_members(saved)
+    declared = json.loads(members["metadata.json"])["arrays"]
+    kept = {k: v for k, v in members.items() if k.removesuffix(".npy") in declared}
+    write_members(saved, {"metadata.json": members["metadata.json"], **kept})
+    rejected(saved, "average")
+
+
 def test_a_bad_parameter_is_refused(saved):
     edit_metadata(saved, lambda m: m["params"].update(alpha=-1.0))
     rejected(saved, "alpha")
