@@ -677,7 +677,7 @@ def _check_features(est: Any) -> int:
     if type(d) is not int or d < 1:
         raise _Invalid(f"n_features_in_ must be a positive int, got {d!r}")
     names = getattr(est, "feature_names_in_", None)
-    if names is not None and not (
+    if hasattr(est, "feature_names_in_") and not (
         isinstance(names, np.ndarray)
         and names.dtype == object
         and names.shape == (d,)
