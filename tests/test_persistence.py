@@ -561,6 +561,17 @@ def test_an_average_without_its_arrays(saved, attribute):
     rejected(saved, "average")
 
 
+def test_callbacks_never_come_from_a_file(saved):
+    schedule = {"object": "schedules.Constant", "params": {"lr": 0.1}, "state": {}}
+    edit_metadata(saved, lambda m: m["params"].update(callbacks=[schedule]))
+    rejected(saved, "callbacks")
+
+
+def test_multi_class_must_be_what_the_parameters_choose(saved):
+    edit_metadata(saved, lambda m: m["attributes"].update(multi_class_="ovr"))
+    rejected(saved, "multi_class_='ovr'.*'multinomial'")
+
+
 def test_a_bad_parameter_is_refused(saved):
     edit_metadata(saved, lambda m: m["params"].update(alpha=-1.0))
     rejected(saved, "alpha")

@@ -237,6 +237,11 @@ def model_bytes(estimator: Any) -> bytes:
         )
     check_is_fitted(estimator)
     params = estimator.get_params(deep=False)
+    if params["callbacks"]:
+        raise TypeError(
+            f"cannot save parameter callbacks: {params['callbacks']!r} are functions, which a "
+            "model file cannot hold; set_params(callbacks=None) first"
+        )
     spec = _ATTRIBUTES[type(estimator).__name__]
     unknown = sorted(set(vars(estimator)) - set(params) - set(spec))
     if unknown:
@@ -706,6 +711,8 @@ def _check_history(est: Any) -> None:
 def _model_shapes(est: Any, d: int) -> tuple[bool, int, tuple, tuple]:
     """(softmax, number of task states, coef_'s shape, the trained weights' shape), as the
     classes and multi_class_ make them (a regressor: one model of shape (d,))."""
+    from .linear_model._targets import choose_multi_class
+
     if not hasattr(est, "classes_"):
         return False, 1, (d,), (1, d)
     classes = est.classes_
@@ -724,6 +731,9 @@ def _model_shapes(est: Any, d: int) -> tuple[bool, int, tuple, tuple]:
     ):
         raise _Invalid("multi_class_ must be 'ovr' or 'multinomial', _soft_labels a bool")
     K = len(classes)
+    chosen = choose_multi_class(est.multi_class, est.loss, est.label_smoothing, K, est._soft_labels)
+    if est.multi_class_ != chosen:
+        raise _Invalid(f"multi_class_={est.multi_class_!r}: the parameters choose {chosen!r}")
     n_out = 1 if K == 2 else K  # two classes: one model, or the binary form of a softmax's two
     if est.multi_class_ == "multinomial":
         return True, 1, (n_out, d), (K, d)
@@ -818,6 +828,8 @@ def _build(cls: type, meta: dict, reader: _Reader) -> Any:
             est._check_params()
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"parameter: {exc}") from None
+    if est.callbacks:  # save() refuses them: only an empty list can come back
+        raise _Invalid(f"parameter callbacks: {est.callbacks!r} cannot come from a model file")
     for k, v in attributes.items():
         setattr(est, k, reader.decode(v, f"attribute {k}"))
     if reader.unused:
