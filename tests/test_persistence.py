@@ -295,6 +295,7 @@ def test_parameters_of_numpy_types_and_early_stopping(tmp_path):
     ).fit(X, y)
     loaded = roundtrip(est, tmp_path)
     assert type(loaded.alpha) is np.float32 and type(loaded.max_iter) is np.int64
+    assert loaded.validation_scores_ == est.validation_scores_ != []
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 

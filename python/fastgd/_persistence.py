@@ -636,6 +636,7 @@ _COMMON = {
     "t_": True,
     "n_iter_": True,
     "loss_curve_": True,
+    "validation_scores_": False,  # written since the estimators have it; the Dask ones do not
     "n_features_in_": True,
     "feature_names_in_": False,
     "_standard_coef": True,
@@ -706,6 +707,9 @@ def _check_history(est: Any) -> None:
         raise _Invalid(
             "n_iter_ must be an int >= 1 and loss_curve_ a list of at least n_iter_ finite floats"
         )
+    scores = getattr(est, "validation_scores_", None)
+    if not (scores is None or isinstance(scores, list) and all(type(v) is float for v in scores)):
+        raise _Invalid("validation_scores_ must be None or a list of floats")
 
 
 def _model_shapes(est: Any, d: int) -> tuple[bool, int, tuple, tuple]:
