@@ -9,6 +9,7 @@
   a rate from the data's smoothness without one; docs/learning_rate.md).
 - :func:`path`: the L1 / elastic-net regularization path, warm-started from the largest α.
 - :mod:`fastgd.inspection`: coefficients by feature name; :mod:`fastgd.display`: plots.
+- :func:`load`: an estimator saved by its ``save(path)`` method (docs/persistence.md).
 - :func:`build_info`: how this installation was built.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "build_info",
     "display",
     "inspection",
+    "load",
     "lr_find",
     "ops",
     "optimizers",
@@ -39,6 +41,10 @@ def __getattr__(name: str):
         from . import linear_model
 
         return getattr(linear_model, name)
+    if name == "load":
+        from ._persistence import load
+
+        return load
     if name == "lr_find":
         from ._lr_find import lr_find
 

@@ -249,6 +249,13 @@ class _DaskSGD(BaseEstimator):
                 setattr(local, name, getattr(self, name))
         return local
 
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` as its local estimator (:meth:`to_local`) saves it:
+        :func:`fastgd.load` gives back that ``fastgd.SGDRegressor`` / ``SGDClassifier``, whose
+        ``partial_fit`` continues this fit (the cluster parameters, ``client`` among them, are
+        not saved)."""
+        self.to_local().save(path)
+
     def decision_function(self, X):
         """``x·coef_ + intercept_`` of each row, as a lazily computed dask array."""
         return _predict.apply(self, X, "decision_function")
