@@ -188,6 +188,28 @@ def test_estimator_soft_one_hot_labels_equal_hard_labels():
     np.testing.assert_array_equal(soft.classes_, np.arange(10))
 
 
+
+@pytest.mark.parametrize("classes", [["a", "b", "c"], None])
+def test_partial_fit_on_soft_labels_keeps_the_first_calls_classes(classes):
+    """Later calls need not repeat the classes: the columns of y are the first call's classes.
+    Three calls of partial_fit give the model of one fit of three epochs over the same rows."""
+    from fastgd import SGDClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    P = rng.dirichlet(np.ones(3), 60)
+    kw = dict(shuffle=False, learning_rate="constant", eta0=0.05, **{"loss": "log_loss"})
+    est = SGDClassifier(**kw)
+    est.partial_fit(X, P, classes=classes)
+    est.partial_fit(X, P)
+    est.partial_fit(X, P, classes=classes)
+    want = np.arange(3) if classes is None else np.array(classes)
+    np.testing.assert_array_equal(est.classes_, want)
+    fit = SGDClassifier(max_iter=3, tol=None, **kw).fit(X, P)
+    np.testing.assert_allclose(est.coef_, fit.coef_, rtol=1e-12)
+    with pytest.raises(ValueError, match="columns of class probabilities"):
+        est.partial_fit(X, rng.dirichlet(np.ones(2), 60))
+
 def test_distillation_from_teacher_probabilities():
     from sklearn.ensemble import RandomForestClassifier
 

@@ -117,7 +117,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         y, classes, labels = _targets.check_targets(y, classes, soft)
         if first:
             self.classes_ = labels if classes is None else np.unique(classes)
-            if partial and classes is None:
+            if partial and classes is None and not soft:  # soft: the columns are the classes
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.multi_class_ = _targets.choose_multi_class(
                 self.multi_class, self.loss, self.label_smoothing, len(self.classes_), soft

@@ -33,11 +33,11 @@ def check_soft_labels(y) -> np.ndarray:
 
 def check_targets(y, classes, soft: bool):
     """(y, classes, labels): y checked as labels, or as class probabilities when ``soft``; the
-    classes as given, or for soft labels without them, the column indices; the distinct labels
-    of y, sorted (None for soft labels)."""
+    classes as given; the distinct labels of y, sorted (for soft labels: the column indices,
+    the classes when none are given)."""
     if soft:
         y = check_soft_labels(y)
-        return y, np.arange(y.shape[1]) if classes is None else classes, None
+        return y, classes, np.arange(y.shape[1])
     labels = _distinct_labels(y) if y.ndim == 1 and y.dtype.kind in "iuf" else None
     if labels is None or _may_not_be_classes(labels, len(y)):
         check_classification_targets(y)  # scikit-learn's own errors and warnings
