@@ -7,6 +7,8 @@
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`lr_find`: the learning-rate range test of an estimator (``learning_rate="auto"`` picks
   a rate from the data's smoothness without one; docs/learning_rate.md).
+- :mod:`fastgd.privacy`: DP-SGD estimators and their privacy accounting (imported on first use;
+  the accounting needs ``dp-accounting``, docs/privacy.md).
 - :func:`build_info`: how this installation was built.
 """
 
@@ -23,6 +25,7 @@ __all__ = [
     "lr_find",
     "ops",
     "optimizers",
+    "privacy",
     "schedules",
 ]
 
@@ -34,6 +37,10 @@ def __getattr__(name: str):
         from . import linear_model
 
         return getattr(linear_model, name)
+    if name == "privacy":
+        import importlib
+
+        return importlib.import_module(".privacy", __name__)
     if name == "lr_find":
         from ._lr_find import lr_find
 
