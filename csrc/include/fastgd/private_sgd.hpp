@@ -27,6 +27,7 @@
 #include "optimizers.hpp"
 #include "penalties.hpp"
 #include "philox.hpp"
+#include "simd.hpp"
 #include "softmax.hpp"
 
 namespace fastgd {
@@ -163,6 +164,25 @@ FASTGD_ALWAYS_INLINE void private_row_accumulate(const CsrView<T, I>& X, index_t
   }
 }
 
+// Fetch row i (and its target) ahead of its turn: sampled rows are scattered over X.
+template <class T>
+FASTGD_ALWAYS_INLINE void private_prefetch(const DenseView<T>& X, index_t i,
+                                           const PrivateTargets<T>& y) noexcept {
+  prefetch_lines(X.row(i), X.n_cols * index_t(sizeof(T)));
+  if (y.values) FASTGD_PREFETCH(y.values + i);
+  if (y.classes) FASTGD_PREFETCH(y.classes + i);
+}
+
+template <class T, class I>
+FASTGD_ALWAYS_INLINE void private_prefetch(const CsrView<T, I>& X, index_t i,
+                                           const PrivateTargets<T>& y) noexcept {
+  const index_t lo = X.begin(i), nnz = X.end(i) - lo;
+  prefetch_lines(X.data + lo, nnz * index_t(sizeof(T)));
+  prefetch_lines(X.indices + lo, nnz * index_t(sizeof(I)));
+  if (y.values) FASTGD_PREFETCH(y.values + i);
+  if (y.classes) FASTGD_PREFETCH(y.classes + i);
+}
+
 // g_i, the loss's derivatives with respect to the K outputs p of row i.
 template <class T, class Loss>
 FASTGD_ALWAYS_INLINE void private_row_derivatives(const Loss& loss, const PrivateTargets<T>& y,
@@ -211,7 +231,7 @@ FASTGD_ALWAYS_INLINE void private_noise4(const PrivateOptions& o, std::uint64_t 
 // the optimizer's state is post-processing of the private gradients. `sum` (K·(d + 1) values)
 // is zeroed for the next step.
 template <OptimizerKind Opt, class T>
-void private_update(const PrivateModel<T>& m, double* sum, const PrivateOptions& o,
+FASTGD_MULTIVERSION void private_update(const PrivateModel<T>& m, double* sum, const PrivateOptions& o,
                     std::uint64_t step, double lr, OptimizerArgs<T>& opt) noexcept {
   const index_t K = m.n_outputs, kd = K * m.n_features, total = kd + K;
   const double t = double(opt.step ? ++*opt.step : std::int64_t(step) + 1);
@@ -242,6 +262,30 @@ void private_update(const PrivateModel<T>& m, double* sum, const PrivateOptions&
   }
 }
 
+// The rows of one step through the model: each row's outputs, derivatives and clipping factor,
+// and its clipped gradient added to `sum` (K·d coefficients, then K intercepts). `scratch`
+// holds 3K values. Instruction-set clones (simd.hpp), as the plain row passes.
+template <class T, class View, class Loss>
+FASTGD_MULTIVERSION void private_rows(const View& X, const PrivateTargets<T>& y,
+                                      const PrivateModel<T>& m, const Loss& loss,
+                                      const std::int64_t* rows, index_t n_rows,
+                                      const PrivateOptions& o, double* sum,
+                                      double* scratch) noexcept {
+  const index_t K = m.n_outputs, d = m.n_features;
+  double *p = scratch, *g = scratch + K, *c = scratch + 2 * K;
+  for (index_t r = 0; r < n_rows; ++r) {
+    if (r + kPrefetchRows < n_rows) detail::private_prefetch(X, rows[r + kPrefetchRows], y);
+    const index_t i = rows[r];
+    const double sq = detail::private_row_outputs(X, i, m, p);
+    detail::private_row_derivatives(loss, y, i, K, p, g);
+    const double scale = detail::private_clip_scale(g, K, sq, o);
+    for (index_t k = 0; k < K; ++k) c[k] = scale * g[k];
+    detail::private_row_accumulate(X, i, K, d, c, sum);
+    if (o.fit_intercept)
+      for (index_t k = 0; k < K; ++k) sum[K * d + k] += c[k];
+  }
+}
+
 // Steps first_step .. first_step + n_steps − 1 of a private fit, lrs[s] the rate of each; `sum`
 // is scratch of K·(d + 1) zeros (left zeroed). Returns the number of rows sampled in all.
 template <class T, class View, class Loss, class Update>
@@ -249,25 +293,15 @@ std::int64_t private_sgd_steps(const View& X, const PrivateTargets<T>& y,
                                const PrivateModel<T>& m, const Loss& loss, const double* lrs,
                                index_t n_steps, std::uint64_t first_step,
                                const PrivateOptions& o, double* sum, Update update) {
-  const index_t K = m.n_outputs, d = m.n_features;
   std::vector<std::int64_t> rows;
   rows.reserve(std::size_t(std::min<double>(double(X.n_rows), 2.0 * o.expected_batch + 64.0)));
-  const std::size_t outputs = static_cast<std::size_t>(K);
-  std::vector<double> p(outputs), g(outputs), c(outputs);
+  std::vector<double> scratch(3 * static_cast<std::size_t>(m.n_outputs));
   std::int64_t seen = 0;
   for (index_t s = 0; s < n_steps; ++s) {
     const std::uint64_t step = first_step + std::uint64_t(s);
     poisson_rows(o.key, step, X.n_rows, o.sampling_rate, rows);
     seen += std::int64_t(rows.size());
-    for (const std::int64_t i : rows) {
-      const double sq = detail::private_row_outputs(X, i, m, p.data());
-      detail::private_row_derivatives(loss, y, i, K, p.data(), g.data());
-      const double scale = detail::private_clip_scale(g.data(), K, sq, o);
-      for (index_t k = 0; k < K; ++k) c[std::size_t(k)] = scale * g[std::size_t(k)];
-      detail::private_row_accumulate(X, i, K, d, c.data(), sum);
-      if (o.fit_intercept)
-        for (index_t k = 0; k < K; ++k) sum[K * d + k] += c[std::size_t(k)];
-    }
+    private_rows(X, y, m, loss, rows.data(), index_t(rows.size()), o, sum, scratch.data());
     update(sum, step, lrs[s]);
   }
   return seen;
