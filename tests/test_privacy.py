@@ -429,3 +429,15 @@ def test_kernel_bad_input():
     with pytest.raises(TypeError, match="coef"):
         run_steps(X, y, coef.astype(np.float32), intercept, [0.1], loss="log_loss")
     np.testing.assert_array_equal(coef, W)  # nothing ran
+
+
+def test_import_fastgd_loads_neither_the_accountant_nor_the_estimators():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fastgd; assert 'fastgd.privacy' not in sys.modules; "
+        "p = fastgd.privacy; assert 'dp_accounting' not in sys.modules; "
+        "assert 'fastgd.privacy._estimators' not in sys.modules; p.DPSGDClassifier"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -231,8 +231,9 @@ FASTGD_ALWAYS_INLINE void private_noise4(const PrivateOptions& o, std::uint64_t 
 // the optimizer's state is post-processing of the private gradients. `sum` (K·(d + 1) values)
 // is zeroed for the next step.
 template <OptimizerKind Opt, class T>
-FASTGD_MULTIVERSION void private_update(const PrivateModel<T>& m, double* sum, const PrivateOptions& o,
-                    std::uint64_t step, double lr, OptimizerArgs<T>& opt) noexcept {
+FASTGD_MULTIVERSION void private_update(const PrivateModel<T>& m, double* sum,
+                                        const PrivateOptions& o, std::uint64_t step, double lr,
+                                        OptimizerArgs<T>& opt) noexcept {
   const index_t K = m.n_outputs, kd = K * m.n_features, total = kd + K;
   const double t = double(opt.step ? ++*opt.step : std::int64_t(step) + 1);
   const StepConstants sc = step_constants(Opt, opt.params, lr, t);

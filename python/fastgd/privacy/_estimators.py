@@ -3,6 +3,7 @@ with σ calibrated to the (ε, δ) budget before training (fastgd.privacy._accou
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 from typing import Any
 
@@ -143,8 +144,6 @@ class _BaseDPSGD(BaseEstimator):
         intercept = np.zeros(n_outputs, dtype=X.dtype)
         optimizer = None
         if not (isinstance(self.optimizer, str) and self.optimizer == "sgd"):
-            import copy
-
             optimizer = copy.deepcopy(optimizers.get_optimizer(self.optimizer))
             optimizer.reset()
         seen = _training.train(
