@@ -343,6 +343,13 @@ def test_same_random_state_same_model_and_csr_equals_dense():
     np.testing.assert_allclose(s.coef_, a.coef_, rtol=1e-9, atol=1e-12)
 
 
+def test_a_batch_above_n_samples_every_row():
+    X, y = _blobs(n=100)
+    clf = DPSGDClassifier(epsilon=5.0, batch_size=500, max_iter=3, random_state=0).fit(X, y)
+    assert clf.n_steps_ == 3 and clf.n_rows_sampled_ == 300
+    assert clf.noise_multiplier_ == noise_multiplier(100, 100, 3, 5.0, 1e-3)
+
+
 def test_secure_gives_a_new_model_each_fit():
     X, y = _blobs()
     clf = DPSGDClassifier(epsilon=2.0, batch_size=50, max_iter=2, secure=True)
@@ -378,7 +385,7 @@ def test_the_calibrated_sigma_is_the_accountants():
         ({"class_weight": "balanced"}, "class_weight"),
         ({"secure": True, "random_state": 0}, "random_state must be None"),
         ({"delta": 0.01}, "delta"),
-        ({"batch_size": 1000}, "batch_size"),
+        ({"batch_size": 0}, "batch_size"),
         ({"epsilon": 0.0}, "epsilon"),
         ({"clip_norm": -1.0}, "clip_norm"),
         ({"loss": "squared_error"}, "loss"),
@@ -395,7 +402,7 @@ def test_refused_schedule_and_sample_weight_and_failed_fit_keeps_model():
     X, y = _blobs(n=200)
     clf = DPSGDClassifier(epsilon=5.0, batch_size=20, max_iter=1, random_state=0).fit(X, y)
     coef = clf.coef_.copy()
-    with pytest.raises(ValueError, match="sample_weight"):
+    with pytest.raises(TypeError, match="sample_weight"):
         clf.fit(X, y, sample_weight=np.ones(200))
     np.testing.assert_array_equal(clf.coef_, coef)
     clf.set_params(learning_rate=fastgd.schedules.Adaptive(0.1))

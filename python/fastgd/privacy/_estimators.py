@@ -104,19 +104,19 @@ class _BaseDPSGD(BaseEstimator):
             return schedules.Optimal(self.alpha)
         return lr
 
-    def _budget(self, n: int) -> tuple[float, float, int]:
-        """(delta, noise multiplier, steps) of a fit on n rows."""
-        if self.batch_size > n:
-            raise ValueError(f"batch_size={self.batch_size} exceeds the {n} training rows")
+    def _budget(self, n: int) -> tuple[float, float, int, float]:
+        """(delta, noise multiplier, steps, sampling rate) of a fit on n rows; a batch_size
+        above n samples every row at every step (q = 1)."""
+        batch = min(self.batch_size, n)
         delta = 1.0 / (10.0 * n) if self.delta is None else float(self.delta)
         if delta >= 1.0 / n:
             raise ValueError(
                 f"delta={delta} is >= 1/n = {1.0 / n}: a mechanism that publishes one random "
                 "row outright meets such a delta; use delta well below 1/n (default 1/(10 n))"
             )
-        steps = self.max_iter * _accounting.steps_per_epoch(n, self.batch_size)
-        sigma = _accounting.calibrated_sigma(self.batch_size / n, steps, delta, float(self.epsilon))
-        return delta, sigma, steps
+        steps = self.max_iter * _accounting.steps_per_epoch(n, batch)
+        sigma = _accounting.calibrated_sigma(batch / n, steps, delta, float(self.epsilon))
+        return delta, sigma, steps, batch / n
 
     def _validate_X(self, X, *y, reset: bool, **kw):
         """float32 stays float32; C-contiguous float arrays and float CSR matrices are used in
@@ -132,14 +132,9 @@ class _BaseDPSGD(BaseEstimator):
             **kw,
         )
 
-    def _fit_private(self, X, y, n_outputs: int, loss: str, sample_weight) -> None:
-        if sample_weight is not None:
-            raise ValueError(
-                "sample_weight is not supported: a weight above 1 scales a row's gradient past "
-                "the clipping norm the privacy guarantee rests on"
-            )
+    def _fit_private(self, X, y, n_outputs: int, loss: str) -> None:
         n, d = X.shape
-        delta, sigma, steps = self._budget(n)
+        delta, sigma, steps, q = self._budget(n)
         coef = np.zeros((n_outputs, d), dtype=X.dtype)
         intercept = np.zeros(n_outputs, dtype=X.dtype)
         optimizer = None
@@ -153,7 +148,7 @@ class _BaseDPSGD(BaseEstimator):
             intercept,
             schedule=self._schedule(),
             n_steps=steps,
-            sampling_rate=self.batch_size / n,
+            sampling_rate=q,
             clip_norm=float(self.clip_norm),
             noise_multiplier=sigma,
             key=_training.key_of(self.random_state, self.secure),
@@ -170,8 +165,8 @@ class _BaseDPSGD(BaseEstimator):
         self.noise_multiplier_ = sigma
         self.delta_ = delta
         self.n_steps_ = steps
+        self.n_iter_ = self.max_iter
         self.n_rows_sampled_ = seen
-        q = self.batch_size / n
         self.epsilon_ = _accounting._epsilon_of(q, sigma, steps, delta)
 
     def _decision(self, X) -> np.ndarray:
@@ -194,7 +189,8 @@ _COMMON_DOC = """
     clip_norm : C, the bound on each row's gradient norm ‖g_i‖·√(‖x_i‖² + 1) (√‖x_i‖² without
         an intercept); larger rows are scaled down to it.
     batch_size : the expected batch: each step samples every row with probability
-        q = batch_size / n (Poisson sampling, as the accountant assumes).
+        q = batch_size / n (Poisson sampling, as the accountant assumes; 1 when
+        batch_size >= n).
     max_iter : epochs, each ceil(n / batch_size) steps; fixed in advance (no stopping rule).
     learning_rate, eta0, power_t : 'constant' (eta0), 'invscaling' (eta0 / (t + 1)^power_t),
         'optimal' (scikit-learn's, from alpha) or a stateless fastgd.schedules object.
@@ -212,7 +208,7 @@ _COMMON_DOC = """
     ----------
     coef_, intercept_, epsilon_ (ε spent at delta_, the smaller of RDP and PLD accounting),
     delta_, noise_multiplier_ (σ; the noise's standard deviation is σ·clip_norm),
-    n_steps_, n_rows_sampled_.
+    n_steps_, n_iter_ (= max_iter: the epochs run), n_rows_sampled_.
 """
 
 
@@ -278,13 +274,13 @@ class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
         self.multi_class = multi_class
         self.class_weight = class_weight
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y):
         self._check_params()
         if self.class_weight is not None:
             raise ValueError(
-                "class_weight is refused: 'balanced' reads the private class frequencies, and a "
-                "weight above 1 scales rows past the clipping norm; reweight by clip_norm-safe "
-                "means instead (docs/privacy.md)"
+                "class_weight is refused: 'balanced' reads the private class frequencies, and "
+                "a class weight above 1 scales its rows' gradients past the clipping norm the "
+                "guarantee rests on (docs/privacy.md, 'What leaks anyway')"
             )
         if self.multi_class == "multinomial" and self.loss != "log_loss":
             raise ValueError(f"multi_class='multinomial' needs loss='log_loss', got {self.loss!r}")
@@ -300,7 +296,7 @@ class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
         K = len(classes)
         if K == 2:
             targets = np.where(encoded == 1, X.dtype.type(1), X.dtype.type(-1))
-            self._fit_private(X, targets, 1, self.loss, sample_weight)
+            self._fit_private(X, targets, 1, self.loss)
             self.multi_class_ = "ovr"
         else:
             softmax_model = self.loss == "log_loss" and self.multi_class != "ovr"
@@ -309,7 +305,6 @@ class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
                 encoded.astype(np.int64),
                 K,
                 "multinomial" if softmax_model else self.loss,
-                sample_weight,
             )
             self.multi_class_ = "multinomial" if softmax_model else "ovr"
         self.classes_ = classes
@@ -317,10 +312,11 @@ class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
         del self._coef, self._intercept
         return self
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Train on (X, y) within the budget (epsilon, delta); a failed fit keeps the previous
-        model. ``sample_weight`` must be None."""
-        return fit_keeping_model(self, lambda: self._fit(X, y, sample_weight))
+        model. There is no ``sample_weight``: a weight above 1 would scale a row's gradient past
+        the clipping norm the guarantee rests on."""
+        return fit_keeping_model(self, lambda: self._fit(X, y))
 
     def decision_function(self, X):
         """Scores: (n,) for two classes, else (n, K)."""
@@ -407,19 +403,20 @@ class DPSGDRegressor(RegressorMixin, _BaseDPSGD):
         self.early_stopping = early_stopping
         self.loss_epsilon = loss_epsilon
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y):
         self._check_params()
         X, y = self._validate_X(X, y, reset=True, ensure_all_finite=False, y_numeric=True)
         y = np.ascontiguousarray(y, dtype=X.dtype)
-        self._fit_private(X, y, 1, self.loss, sample_weight)
+        self._fit_private(X, y, 1, self.loss)
         self.coef_, self.intercept_ = self._coef[0], self._intercept
         del self._coef, self._intercept
         return self
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         """Train on (X, y) within the budget (epsilon, delta); a failed fit keeps the previous
-        model. ``sample_weight`` must be None."""
-        return fit_keeping_model(self, lambda: self._fit(X, y, sample_weight))
+        model. There is no ``sample_weight``: a weight above 1 would scale a row's gradient past
+        the clipping norm the guarantee rests on."""
+        return fit_keeping_model(self, lambda: self._fit(X, y))
 
     def predict(self, X):
         """x·coef_ + intercept_."""
