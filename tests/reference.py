@@ -359,3 +359,112 @@ def lazy_epoch(
     for k, v in state.items():  # the caller's state carries over to the next epoch
         state_w[k] = v.reshape(np.shape(state_w[k]))
     return (W if softmax else W[0]), b, total
+
+
+# ---------------------------------------------------------------------------------------------
+# DP-SGD (fastgd/private_sgd.hpp), its random draws replayed with numpy.random.Philox
+# ---------------------------------------------------------------------------------------------
+
+NOISE_STREAM, SAMPLING_STREAM = 1, 2
+
+
+def philox_block(key, c0, c1, c2, c3):
+    """Philox-4x64-10's block at counter (c0, c1, c2, c3): NumPy's generator, whose first
+    block is at its counter + 1."""
+    counter = c0 + (c1 << 64) + (c2 << 128) + (c3 << 192)
+    key = np.asarray(key, dtype=np.uint64)
+    return np.random.Philox(key=key, counter=counter - 1).random_raw(4).astype(np.uint64)
+
+
+def _open_low(x):
+    return ((x >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * 2.0**-53
+
+
+def _open_high(x):
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def box_muller4(block):
+    out = np.empty(4)
+    for pair in range(2):
+        r = np.sqrt(-2.0 * np.log(_open_low(block[2 * pair])))
+        a = 2.0 * np.pi * _open_high(block[2 * pair + 1])
+        out[2 * pair], out[2 * pair + 1] = r * np.cos(a), r * np.sin(a)
+    return out
+
+
+def private_noise(key, step, n_coords, draws=1):
+    """The step's standard normal noise of coordinates 0 .. n_coords − 1 (sum of `draws`
+    normals over √draws)."""
+    blocks = -(-n_coords // 4)
+    z = np.zeros(4 * blocks)
+    for b in range(blocks):
+        for r in range(draws):
+            z[4 * b : 4 * b + 4] += box_muller4(philox_block(key, b, step, NOISE_STREAM, r))
+    return z[:n_coords] / np.sqrt(draws)
+
+
+def poisson_rows(key, step, n, q):
+    """The rows of a step: geometric gaps from the sampling stream's uniforms."""
+    if q >= 1:
+        return np.arange(n)
+    rows, i, b = [], -1, 0
+    log_keep = np.log1p(-q)
+    while True:
+        block = philox_block(key, b, step, SAMPLING_STREAM, 0)
+        b += 1
+        for word in block:
+            gap = np.floor(np.log(_open_low(word)) / log_keep)
+            if not gap < n - 1 - i:
+                return np.array(rows, dtype=np.int64)
+            i += 1 + int(gap)
+            rows.append(i)
+
+
+def per_example_gradients(X, y, W, b, loss, K, *, fit_intercept=True, epsilon=0.1):
+    """(G, Gb): each row's gradient of its loss, (n, K, d) and (n, K); y as the kernel takes it
+    (values for K = 1 pointwise, class indices otherwise: one-vs-rest ±1, or the softmax)."""
+    X = np.asarray(X.todense() if hasattr(X, "todense") else X, dtype=np.float64)
+    P = X @ np.asarray(W, dtype=np.float64).T + np.asarray(b, dtype=np.float64)
+    if loss == "multinomial":
+        Q = np.exp(P - P.max(1, keepdims=True))
+        Q /= Q.sum(1, keepdims=True)
+        D = Q - np.eye(K)[y]
+    elif K == 1:
+        D = loss_and_derivative(loss, P[:, 0], y, epsilon)[1][:, None]
+    else:
+        labels = np.where(np.eye(K)[y] > 0, 1.0, -1.0)
+        D = loss_and_derivative(loss, P, labels, epsilon)[1]
+    G = D[:, :, None] * X[:, None, :]
+    Gb = D if fit_intercept else np.zeros_like(D)
+    return G, Gb
+
+
+def clipped(G, Gb, C):
+    """Each row's gradient scaled by min(1, C / its norm)."""
+    norms = np.sqrt((G**2).sum((1, 2)) + (Gb**2).sum(1))
+    scale = np.where(norms > C, C / np.where(norms > 0, norms, 1.0), 1.0)
+    return G * scale[:, None, None], Gb * scale[:, None]
+
+
+def private_sgd(
+    X, y, W, b, lrs, *, key, q, C, sigma, loss, alpha=0.0, fit_intercept=True, draws=1, epsilon=0.1
+):
+    """Plain-SGD DP steps 0 .. len(lrs) − 1 with an L2 penalty: the kernel's model, from the
+    same draws."""
+    W, b = np.array(W, dtype=np.float64), np.array(b, dtype=np.float64)
+    K, d = W.shape
+    n = X.shape[0]
+    for t, lr in enumerate(lrs):
+        rows = poisson_rows(key, t, n, q)
+        G, Gb = per_example_gradients(
+            X[rows], y[rows], W, b, loss, K, fit_intercept=fit_intercept, epsilon=epsilon
+        )
+        G, Gb = clipped(G, Gb, C)
+        z = private_noise(key, t, K * d + K, draws) * sigma * C
+        g = (G.sum(0) + z[: K * d].reshape(K, d)) / (q * n)
+        gb = (Gb.sum(0) + z[K * d :]) / (q * n)
+        W = W - lr * (g + alpha * W)
+        if fit_intercept:
+            b = b - lr * gb
+    return W, b

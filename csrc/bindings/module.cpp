@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   fastgd::bindings::register_problem(m);
   fastgd::bindings::register_orders(m);
   fastgd::bindings::register_smoothness(m);
+  fastgd::bindings::register_private(m);
 }

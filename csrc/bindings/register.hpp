@@ -11,5 +11,6 @@ void register_roofline(pybind11::module_& m);
 void register_problem(pybind11::module_& m);
 void register_orders(pybind11::module_& m);
 void register_smoothness(pybind11::module_& m);
+void register_private(pybind11::module_& m);
 
 }  // namespace fastgd::bindings

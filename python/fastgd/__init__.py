@@ -10,6 +10,8 @@
 - :func:`path`: the L1 / elastic-net regularization path, warm-started from the largest α.
 - :mod:`fastgd.inspection`: coefficients by feature name; :mod:`fastgd.display`: plots.
 - :func:`load`: an estimator saved by its ``save(path)`` method (docs/persistence.md).
+- :mod:`fastgd.privacy`: DP-SGD estimators and their privacy accounting (imported on first use;
+  the accounting needs ``dp-accounting``, docs/privacy.md).
 - :func:`build_info`: how this installation was built.
 """
 
@@ -30,6 +32,7 @@ __all__ = [
     "ops",
     "optimizers",
     "path",
+    "privacy",
     "schedules",
 ]
 
@@ -45,6 +48,10 @@ def __getattr__(name: str):
         from ._persistence import load
 
         return load
+    if name == "privacy":
+        import importlib
+
+        return importlib.import_module(".privacy", __name__)
     if name == "lr_find":
         from ._lr_find import lr_find
 

@@ -128,3 +128,34 @@ def read_bandwidth(buffer: npt.NDArray[Any], n_threads: int, repeats: int = 5) -
 def random_update_seconds(
     buffer: npt.NDArray[np.float64], indices: npt.NDArray[np.integer[Any]], repeats: int = 3
 ) -> float: ...
+def private_sgd_steps(
+    X: Any,
+    y: npt.NDArray[Any],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    lrs: npt.NDArray[np.float64],
+    *,
+    loss: Loss,
+    loss_epsilon: float = 0.1,
+    first_step: int = 0,
+    sampling_rate: float,
+    clip_norm: float,
+    noise_multiplier: float,
+    key: npt.NDArray[np.uint64],
+    secure: bool = False,
+    penalty: Penalty = ...,
+    alpha: float = 0.0001,
+    l1_ratio: float = 0.15,
+    fit_intercept: bool = True,
+    optimizer: Optimizer = ...,
+    optimizer_params: dict[str, float] = ...,
+    optimizer_state: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64]]
+    | None = None,
+    check_input: bool = True,
+) -> int: ...
+def philox4x64(
+    key: npt.NDArray[np.uint64], c0: int, c1: int, c2: int, c3: int
+) -> npt.NDArray[np.uint64]: ...
+def poisson_rows(
+    key: npt.NDArray[np.uint64], step: int, n: int, sampling_rate: float
+) -> npt.NDArray[np.int64]: ...
