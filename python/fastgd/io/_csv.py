@@ -7,6 +7,7 @@ vectorized parse that locates the first bad field or ragged row (line, column) f
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -34,10 +35,12 @@ def read_csv_table(path: str, *, delimiter: str = ",") -> tuple[np.ndarray, Opti
         text = first.decode("utf-8", "replace")
         names = [n.strip() for n in next(csv.reader([text], delimiter=delimiter))]
     try:
-        table = np.loadtxt(
-            path, delimiter=delimiter, skiprows=int(names is not None), comments=None, ndmin=2,
-            dtype=np.float64, encoding="utf-8-sig",
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": the slow parse says it
+            table = np.loadtxt(
+                path, delimiter=delimiter, skiprows=int(names is not None), comments=None,
+                ndmin=2, dtype=np.float64, encoding="utf-8-sig",
+            )
     except ValueError:
         table = None
     if (table is not None and table.size and np.isfinite(table).all()
