@@ -57,8 +57,8 @@ def test_svmlight_comments_blank_lines_and_explicit_base(tmp_path):
 @pytest.mark.parametrize(
     "text, line, column, words",
     [
-        ("1 1:2\n1 2:x\n", 2, 3, "the value 'x' is not a finite number"),
-        ("1 1:2\n1 2:nan\n", 2, 3, "not a finite number"),
+        ("1 1:2\n1 2:x\n", 2, 5, "the value 'x' is not a finite number"),
+        ("1 1:2\n1 22:nan\n", 2, 6, "not a finite number"),
         ("1 1:2\nfoo 2:1\n", 2, 1, "the label 'foo'"),
         ("1 1:2\n1,2 2:1\n", 2, 1, "multi-label"),
         ("1 1:2 3\n", 1, 7, "'3' is not an index:value pair"),
@@ -192,8 +192,14 @@ def test_parquet_matches_pandas(tmp_path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
     rng = np.random.default_rng(4)
-    frame = pd.DataFrame({"a": rng.standard_normal(30), "k": rng.integers(0, 3, 30),
-                          "flag": rng.random(30) > 0.5, "y": rng.standard_normal(30)})
+    frame = pd.DataFrame(
+        {
+            "a": rng.standard_normal(30),
+            "k": rng.integers(0, 3, 30),
+            "flag": rng.random(30) > 0.5,
+            "y": rng.standard_normal(30),
+        }
+    )
     frame.to_parquet(tmp_path / "t.parquet")
     data = read_data(tmp_path / "t.parquet")
     assert data.feature_names == ["a", "k", "flag"]

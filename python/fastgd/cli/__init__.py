@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 from ._parsers import PARSERS, UsageError
 
 __all__ = ["main"]
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     prog = "fastgd" if os.path.basename(sys.argv[0] or "") == "fastgd" else "python -m fastgd"

@@ -7,8 +7,9 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +32,13 @@ def _estimators() -> Any:
 
 
 def _read(args: Any, n_features: Any = None) -> Dataset:
-    return read_data(args.data, format=args.format, target=args.target, n_features=n_features,
-                     zero_based=zero_based(args.zero_based))
+    return read_data(
+        args.data,
+        format=args.format,
+        target=args.target,
+        n_features=n_features,
+        zero_based=zero_based(args.zero_based),
+    )
 
 
 def _task(args: Any, y: np.ndarray) -> str:
@@ -42,8 +48,9 @@ def _task(args: Any, y: np.ndarray) -> str:
     if args.loss is not None:
         member = _core.Loss.__members__.get(args.loss)
         if member is None:
-            raise UsageError(f"--loss must be one of {sorted(_core.Loss.__members__)}, "
-                             f"got {args.loss!r}")
+            raise UsageError(
+                f"--loss must be one of {sorted(_core.Loss.__members__)}, got {args.loss!r}"
+            )
         real = _core.loss_targets(member) == _core.Targets.real
         return "regression" if real else "classification"
     return "classification" if np.unique(y).size == 2 else "regression"
@@ -59,8 +66,11 @@ def _progress(epochs: int, stream: Any) -> Any:
     start = time.perf_counter()
 
     def report(epoch: int, loss: float) -> None:
-        print(f"epoch {epoch:>4}/{epochs}  loss {loss:.6g}  {time.perf_counter() - start:.2f} s",
-              file=stream, flush=True)
+        print(
+            f"epoch {epoch:>4}/{epochs}  loss {loss:.6g}  {time.perf_counter() - start:.2f} s",
+            file=stream,
+            flush=True,
+        )
 
     return report
 
@@ -78,8 +88,11 @@ def _check_names(model: Any, data: Dataset) -> None:
     expected = getattr(model, "feature_names_in_", None)
     if expected is not None and data.feature_names is not None:
         if list(expected) != list(data.feature_names):
-            raise DataFileError(data.path, f"the columns {data.feature_names} are not the "
-                                f"model's features {list(expected)}", 1)
+            raise DataFileError(
+                data.path,
+                f"the columns {data.feature_names} are not the model's features {list(expected)}",
+                1,
+            )
 
 
 def train(args: Any) -> int:
@@ -117,8 +130,10 @@ def train(args: Any) -> int:
         model.set_params(callbacks=[_progress(args.epochs, sys.stderr)])
     X, y = (data.X, data.y) if held.size == 0 else (data.X[train_rows], data.y[train_rows])
     shape = f"{data.X.shape[0]:,} rows x {data.X.shape[1]:,} features"
-    print(f"{data.path}: {shape} ({data.format}); {task} by {type(model).__name__}"
-          f"(loss={params['loss']!r}), {train_rows.size:,} rows to train, {held.size:,} held out")
+    print(
+        f"{data.path}: {shape} ({data.format}); {task} by {type(model).__name__}"
+        f"(loss={params['loss']!r}), {train_rows.size:,} rows to train, {held.size:,} held out"
+    )
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ConvergenceWarning)  # said in one line below
@@ -133,8 +148,10 @@ def train(args: Any) -> int:
     if held.size:
         with _without_name_warning():
             score = model.score(data.X[held], data.y[held])
-        print(f"held-out {'R^2' if task == 'regression' else 'accuracy'}: {score:.6f} "
-              f"({held.size:,} rows)")
+        print(
+            f"held-out {'R^2' if task == 'regression' else 'accuracy'}: {score:.6f} "
+            f"({held.size:,} rows)"
+        )
     _model_files.save(model, args.output)
     print(f"saved {args.output}")
     return 0
@@ -156,9 +173,11 @@ def predict(args: Any) -> int:
     """``fastgd predict MODEL DATA``: one prediction (or row of probabilities) per line."""
     model = _load(args.model)
     if args.proba and not hasattr(model, "predict_proba"):
-        raise UsageError(f"--proba needs a classifier with loss log_loss or modified_huber; "
-                         f"{args.model} holds a {type(model).__name__}"
-                         f"(loss={getattr(model, 'loss', None)!r})")
+        raise UsageError(
+            f"--proba needs a classifier with loss log_loss or modified_huber; "
+            f"{args.model} holds a {type(model).__name__}"
+            f"(loss={getattr(model, 'loss', None)!r})"
+        )
     data = _read(args, n_features=model.n_features_in_)
     _check_names(model, data)
     with _without_name_warning():
@@ -184,8 +203,10 @@ def evaluate(args: Any) -> int:
     data = _read(args, n_features=model.n_features_in_)
     _check_names(model, data)
     if data.y is None:
-        raise ValueError(f"{data.path}: evaluate needs the target column; the file has the "
-                         f"model's {model.n_features_in_} feature columns only")
+        raise ValueError(
+            f"{data.path}: evaluate needs the target column; the file has the "
+            f"model's {model.n_features_in_} feature columns only"
+        )
     with _without_name_warning():
         pred = model.predict(data.X)
         proba = model.predict_proba(data.X) if hasattr(model, "predict_proba") else None
@@ -200,8 +221,10 @@ def evaluate(args: Any) -> int:
         print(f" log_loss  {m['log_loss']:.6g}")
     print(f"{'class':>10} {'precision':>10} {'recall':>10} {'f1':>10} {'support':>9}")
     for i, label in enumerate(m["labels"]):
-        print(f"{label:>10.6g} {m['precision'][i]:>10.4f} {m['recall'][i]:>10.4f} "
-              f"{m['f1'][i]:>10.4f} {m['support'][i]:>9}")
+        print(
+            f"{label:>10.6g} {m['precision'][i]:>10.4f} {m['recall'][i]:>10.4f} "
+            f"{m['f1'][i]:>10.4f} {m['support'][i]:>9}"
+        )
     print("confusion (rows: true class, columns: predicted)")
     print(" " * 10 + "".join(f"{label:>10.6g}" for label in m["labels"]))
     for i, label in enumerate(m["labels"]):
@@ -212,15 +235,20 @@ def evaluate(args: Any) -> int:
 def inspect(args: Any) -> int:
     """``fastgd inspect MODEL``: the class, its parameters, and the largest coefficients."""
     model = _load(args.model)
-    print(f"{args.model}: {type(model).__name__}, {model.n_features_in_} features, "
-          f"{model.n_iter_} epochs")
+    print(
+        f"{args.model}: {type(model).__name__}, {model.n_features_in_} features, "
+        f"{model.n_iter_} epochs"
+    )
     params = {k: v for k, v in model.get_params().items() if k != "callbacks"}
     print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())))
     coef = np.atleast_2d(model.coef_)
     names = getattr(model, "feature_names_in_", None)
     names = list(names) if names is not None else [f"x{j}" for j in range(coef.shape[1])]
-    heads = ([f"{c:.6g}" for c in model.classes_] if coef.shape[0] > 1 and hasattr(
-        model, "classes_") else ["coef"])
+    heads = (
+        [f"{c:.6g}" for c in model.classes_]
+        if coef.shape[0] > 1 and hasattr(model, "classes_")
+        else ["coef"]
+    )
     print("intercept: " + ", ".join(f"{b:.6g}" for b in np.atleast_1d(model.intercept_)))
     if hasattr(model, "classes_"):
         print("classes: " + ", ".join(f"{c:.6g}" for c in model.classes_))
@@ -242,12 +270,25 @@ def info(args: Any) -> int:
 
     for key, value in build_info().items():
         print(f"{key:>16}  {value}")
-    found = {name: find_spec(module) is not None for name, module in [
-        ("scikit-learn", "sklearn"), ("scipy", "scipy"), ("pyarrow", "pyarrow"),
-        ("pandas", "pandas")]}
-    print(f"{'optional':>16}  " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in found.items()))
+    found = {
+        name: find_spec(module) is not None
+        for name, module in [
+            ("scikit-learn", "sklearn"),
+            ("scipy", "scipy"),
+            ("pyarrow", "pyarrow"),
+            ("pandas", "pandas"),
+        ]
+    }
+    print(
+        f"{'optional':>16}  " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in found.items())
+    )
     return 0
 
 
-COMMANDS = {"train": train, "predict": predict, "evaluate": evaluate, "inspect": inspect,
-            "info": info}
+COMMANDS = {
+    "train": train,
+    "predict": predict,
+    "evaluate": evaluate,
+    "inspect": inspect,
+    "info": info,
+}

@@ -105,8 +105,9 @@ def estimator_params(rate: LearningRate, total_steps: int) -> dict:
             return {"learning_rate": rate.name, **options}
         if rate.name != "constant":
             raise ValueError(f"warmup goes with constant or a schedule, not {rate.name}")
-        return {"learning_rate": schedules.Warmup(schedules.Constant(options.get("eta0", 0.01)),
-                                                  warmup)}
+        return {
+            "learning_rate": schedules.Warmup(schedules.Constant(options.get("eta0", 0.01)), warmup)
+        }
     end = _TO_THE_END.get(rate.name)
     if end is not None and end not in options:
         options[end] = max(1, total_steps - (warmup or 0))

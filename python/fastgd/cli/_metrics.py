@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 
@@ -26,7 +24,7 @@ def regression(y: np.ndarray, pred: np.ndarray) -> dict:
 
 
 def classification(
-    y: np.ndarray, pred: np.ndarray, classes: np.ndarray, proba: Optional[np.ndarray]
+    y: np.ndarray, pred: np.ndarray, classes: np.ndarray, proba: np.ndarray | None
 ) -> dict:
     """Accuracy, the confusion counts (rows: true class, columns: predicted, over ``classes``
     and any other label in y), each class's precision, recall, F1 and support, and the log-loss

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class Table(NamedTuple):
     X: np.ndarray
     y: np.ndarray
     feature_names: list
-    target_name: Optional[str]
+    target_name: str | None
     description: str
 
 

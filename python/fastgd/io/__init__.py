@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -56,14 +56,14 @@ class Dataset:
     ``format``."""
 
     X: Any
-    y: Optional[np.ndarray]
-    feature_names: Optional[list]
-    target_name: Optional[str]
+    y: np.ndarray | None
+    feature_names: list | None
+    target_name: str | None
     path: str
     format: str
 
 
-def format_of(path: Union[str, Path], format: Optional[str] = None) -> str:
+def format_of(path: str | Path, format: str | None = None) -> str:
     """The format of a data file: ``format`` if given, else from the file's extension."""
     if format is not None:
         if format not in FORMATS:
@@ -80,12 +80,12 @@ def format_of(path: Union[str, Path], format: Optional[str] = None) -> str:
 
 
 def read_data(
-    path: Union[str, Path],
+    path: str | Path,
     *,
-    format: Optional[str] = None,
-    target: Union[int, str, None] = None,
-    n_features: Optional[int] = None,
-    zero_based: Union[bool, str] = "auto",
+    format: str | None = None,
+    target: int | str | None = None,
+    n_features: int | None = None,
+    zero_based: bool | str = "auto",
 ) -> Dataset:
     """Read a data file (formats in the module's docstring) into a :class:`Dataset`.
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ._errors import DataFileError
@@ -22,30 +20,40 @@ def read_npy_table(path: str) -> np.ndarray:
     table = _load(path)
     if not isinstance(table, np.ndarray) or table.ndim != 2:
         shape = getattr(table, "shape", None)
-        raise DataFileError(path, f"a .npy data file holds a 2-D table (features and target "
-                            f"columns), got an array of shape {shape}")
+        raise DataFileError(
+            path,
+            f"a .npy data file holds a 2-D table (features and target "
+            f"columns), got an array of shape {shape}",
+        )
     return _real(path, table, "the array")
 
 
-def read_npz(path: str) -> tuple[np.ndarray, Optional[np.ndarray], Optional[list]]:
+def read_npz(path: str) -> tuple[np.ndarray, np.ndarray | None, list | None]:
     """``(X, y, names)`` of a ``.npz`` file: ``X`` 2-D, ``y`` 1-D (optional: prediction needs
     none), ``feature_names`` 1-D strings (optional)."""
     with _load(path) as archive:
         if "X" not in archive.files:
-            raise DataFileError(path, f"a .npz data file holds arrays 'X' and 'y' "
-                                f"(np.savez(path, X=X, y=y)); this one has {archive.files}")
+            raise DataFileError(
+                path,
+                f"a .npz data file holds arrays 'X' and 'y' "
+                f"(np.savez(path, X=X, y=y)); this one has {archive.files}",
+            )
         X = _real(path, archive["X"], "X")
         y = _real(path, archive["y"], "y") if "y" in archive.files else None
         names = archive["feature_names"] if "feature_names" in archive.files else None
     if X.ndim != 2:
         raise DataFileError(path, f"X must be 2-D, got shape {X.shape}")
     if y is not None and y.shape != (X.shape[0],):
-        raise DataFileError(path, f"y must have shape ({X.shape[0]},) as X has "
-                            f"{X.shape[0]} rows, got {y.shape}")
+        raise DataFileError(
+            path, f"y must have shape ({X.shape[0]},) as X has {X.shape[0]} rows, got {y.shape}"
+        )
     if names is not None:
         if names.dtype.kind not in "US" or names.shape != (X.shape[1],):
-            raise DataFileError(path, f"feature_names must be {X.shape[1]} strings, got "
-                                f"{names.dtype} of shape {names.shape}")
+            raise DataFileError(
+                path,
+                f"feature_names must be {X.shape[1]} strings, got "
+                f"{names.dtype} of shape {names.shape}",
+            )
         names = [str(n) for n in names]
     return X, y, names
 
@@ -60,6 +68,7 @@ def _real(path: str, array: np.ndarray, name: str) -> np.ndarray:
     finite = np.isfinite(array)
     if not finite.all():
         where = np.unravel_index(int(np.argmin(finite.ravel())), array.shape)
-        raise DataFileError(path, f"{name}{list(map(int, where))} is {array[where]}: values "
-                            "must be finite")
+        raise DataFileError(
+            path, f"{name}{list(map(int, where))} is {array[where]}: values must be finite"
+        )
     return array

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -24,7 +23,7 @@ def _is_number(field: bytes) -> bool:
     return True
 
 
-def read_csv_table(path: str, *, delimiter: str = ",") -> tuple[np.ndarray, Optional[list]]:
+def read_csv_table(path: str, *, delimiter: str = ",") -> tuple[np.ndarray, list | None]:
     """``(table, names)``: the float64 table of a CSV file and its column names (None without a
     header). The first line is a header when one of its fields is not a number. Every other
     field must be a finite number (blank lines are skipped)."""
@@ -38,18 +37,27 @@ def read_csv_table(path: str, *, delimiter: str = ",") -> tuple[np.ndarray, Opti
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "no data": the slow parse says it
             table = np.loadtxt(
-                path, delimiter=delimiter, skiprows=int(names is not None), comments=None,
-                ndmin=2, dtype=np.float64, encoding="utf-8-sig",
+                path,
+                delimiter=delimiter,
+                skiprows=int(names is not None),
+                comments=None,
+                ndmin=2,
+                dtype=np.float64,
+                encoding="utf-8-sig",
             )
     except ValueError:
         table = None
-    if (table is not None and table.size and np.isfinite(table).all()
-            and (names is None or table.shape[1] == len(names))):
+    if (
+        table is not None
+        and table.size
+        and np.isfinite(table).all()
+        and (names is None or table.shape[1] == len(names))
+    ):
         return table, names
     return _parse_locating_errors(path, delimiter)
 
 
-def _parse_locating_errors(path: str, delimiter: str) -> tuple[np.ndarray, Optional[list]]:
+def _parse_locating_errors(path: str, delimiter: str) -> tuple[np.ndarray, list | None]:
     """The slow parse of a file loadtxt refused: the table, or the DataFileError of the first
     bad field or ragged row."""
     data = Path(path).read_bytes()
@@ -78,8 +86,10 @@ def _parse_locating_errors(path: str, delimiter: str) -> tuple[np.ndarray, Optio
         column = field_column(line, n_columns, sep) if counts[r] >= n_columns else len(line) + 1
         expected = "the header has" if names is not None else "the first row has"
         raise DataFileError(
-            path, f"ragged row: {counts[r] + 1} fields where {expected} {n_columns}",
-            rows[r] + 1, column,
+            path,
+            f"ragged row: {counts[r] + 1} fields where {expected} {n_columns}",
+            rows[r] + 1,
+            column,
         )
     fields = np.array(sep.join(body).split(sep), dtype=bytes)
     try:

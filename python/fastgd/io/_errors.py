@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 
 class DataFileError(ValueError):
@@ -14,7 +13,7 @@ class DataFileError(ValueError):
     """
 
     def __init__(
-        self, path: str, reason: str, line: Optional[int] = None, column: Optional[int] = None
+        self, path: str, reason: str, line: int | None = None, column: int | None = None
     ) -> None:
         self.path = str(path)
         self.line = line

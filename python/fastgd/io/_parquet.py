@@ -25,18 +25,28 @@ def read_parquet_table(path: str) -> tuple[np.ndarray, list]:
     out = np.empty((table.num_rows, len(names)), dtype=np.float64)
     for j, (name, column) in enumerate(zip(names, table.columns)):
         kind = column.type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                or pa.types.is_boolean(kind)):
-            raise DataFileError(path, f"column {name!r} (column {j + 1}) has type {kind}: "
-                                "fastgd reads numeric columns only")
+        if not (
+            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+        ):
+            raise DataFileError(
+                path,
+                f"column {name!r} (column {j + 1}) has type {kind}: "
+                "fastgd reads numeric columns only",
+            )
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise DataFileError(path, f"column {name!r} (column {j + 1}) has a null in row "
-                                f"{row + 1}: values must be finite numbers")
+            raise DataFileError(
+                path,
+                f"column {name!r} (column {j + 1}) has a null in row "
+                f"{row + 1}: values must be finite numbers",
+            )
         out[:, j] = column.to_numpy(zero_copy_only=False)
     finite = np.isfinite(out)
     if not finite.all():
         row, j = np.unravel_index(int(np.argmin(finite.ravel())), out.shape)
-        raise DataFileError(path, f"column {names[j]!r} (column {j + 1}) is {out[row, j]} in row "
-                            f"{row + 1}: values must be finite")
+        raise DataFileError(
+            path,
+            f"column {names[j]!r} (column {j + 1}) is {out[row, j]} in row "
+            f"{row + 1}: values must be finite",
+        )
     return out, names

@@ -8,7 +8,7 @@ error path, by scanning again.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +27,10 @@ def _scipy_sparse() -> Any:
 
 
 def read_svmlight(
-    path: Union[str, Path],
+    path: str | Path,
     *,
-    n_features: Optional[int] = None,
-    zero_based: Union[bool, str] = "auto",
+    n_features: int | None = None,
+    zero_based: bool | str = "auto",
 ) -> tuple[Any, np.ndarray]:
     """Read an svmlight/libsvm file into ``(X, y)``: X a float64 ``scipy.sparse.csr_matrix``,
     y a float64 array of the labels.
@@ -57,10 +57,10 @@ def read_svmlight(
     labels = [parts[i][0] for i in rows]
     tails = [parts[i][1] if len(parts[i]) > 1 else b"" for i in rows]
 
-    def fail(row: int, k: int, reason: str) -> DataFileError:
-        # k: the token of the row (0 = the label)
+    def fail(row: int, k: int, reason: str, offset: int = 0) -> DataFileError:
+        # k: the token of the row (0 = the label); offset: from the token's start
         line = rows[row]
-        return DataFileError(path, reason, line + 1, token_column(body[line], k))
+        return DataFileError(path, reason, line + 1, token_column(body[line], k) + offset)
 
     if b"qid:" in data:
         row = next(r for r, t in enumerate(tails) if b"qid:" in t)
@@ -70,8 +70,12 @@ def read_svmlight(
     y = _numbers(labels, np.float64)
     if y is None or not np.isfinite(y).all():
         row = _first_bad_number(labels)
-        raise fail(row, 0, f"the label {show(labels[row])} is not a finite number"
-                   + (" (multi-label lines are not supported)" if b"," in labels[row] else ""))
+        raise fail(
+            row,
+            0,
+            f"the label {show(labels[row])} is not a finite number"
+            + (" (multi-label lines are not supported)" if b"," in labels[row] else ""),
+        )
 
     per_row = np.fromiter((t.count(b":") for t in tails), dtype=np.int64, count=len(tails))
     tokens = np.array(b" ".join(tails).split(), dtype=bytes)
@@ -90,9 +94,9 @@ def read_svmlight(
     np.cumsum(per_row, out=indptr[1:])
     pairs = np.array(b" ".join(tails).replace(b":", b" ").split(), dtype=bytes)
 
-    def fail_pair(i: int, reason: str) -> DataFileError:
+    def fail_pair(i: int, reason: str, offset: int = 0) -> DataFileError:
         row = int(np.searchsorted(indptr, i, side="right")) - 1
-        return fail(row, 1 + i - int(indptr[row]), reason)
+        return fail(row, 1 + i - int(indptr[row]), reason, offset)
 
     index = _numbers(pairs[0::2], np.int64)
     if index is None:
@@ -100,28 +104,47 @@ def read_svmlight(
         raise fail_pair(i, f"the index {show(pairs[2 * i])} is not an integer")
     values = _numbers(pairs[1::2], np.float64)
     if values is None or not np.isfinite(values).all():
-        i = _first_bad_number(pairs[1::2]) if values is None else int(np.argmin(np.isfinite(values)))
-        raise fail_pair(i, f"the value {show(pairs[2 * i + 1])} is not a finite number")
+        i = (
+            _first_bad_number(pairs[1::2])
+            if values is None
+            else int(np.argmin(np.isfinite(values)))
+        )
+        raise fail_pair(
+            i,
+            f"the value {show(pairs[2 * i + 1])} is not a finite number",
+            offset=len(pairs[2 * i]) + 1,
+        )
 
     step = np.diff(index) <= 0
     step[indptr[1:-1][(indptr[1:-1] > 0) & (indptr[1:-1] < index.size)] - 1] = False  # row starts
     if step.any():
         i = int(np.argmax(step)) + 1
-        raise fail_pair(i, f"the index {index[i]} does not follow {index[i - 1]}: the indices of "
-                        "a line must be strictly increasing")
-    one_based = zero_based is False or (zero_based == "auto" and (index.size == 0 or index.min() > 0))
+        raise fail_pair(
+            i,
+            f"the index {index[i]} does not follow {index[i - 1]}: the indices of "
+            "a line must be strictly increasing",
+        )
+    one_based = zero_based is False or (
+        zero_based == "auto" and (index.size == 0 or index.min() > 0)
+    )
     if one_based:
         index -= 1
     low = int(np.argmin(index)) if index.size else 0
     if index.size and index[low] < 0:
-        raise fail_pair(low, f"the index {index[low] + one_based} is out of range (indices are "
-                        f"{'1' if one_based else '0'}-based)")
+        raise fail_pair(
+            low,
+            f"the index {index[low] + one_based} is out of range (indices are "
+            f"{'1' if one_based else '0'}-based)",
+        )
     if n_features is None:
         n_features = int(index.max()) + 1 if index.size else 0
     elif index.size and index.max() >= n_features:
         i = int(np.argmax(index >= n_features))
-        raise fail_pair(i, f"the index {index[i] + one_based} is out of range: the data has "
-                        f"{n_features} features ({'1' if one_based else '0'}-based indices)")
+        raise fail_pair(
+            i,
+            f"the index {index[i] + one_based} is out of range: the data has "
+            f"{n_features} features ({'1' if one_based else '0'}-based indices)",
+        )
     index_dtype = np.int32 if max(n_features, index.size) < 2**31 else np.int64
     X = sparse.csr_matrix(
         (values, index.astype(index_dtype), indptr.astype(index_dtype)),
@@ -130,7 +153,7 @@ def read_svmlight(
     return X, y
 
 
-def _numbers(tokens: Any, dtype: Any) -> Optional[np.ndarray]:
+def _numbers(tokens: Any, dtype: Any) -> np.ndarray | None:
     """All tokens as numbers of ``dtype`` in one conversion, or None if one is not a number."""
     try:
         return np.asarray(tokens, dtype=bytes).astype(dtype)

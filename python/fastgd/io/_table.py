@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
@@ -12,8 +12,8 @@ Target = Union[int, str, None]
 
 
 def target_index(
-    path: str, target: Target, names: Optional[list], n_columns: int, n_features: Optional[int]
-) -> Optional[int]:
+    path: str, target: Target, names: list | None, n_columns: int, n_features: int | None
+) -> int | None:
     """The column of y in a table of ``n_columns``, or None when the table holds features only.
 
     ``target``: a column name (tables with names), an index (negative from the end) or None
@@ -21,8 +21,9 @@ def target_index(
     many columns has no target; one of ``n_features + 1`` has one.
     """
     if n_features is not None:
-        if n_columns == n_features and (target is None or not isinstance(target, str)
-                                        or names is None or target not in names):
+        if n_columns == n_features and (
+            target is None or not isinstance(target, str) or names is None or target not in names
+        ):
             return None
         if n_columns != n_features + 1:
             raise DataFileError(
@@ -38,18 +39,20 @@ def target_index(
             target = int(target)
         except ValueError:
             where = f"columns {names}" if names is not None else "no column names"
-            raise DataFileError(path, f"no target column {target!r}: the table has {where}",
-                                1) from None
+            raise DataFileError(
+                path, f"no target column {target!r}: the table has {where}", 1
+            ) from None
     index = -1 if target is None else int(target)
     if not -n_columns <= index < n_columns:
-        raise DataFileError(path, f"target column {index} is out of range for a table of "
-                            f"{n_columns} columns", 1)
+        raise DataFileError(
+            path, f"target column {index} is out of range for a table of {n_columns} columns", 1
+        )
     if n_columns < 2 and n_features is None:
         raise DataFileError(path, "the table has one column: no features besides the target", 1)
     return index % n_columns
 
 
-def split_target(table: np.ndarray, index: Optional[int]) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def split_target(table: np.ndarray, index: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """(X, y) of a 2-D table: X C-contiguous without column ``index`` (one copy), y that column."""
     if index is None:
         return np.ascontiguousarray(table), None
