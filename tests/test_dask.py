@@ -275,6 +275,23 @@ def test_predictions_are_lazy_and_local(client):
     local.partial_fit(X, y)  # the local estimator continues the fit
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "local_sgd"])
+def test_save_writes_the_local_estimator(client, solver, tmp_path):
+    X, y, _ = _problem(kind="multi")
+    Xd, yd = da.from_array(X, chunks=(100, -1)), da.from_array(y, 100)
+    params = dict(loss="log_loss", solver=solver, alpha=0.01, max_iter=3, tol=None)
+    est = fdask.SGDClassifier(random_state=0, **params).fit(Xd, yd)
+    est.save(tmp_path / "m.fgd")
+    loaded = fastgd.load(tmp_path / "m.fgd")
+    local = est.to_local()
+    assert type(loaded) is fastgd.SGDClassifier
+    assert loaded.get_params() == local.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), local.predict_proba(X))
+    local.partial_fit(X, y)  # both continue the fit alike
+    loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.coef_, local.coef_)
+
+
 def test_dataframe_input_and_regressor_score(client):
     X, y, sw = _problem(kind="regression")
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])

@@ -7,6 +7,7 @@
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`lr_find`: the learning-rate range test of an estimator (``learning_rate="auto"`` picks
   a rate from the data's smoothness without one; docs/learning_rate.md).
+- :func:`load`: an estimator saved by its ``save(path)`` method (docs/persistence.md).
 - :func:`build_info`: how this installation was built.
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "SGDRegressor",
     "__version__",
     "build_info",
+    "load",
     "lr_find",
     "ops",
     "optimizers",
@@ -34,6 +36,10 @@ def __getattr__(name: str):
         from . import linear_model
 
         return getattr(linear_model, name)
+    if name == "load":
+        from ._persistence import load
+
+        return load
     if name == "lr_find":
         from ._lr_find import lr_find
 

@@ -246,8 +246,15 @@ class _DaskSGD(BaseEstimator):
                 setattr(local, name, getattr(self, name))
         return local
 
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` as its local estimator (:meth:`to_local`) saves it:
+        :func:`fastgd.load` gives back that ``fastgd.SGDRegressor`` / ``SGDClassifier``, whose
+        ``partial_fit`` continues this fit (the cluster parameters, ``client`` among them, are
+        not saved)."""
+        self.to_local().save(path)
+
     def decision_function(self, X):
-        """x·coef_ + intercept_ of each row, as a lazily computed dask array."""
+        """``x·coef_ + intercept_`` of each row, as a lazily computed dask array."""
         return _predict.apply(self, X, "decision_function")
 
     def __sklearn_tags__(self):
@@ -315,7 +322,7 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
         return self
 
     def predict(self, X):
-        """x·coef_ + intercept_, a lazily computed dask array."""
+        """``x·coef_ + intercept_``, a lazily computed dask array."""
         return _predict.apply(self, X, "predict")
 
     def score(self, X, y, sample_weight=None):

@@ -465,6 +465,20 @@ class _BaseSGD(BaseEstimator):
         X = self._validate_X(X, reset=False)
         return X @ np.atleast_2d(self.coef_).T + self.intercept_
 
+    def save(self, path) -> None:
+        """Write this fitted model to one file at ``path``, which :func:`fastgd.load` reads back
+        bit for bit: the parameters, classes, feature names, coefficients and the schedule,
+        optimizer and average state that ``partial_fit`` continues (docs/persistence.md).
+
+        The file is NumPy arrays plus JSON metadata, never pickle; it is written to a temporary
+        file that replaces ``path`` only once complete. Raises NotFittedError before a fit, and
+        TypeError for what the file cannot hold (a function in ``callbacks`` or as
+        ``learning_rate``), before anything is written.
+        """
+        from .._persistence import save
+
+        save(self, path)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -190,7 +190,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         return scores.reshape(-1) if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """The class of the highest score (binary: classes_[1] where the score is > 0)."""
+        """The class of the highest score (binary: ``classes_[1]`` where the score is > 0)."""
         scores = self.decision_function(X)
         idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[idx]
@@ -202,7 +202,7 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
 
     @available_if(_check_proba)
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of classes_.
+        """Class probabilities, columns in the order of ``classes_``.
 
         log_loss: the logistic function of the score (one-vs-rest: normalized over classes);
         modified_huber: (clip(score, −1, 1) + 1) / 2, normalized likewise — scikit-learn's

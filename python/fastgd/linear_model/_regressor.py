@@ -19,9 +19,16 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     ``None``: full-batch gradient descent). Parameters have scikit-learn's names, meanings,
     defaults and (1.9's) domains, but for what fastgd lacks (the passive-aggressive rates
     'pa1'/'pa2', the 'perceptron' loss), refusing non-finite numbers, bools as numbers and
-    ``n_jobs=0`` (tests/test_sklearn_behaviours.py says why), plus:
+    ``n_jobs=0`` (tests/test_sklearn_behaviours.py says why), plus the parameters below.
 
+    Attributes: ``coef_`` (d,), ``intercept_`` (1,), ``n_iter_``, ``t_`` (steps + 1),
+    ``loss_curve_`` (mean progressive loss of each epoch), ``n_features_in_``,
+    ``feature_names_in_``.
+
+    Parameters
+    ----------
     batch_size : int or None, default=1
+        Rows per step; None: all rows in one step (full-batch gradient descent).
     shuffle : bool or 'block', default=True
         True: a new permutation of the rows each epoch, as scikit-learn; 'block': a block-shuffled
         order (blocks of contiguous rows in a random order, rows shuffled within windows of a few
@@ -49,11 +56,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         ignores it (docs/sparse.md).
     average : bool or int, default=False
         Averaged SGD in the kernel, scikit-learn's meaning: True averages the weights over all
-        steps, an int k from step k on; coef_ is the average once it has started.
-
-    Attributes: ``coef_`` (d,), ``intercept_`` (1,), ``n_iter_``, ``t_`` (steps + 1),
-    ``loss_curve_`` (mean progressive loss of each epoch), ``n_features_in_``,
-    ``feature_names_in_``.
+        steps, an int k from step k on; ``coef_`` is the average once it has started.
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -157,5 +160,5 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         )
 
     def predict(self, X):
-        """x·coef_ + intercept_, in the dtype of X and the model."""
+        """``x·coef_ + intercept_``, in the dtype of X and the model."""
         return self._decision(X).reshape(-1)
