@@ -207,11 +207,7 @@ def test_evaluate_regression_metrics(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(model), str(data)]) == 0
     report = dict(re.findall(r"^\s*(\w+)\s+(\S+)$", capsys.readouterr().out, re.M))
-    pred = fastgd.load(model).predict(X) if hasattr(fastgd, "load") else None
-    if pred is None:
-        import pickle
-
-        pred = pickle.loads(model.read_bytes()).predict(X)
+    pred = fastgd.load(model).predict(X)
     assert float(report["r2"]) == pytest.approx(metrics.r2_score(y, pred), rel=1e-5)
     assert float(report["mse"]) == pytest.approx(metrics.mean_squared_error(y, pred), rel=1e-5)
     assert float(report["mae"]) == pytest.approx(metrics.mean_absolute_error(y, pred), rel=1e-5)
@@ -308,7 +304,8 @@ def test_predict_proba_of_a_regressor_and_a_missing_model(tmp_path, capsys):
     assert main(["predict", str(model), str(data), "--proba"]) == 2
     assert "--proba needs a classifier" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "none.fgd"), str(data)]) == 1
-    assert "none.fgd: no such model file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "No such file" in err and "none.fgd" in err
 
 
 def test_the_commands_need_scikit_learn_and_say_so(tmp_path):

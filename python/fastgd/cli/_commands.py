@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core, ops
 from ..io import DataFileError, Dataset, read_data
-from . import _learning_rate, _metrics, _model_files
+from . import _learning_rate, _metrics
 from ._parsers import UsageError, zero_based
 
 SKLEARN_HINT = 'the estimators need scikit-learn: pip install "fastgd[sklearn]"'
@@ -60,19 +60,6 @@ def _holdout(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, held-out rows), each in file order: a seeded draw of round(share·n) rows."""
     held = np.sort(np.random.default_rng(seed).permutation(n)[: round(share * n)])
     return np.setdiff1d(np.arange(n), held), held
-
-
-def _progress(epochs: int, stream: Any) -> Any:
-    start = time.perf_counter()
-
-    def report(epoch: int, loss: float) -> None:
-        print(
-            f"epoch {epoch:>4}/{epochs}  loss {loss:.6g}  {time.perf_counter() - start:.2f} s",
-            file=stream,
-            flush=True,
-        )
-
-    return report
 
 
 @contextlib.contextmanager
@@ -126,8 +113,8 @@ def train(args: Any) -> int:
         model._check_params()
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    if not args.quiet:
-        model.set_params(callbacks=[_progress(args.epochs, sys.stderr)])
+    # The estimators' own progress report; the saved model keeps the default, silence.
+    model.set_params(verbose=0 if args.quiet else 1)
     X, y = (data.X, data.y) if held.size == 0 else (data.X[train_rows], data.y[train_rows])
     shape = f"{data.X.shape[0]:,} rows x {data.X.shape[1]:,} features"
     print(
@@ -139,7 +126,7 @@ def train(args: Any) -> int:
         warnings.filterwarnings("ignore", category=ConvergenceWarning)  # said in one line below
         model.fit(X, y)
     elapsed = time.perf_counter() - start
-    model.set_params(callbacks=None)  # a model file holds no functions
+    model.set_params(verbose=0)
     if data.feature_names is not None:
         model.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
     print(f"trained: {model.n_iter_} epochs in {elapsed:.3f} s")
@@ -152,7 +139,7 @@ def train(args: Any) -> int:
             f"held-out {'R^2' if task == 'regression' else 'accuracy'}: {score:.6f} "
             f"({held.size:,} rows)"
         )
-    _model_files.save(model, args.output)
+    model.save(args.output)
     print(f"saved {args.output}")
     return 0
 
@@ -166,7 +153,9 @@ def _parse_rate(spec: str) -> Any:
 
 def _load(path: str) -> Any:
     _estimators()
-    return _model_files.load(path)
+    from .. import load
+
+    return load(path)
 
 
 def predict(args: Any) -> int:

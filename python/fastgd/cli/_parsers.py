@@ -126,7 +126,9 @@ def train_parser(prog: str) -> Parser:
         "--seed", type=int, default=0, help="seeds the holdout split and the shuffles (default 0)"
     )
     p.add_argument("--threads", type=int, default=None, help="threads (default: all)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress report (the estimators' verbose=0)"
+    )
     _data_arguments(p)
     return p
 

@@ -5,18 +5,16 @@ the command line (``fastgd train DATA``) trains on. The readers need NumPy only,
 the sparse svmlight format, pyarrow for Parquet. A malformed file raises :class:`DataFileError`
 (a ValueError) whose message starts ``FILE:LINE:COLUMN:``.
 
-========  =====================  ===============================================================
-format    extensions             layout
-========  =====================  ===============================================================
-svmlight  .svm .svmlight .libsvm ``label index:value ...`` per line, indices strictly increasing,
-          .txt                   0- or 1-based (detected as scikit-learn's ``zero_based="auto"``);
-                                 X is a scipy.sparse CSR matrix
-csv       .csv                   numbers separated by commas; a first line with a non-number is
-                                 the header (the feature names); y is the column ``target``
-npy       .npy                   a 2-D array; y is its column ``target``
-npz       .npz                   arrays ``X`` (2-D) and ``y`` (1-D), optionally ``feature_names``
-parquet   .parquet .pq           numeric columns (pyarrow); y is the column ``target``
-========  =====================  ===============================================================
+- **svmlight** (``.svm``, ``.svmlight``, ``.libsvm``, ``.txt``): ``label index:value ...`` per
+  line, the indices strictly increasing, 0- or 1-based (detected as scikit-learn's
+  ``zero_based="auto"``), ``#`` comments; X is a scipy.sparse CSR matrix.
+- **csv** (``.csv``): numbers separated by commas; a first line holding a non-number is the
+  header (the feature names); y is the column ``target``.
+- **npy** (``.npy``): a 2-D array; y is its column ``target``.
+- **npz** (``.npz``): arrays ``X`` (2-D) and ``y`` (1-D; optional for prediction), optionally
+  ``feature_names`` (1-D strings), as ``np.savez(path, X=X, y=y)`` writes them.
+- **parquet** (``.parquet``, ``.pq``): numeric and boolean columns, read by pyarrow; y is the
+  column ``target``.
 
 ``target`` (tables only) is a column name or index (negative from the end); the default is the
 last column.
