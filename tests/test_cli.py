@@ -229,6 +229,17 @@ def test_inspect_lists_the_largest_coefficients_by_name(tmp_path, capsys):
     assert float(rows[0][1]) == pytest.approx(-5.0, abs=0.05)
 
 
+def test_the_installed_command_is_the_module_command():
+    from importlib.metadata import entry_points
+
+    import fastgd.__main__
+    import fastgd.cli
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "fastgd"]
+    assert script.value == "fastgd.__main__:main"
+    assert script.load() is fastgd.__main__.main is fastgd.cli.main
+
+
 def test_info(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
