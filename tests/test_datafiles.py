@@ -178,6 +178,10 @@ def test_numpy_files_refuse_pickles_and_bad_shapes(tmp_path):
     np.savez(tmp_path / "n.npz", A=np.zeros((2, 2)))
     with pytest.raises(DataFileError, match="arrays 'X' and 'y'"):
         read_data(tmp_path / "n.npz")
+    np.savez(tmp_path / "x.npz", X=np.zeros((2, 2)))
+    with pytest.raises(DataFileError, match="x.npz: no array 'y'"):
+        read_data(tmp_path / "x.npz")
+    assert read_data(tmp_path / "x.npz", n_features=2).y is None  # prediction needs none
     np.savez(tmp_path / "m.npz", X=np.zeros((2, 2)), y=np.zeros(3))
     with pytest.raises(DataFileError, match=r"y must have shape \(2,\)"):
         read_data(tmp_path / "m.npz")

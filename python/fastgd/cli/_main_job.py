@@ -31,7 +31,7 @@ def parser(prog: str) -> Parser:
         prog=prog,
         description="Linear regression by minibatch SGD on a real data set (the Palmer penguins "
         "shipped with fastgd, or --data FILE), next to the closed-form least-squares solution. "
-        "Commands: train, predict, evaluate, inspect, info (PROG COMMAND --help).",
+        f"Commands: train, predict, evaluate, inspect, info ({prog} COMMAND --help).",
     )
     p.add_argument("--data", metavar="FILE", help="train on this file instead (docs/cli.md)")
     p.add_argument(

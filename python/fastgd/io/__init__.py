@@ -89,6 +89,7 @@ def read_data(
 
     ``n_features``: the number of features a model takes (prediction): an svmlight index past it
     is an error, and a table of exactly ``n_features`` columns has no target (y is None).
+    Without it (training data) the target is required.
     ``zero_based``: for svmlight (see :func:`read_svmlight`). Raises :class:`DataFileError` for a
     malformed file, FileNotFoundError for a missing one, ImportError naming the package an
     optional format needs.
@@ -102,6 +103,8 @@ def read_data(
         return Dataset(X, y, None, None, path, kind)
     if kind == "npz":
         X, y, names = read_npz(path)
+        if n_features is None and y is None:  # training data: the target is needed
+            raise DataFileError(path, "no array 'y' (the target) next to 'X'")
         if n_features is not None and X.shape[1] != n_features:
             raise DataFileError(path, f"X has {X.shape[1]} columns; the model takes {n_features}")
         return Dataset(X, y, names, None, path, kind)
