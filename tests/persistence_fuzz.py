@@ -220,10 +220,15 @@ def nodes(tree, path=()):
             yield from nodes(v, (*path, i))
 
 
-def edit_json(rng, data, original):
+def in_objects(path) -> bool:
+    """Whether a JSON path lies inside a schedule, optimizer or training state."""
+    return any(key in ("params", "state") for key in path[2:])
+
+
+def edit_json(rng, data, original, where=lambda path: True):
     meta = copy.deepcopy(original)
     for _ in range(rng.integers(1, 4)):
-        paths = [p for p, _ in nodes(meta) if p]
+        paths = [p for p, _ in nodes(meta) if p and where(p)] or [("class",)]
         path = paths[rng.integers(len(paths))]
         parent = meta
         for key in path[:-1]:
@@ -245,6 +250,12 @@ def edit_json(rng, data, original):
     members = members_of(data)
     members["metadata.json"] = json.dumps(meta).encode()
     return archive(members.items())
+
+
+def edit_objects(rng, data, original):
+    """edit_json inside the objects: their parameters and state, nested (Warmup's schedule,
+    Adaptive's plateau, an optimizer's state arrays, an average)."""
+    return edit_json(rng, data, original, in_objects)
 
 
 def replace_array(rng, data, meta):
@@ -304,7 +315,7 @@ def restructure(rng, data, meta):
         return archive(items)
 
 
-MUTATIONS = [flip_bytes, truncate, edit_json, replace_array, restructure]
+MUTATIONS = [flip_bytes, truncate, edit_json, edit_objects, replace_array, restructure]
 
 
 # ---------------------------------------------------------------------------- checks

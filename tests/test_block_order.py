@@ -138,7 +138,9 @@ def test_estimators_shuffle_by_blocks(Estimator):
     # On i.i.d. rows the block order learns the same model as the full shuffle, to SGD's noise.
     assert block.score(X, y) == pytest.approx(full.score(X, y), abs=0.01)
     # With early stopping the training rows of the split are blocked.
-    stopped = Estimator(shuffle="block", early_stopping=True, **{**kw, "tol": 1e-3, "max_iter": 100})
+    stopped = Estimator(
+        shuffle="block", early_stopping=True, **{**kw, "tol": 1e-3, "max_iter": 100}
+    )
     stopped.fit(X, y)
     assert stopped.n_iter_ < 100
     assert stopped.score(X, y) == pytest.approx(full.score(X, y), abs=0.02)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import numpy as np
 import pytest
@@ -440,3 +441,22 @@ def test_a_partition_received_at_an_odd_offset_is_aligned_for_the_kernels():
     np.testing.assert_array_equal(part.X, X)
     b = np.arange(3.0)
     assert aligned(b) is b  # nothing copied that is aligned already
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs"])
+def test_verbose_shows_rounds(client, monkeypatch, capsys, solver):
+    """verbose=1's progress line counts the rounds (L-BFGS's iterations); verbose=2 adds a line
+    per round on stdout."""
+    from fastgd import _progress
+
+    monkeypatch.setattr(_progress, "SHOW_AFTER", 0.0)
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain line
+    X, y, _ = _problem(kind="regression")
+    params = dict(GD, max_iter=4) if solver == "gd" else dict(max_iter=4, tol=None)
+    est = fdask.SGDRegressor(solver=solver, verbose=2, **params).fit(
+        da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    )
+    out, err = capsys.readouterr()
+    unit = "round" if solver == "gd" else "iteration"
+    assert err.splitlines()[-1].startswith(f"{unit} {est.n_iter_}/4 | loss ")
+    assert len(out.splitlines()) == len(est.loss_curve_) == est.n_iter_

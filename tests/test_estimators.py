@@ -494,3 +494,26 @@ def test_label_checks_are_scikit_learns():
         X, np.where(X[:, 0] > 0, 7.0, 3.0)
     )
     np.testing.assert_array_equal(model.classes_, [3.0, 7.0])
+
+
+@pytest.mark.parametrize("Estimator", [SGDRegressor, SGDClassifier])
+def test_validation_scores_are_early_stoppings(Estimator):
+    """validation_scores_: the score early stopping watched after each epoch — the last one is
+    the final model's R² or accuracy on the validation split (scikit-learn's split)."""
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    if Estimator is SGDRegressor:
+        X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+        split = ShuffleSplit(test_size=0.2, random_state=0)
+    else:
+        X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+        split = StratifiedShuffleSplit(test_size=0.2, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    est = Estimator(early_stopping=True, validation_fraction=0.2, random_state=0, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_ == len(est.loss_curve_)
+    _, val = next(split.split(X, y))
+    assert est.validation_scores_[-1] == pytest.approx(est.score(X[val], y[val]), rel=1e-10)
+    assert Estimator(random_state=0).fit(X, y).validation_scores_ is None

@@ -7,11 +7,13 @@
 - :mod:`fastgd.schedules`: learning-rate schedules, evaluated once per epoch, vectorized.
 - :func:`lr_find`: the learning-rate range test of an estimator (``learning_rate="auto"`` picks
   a rate from the data's smoothness without one; docs/learning_rate.md).
+- :func:`path`: the L1 / elastic-net regularization path, warm-started from the largest α.
+- :mod:`fastgd.inspection`: coefficients by feature name; :mod:`fastgd.display`: plots.
 - :func:`load`: an estimator saved by its ``save(path)`` method (docs/persistence.md).
 - :func:`build_info`: how this installation was built.
 """
 
-from . import ops, optimizers, schedules
+from . import display, inspection, ops, optimizers, schedules
 from ._backend import HAS_CUDA, build_info
 from ._core import __version__
 
@@ -21,10 +23,13 @@ __all__ = [
     "SGDRegressor",
     "__version__",
     "build_info",
+    "display",
+    "inspection",
     "load",
     "lr_find",
     "ops",
     "optimizers",
+    "path",
     "schedules",
 ]
 
@@ -44,4 +49,8 @@ def __getattr__(name: str):
         from ._lr_find import lr_find
 
         return lr_find
+    if name == "path":
+        from ._path import path
+
+        return path
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")

@@ -54,25 +54,12 @@ class LRFinder:
 
     def plot(self, ax: Any = None) -> LRFinder:
         """The smoothed loss against the rate (log scale), the suggestion marked; on ``ax``, or
-        on a new figure's axes. matplotlib is needed here only. Returns self, with ``ax_``,
-        ``figure_`` and ``line_`` set (scikit-learn's display objects' attributes)."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as e:
-            raise ImportError(
-                "LRFinder.plot needs matplotlib (pip install matplotlib); lrs, losses and "
-                "suggestion are available without it"
-            ) from e
-        if ax is None:
-            _, ax = plt.subplots()
-        (self.line_,) = ax.plot(self.lrs, self.losses, label="smoothed loss")
-        if math.isfinite(self.suggestion):
-            ax.axvline(self.suggestion, linestyle="--", color="gray", label="suggestion")
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.legend()
-        self.ax_, self.figure_ = ax, ax.figure
+        on a new figure's axes (:class:`fastgd.display.LRFinderDisplay`, which needs matplotlib).
+        Returns self, with ``ax_``, ``figure_`` and ``line_`` set (the display's artists)."""
+        from .display import LRFinderDisplay
+
+        shown = LRFinderDisplay.from_result(self, ax=ax)
+        self.ax_, self.figure_, self.line_ = shown.ax_, shown.figure_, shown.line_
         return self
 
 

@@ -56,8 +56,9 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed timestamp: the same model gives the
 
 
 def _classes() -> dict[str, tuple[type, tuple[str, ...]]]:
-    """The classes a file may name: name → (class, its state attributes, those the constructor
-    does not set from its parameters)."""
+    """The classes a file may name: name → (class, its state: the attributes that training
+    changes and its constructor does not rebuild from the parameters). A list, not every
+    subclass found, so that a class becomes loadable only once its state is known here."""
     table: dict[str, tuple[type, tuple[str, ...]]] = {}
     for name in (
         "Constant",
@@ -236,6 +237,11 @@ def model_bytes(estimator: Any) -> bytes:
         )
     check_is_fitted(estimator)
     params = estimator.get_params(deep=False)
+    if params["callbacks"]:
+        raise TypeError(
+            f"cannot save parameter callbacks: {params['callbacks']!r} are functions, which a "
+            "model file cannot hold; set_params(callbacks=None) first"
+        )
     spec = _ATTRIBUTES[type(estimator).__name__]
     unknown = sorted(set(vars(estimator)) - set(params) - set(spec))
     if unknown:
@@ -630,6 +636,7 @@ _COMMON = {
     "t_": True,
     "n_iter_": True,
     "loss_curve_": True,
+    "validation_scores_": False,  # written since the estimators have it; the Dask ones do not
     "n_features_in_": True,
     "feature_names_in_": False,
     "_standard_coef": True,
@@ -645,17 +652,48 @@ _ATTRIBUTES = {
 def _check_model(est: Any) -> None:
     """That the fitted attributes hold together: shapes, dtypes, classes and the training state
     that partial_fit continues (each task's schedule, optimizer state and average)."""
+    d = _check_features(est)
+    _check_history(est)
+    joint, n_models, coef_shape, std_shape = _model_shapes(est, d)
+    arrays = {
+        "coef_": (est.coef_, coef_shape),
+        "intercept_": (est.intercept_, coef_shape[:1] if len(coef_shape) == 2 else (1,)),
+        "_standard_coef": (est._standard_coef, std_shape),
+        "_standard_intercept": (est._standard_intercept, std_shape[:1]),
+    }
+    dtype = est.coef_.dtype if isinstance(est.coef_, np.ndarray) else None
+    for name, (a, shape) in arrays.items():
+        if not _is_float_array(a) or a.shape != shape or a.dtype != dtype:
+            got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise _Invalid(
+                f"{name} ({got}) must be finite floats of shape {shape} with "
+                f"n_features_in_={d}, in coef_'s dtype"
+            )
+    states = est._task_states
+    if not isinstance(states, list) or len(states) != n_models:
+        raise _Invalid(f"_task_states must list {n_models} training states")
+    # What each task trains: all K rows of a softmax model, one row of the others.
+    task_coef, n_intercepts = (std_shape, std_shape[0]) if joint else ((d,), 1)
+    for i, st in enumerate(states):
+        _check_task_state(est, st, task_coef, n_intercepts, dtype, f"_task_states[{i}]")
+
+
+def _check_features(est: Any) -> int:
     d = est.n_features_in_
-    if not _is_int(d, 1) or type(d) is not int:
+    if type(d) is not int or d < 1:
         raise _Invalid(f"n_features_in_ must be a positive int, got {d!r}")
     names = getattr(est, "feature_names_in_", None)
-    if names is not None and not (
+    if hasattr(est, "feature_names_in_") and not (
         isinstance(names, np.ndarray)
         and names.dtype == object
         and names.shape == (d,)
         and all(isinstance(n, str) for n in names)
     ):
         raise _Invalid(f"feature_names_in_ must hold {d} strings")
+    return d
+
+
+def _check_history(est: Any) -> None:
     t, n_iter, curve = est.t_, est.n_iter_, est.loss_curve_
     if type(t) is not float or not (1 <= t < 2**62) or t != int(t):
         raise _Invalid(f"t_ must be an integral float >= 1, got {t!r}")
@@ -669,52 +707,41 @@ def _check_model(est: Any) -> None:
         raise _Invalid(
             "n_iter_ must be an int >= 1 and loss_curve_ a list of at least n_iter_ finite floats"
         )
-    joint, n_out, n_models = False, 1, 1
-    if hasattr(est, "classes_"):
-        classes = est.classes_
-        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
-            raise _Invalid("classes_ must be an array of two or more labels")
-        try:
-            ok = np.array_equal(np.unique(classes), classes)
-        except TypeError:  # labels that do not compare
-            ok = False
-        if not ok:
-            raise _Invalid("classes_ must be sorted and distinct")
-        if not (
-            isinstance(est.multi_class_, str)
-            and est.multi_class_ in ("ovr", "multinomial")
-            and type(est._soft_labels) is bool
-        ):
-            raise _Invalid("multi_class_ must be 'ovr' or 'multinomial', _soft_labels a bool")
-        K = len(classes)
-        joint = est.multi_class_ == "multinomial"
-        n_out = 1 if K == 2 else K
-        n_models = 1 if joint else n_out
-        std_shape = (K if joint else n_out, d)
-        coef_shape = (n_out, d)
-    else:
-        std_shape, coef_shape = (1, d), (d,)
-    arrays = {
-        "coef_": (est.coef_, coef_shape),
-        "intercept_": (est.intercept_, (n_out,)),
-        "_standard_coef": (est._standard_coef, std_shape),
-        "_standard_intercept": (est._standard_intercept, (std_shape[0],)),
-    }
-    dtype = est.coef_.dtype if isinstance(est.coef_, np.ndarray) else None
-    for name, (a, shape) in arrays.items():
-        if not _is_float_array(a) or a.shape != shape or a.dtype != dtype:
-            got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
-            raise _Invalid(
-                f"{name} ({got}) must be finite floats of shape {shape} with "
-                f"n_features_in_={d}, in coef_'s dtype"
-            )
-    states = est._task_states
-    if not isinstance(states, list) or len(states) != n_models:
-        raise _Invalid(f"_task_states must list {n_models} training states")
-    task_coef = std_shape if joint else (d,)
-    n_intercepts = std_shape[0] if joint else 1
-    for i, st in enumerate(states):
-        _check_task_state(est, st, task_coef, n_intercepts, dtype, f"_task_states[{i}]")
+    scores = getattr(est, "validation_scores_", None)
+    if not (scores is None or isinstance(scores, list) and all(type(v) is float for v in scores)):
+        raise _Invalid("validation_scores_ must be None or a list of floats")
+
+
+def _model_shapes(est: Any, d: int) -> tuple[bool, int, tuple, tuple]:
+    """(softmax, number of task states, coef_'s shape, the trained weights' shape), as the
+    classes and multi_class_ make them (a regressor: one model of shape (d,))."""
+    from .linear_model._targets import choose_multi_class
+
+    if not hasattr(est, "classes_"):
+        return False, 1, (d,), (1, d)
+    classes = est.classes_
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
+        raise _Invalid("classes_ must be an array of two or more labels")
+    try:
+        ok = np.array_equal(np.unique(classes), classes)
+    except TypeError:  # labels that do not compare
+        ok = False
+    if not ok:
+        raise _Invalid("classes_ must be sorted and distinct")
+    if not (
+        isinstance(est.multi_class_, str)
+        and est.multi_class_ in ("ovr", "multinomial")
+        and type(est._soft_labels) is bool
+    ):
+        raise _Invalid("multi_class_ must be 'ovr' or 'multinomial', _soft_labels a bool")
+    K = len(classes)
+    chosen = choose_multi_class(est.multi_class, est.loss, est.label_smoothing, K, est._soft_labels)
+    if est.multi_class_ != chosen:
+        raise _Invalid(f"multi_class_={est.multi_class_!r}: the parameters choose {chosen!r}")
+    n_out = 1 if K == 2 else K  # two classes: one model, or the binary form of a softmax's two
+    if est.multi_class_ == "multinomial":
+        return True, 1, (n_out, d), (K, d)
+    return False, n_out, (n_out, d), (n_out, d)
 
 
 def _check_task_state(est, st, coef_shape, n_intercepts, dtype, where) -> None:
@@ -740,15 +767,18 @@ def _check_task_state(est, st, coef_shape, n_intercepts, dtype, where) -> None:
     avg = st.average
     if bool(est.average) != (avg is not None):
         raise _Invalid(f"{where}: the average does not match average={est.average!r}")
-    if avg is not None:
-        if avg.start != int(est.average) or avg.coef_ is None:
-            raise _Invalid(f"{where}: the average does not match average={est.average!r}")
-        if not (
-            avg.coef_.shape == coef_shape
-            and avg.intercept_.shape == (n_intercepts,)
-            and avg.coef_.dtype == avg.intercept_.dtype == dtype
-        ):
-            raise _Invalid(f"{where}: the average does not fit the model")
+    if avg is None:
+        return
+    arrays = [getattr(avg, a, None) for a in ("coef_", "intercept_", "step_")]
+    if avg.start != int(est.average) or any(a is None for a in arrays):
+        raise _Invalid(f"{where}: the average does not match average={est.average!r}")
+    coef, intercept, _ = arrays
+    if not (
+        coef.shape == coef_shape
+        and intercept.shape == (n_intercepts,)
+        and coef.dtype == intercept.dtype == dtype
+    ):
+        raise _Invalid(f"{where}: the average does not fit the model")
 
 
 def load(path: Any) -> Any:
@@ -770,7 +800,8 @@ def load(path: Any) -> Any:
         raise ValueError(f"{path}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any failure to parse untrusted bytes
         raise ValueError(
-            f"{path}: not a readable fastgd model file ({type(exc).__name__}: {exc})"
+            f"{path}: not a fastgd model file, or a truncated or damaged one "
+            f"({type(exc).__name__}: {exc})"
         ) from None
     try:
         cls = {"SGDRegressor": SGDRegressor, "SGDClassifier": SGDClassifier}.get(meta["class"])
@@ -801,6 +832,8 @@ def _build(cls: type, meta: dict, reader: _Reader) -> Any:
             est._check_params()
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"parameter: {exc}") from None
+    if est.callbacks:  # save() refuses them: only an empty list can come back
+        raise _Invalid(f"parameter callbacks: {est.callbacks!r} cannot come from a model file")
     for k, v in attributes.items():
         setattr(est, k, reader.decode(v, f"attribute {k}"))
     if reader.unused:

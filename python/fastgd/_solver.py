@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, schedules
+from . import _progress, ops, schedules
 from ._orders import BlockOrder, BlockOrders, ShuffledOrders, row_bytes
 from ._validation import as_vector
 from .schedules import Plateau
@@ -55,6 +55,7 @@ class Task:
     objective: float = np.nan  # last_loss + the penalty at the end of the epoch
     plateau: Plateau | None = None
     problem: Any = None  # the prepared problem (fastgd._core.Problem) of this fit
+    validation_score: float = np.nan  # with early stopping: the score after the last epoch
 
 
 @dataclass
@@ -87,6 +88,8 @@ class Settings:
 class Result:
     n_iter: int
     loss_curve: list[float] = field(default_factory=list)
+    # With early stopping, per epoch: the mean over the tasks of their validation score.
+    validation_scores: list[float] = field(default_factory=list)
     stopped_by_callback: bool = False
 
 
@@ -210,6 +213,7 @@ def run(
     if orders is None and s.shuffle:
         orders = start_orders(s.shuffle, rng, X, m, train_rows, n_epochs=s.max_iter)
     pool = None
+    progress = _progress.start(s.verbose, total=s.max_iter, rows=m)
     try:
         _prepare_problems(X, tasks, s, batch, kernel_threads)
         pool = ThreadPoolExecutor(workers) if workers > 1 else None
@@ -244,6 +248,8 @@ def run(
                         stream=part,
                         **ops._model_state(task.optimizer, task.average, task.coef),
                     )
+                    if task is tasks[0]:  # one task tells the bar how far the epoch is
+                        progress.advance(min(m, hi * batch))
                 task.last_loss = total / m
                 task.step += n_steps
                 task.n_iter += 1
@@ -261,8 +267,11 @@ def run(
             result.loss_curve.append(epoch_loss)
             for task in active:
                 _update_stopping(X, task, s)
-            if s.verbose:
-                print(
+            if s.validation_rows is not None:
+                result.validation_scores.append(float(np.mean([t.validation_score for t in tasks])))
+            progress.update(epoch + 1, epoch_loss)
+            if s.verbose >= 2:
+                progress.write(
                     f"-- Epoch {epoch + 1}: avg. loss {epoch_loss:.6g}, "
                     f"{sum(t.active for t in tasks)} of {len(tasks)} task(s) active, "
                     f"{time.perf_counter() - start:.3f} s"
@@ -273,6 +282,7 @@ def run(
             if not any(t.active for t in tasks):
                 break
     finally:
+        progress.close()
         if pool is not None:
             pool.shutdown()
         if orders is not None:
@@ -352,7 +362,8 @@ def _update_stopping(X, task: Task, s: Settings) -> None:
     the objective (or the validation score, with early stopping) stop the task, unless the
     schedule lowers its rate in response (learning_rate='adaptive')."""
     if s.validation_rows is not None:
-        monitor = -_validation_score(X, s.validation_rows, task, s.classification)
+        task.validation_score = _validation_score(X, s.validation_rows, task, s.classification)
+        monitor = -task.validation_score
     else:
         monitor = task.objective
     update = getattr(task.schedule, "update", None)

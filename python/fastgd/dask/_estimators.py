@@ -16,7 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _solver, ops
+from .. import _progress, _solver, ops
 from .._params import Instance, Interval, Options, check_params
 from ..linear_model import SGDClassifier as LocalSGDClassifier
 from ..linear_model import SGDRegressor as LocalSGDRegressor
@@ -191,14 +191,17 @@ class _DaskSGD(BaseEstimator):
             seed=int(check_random_state(self.random_state).randint(_MAX_SEED)),
         )
         cluster = _solvers.Cluster(self._client(), data.parts, self.fan_in)
-        if self.solver == "gd":
-            result = _solvers.gradient_descent(cluster, tasks, fit)
-        elif self.solver == "lbfgs":
-            result = _solvers.lbfgs(cluster, tasks, fit)
-        else:
-            batch = max(data.n_rows) if self.batch_size is None else self.batch_size
-            steps = -(-max(data.n_rows) // batch)
-            result = _solvers.local_sgd(cluster, tasks, fit, steps)
+        unit = "iteration" if self.solver == "lbfgs" else "round"
+        with _progress.start(s.verbose, total=s.max_iter, rows=sum(data.n_rows), unit=unit) as p:
+            fit.progress = p
+            if self.solver == "gd":
+                result = _solvers.gradient_descent(cluster, tasks, fit)
+            elif self.solver == "lbfgs":
+                result = _solvers.lbfgs(cluster, tasks, fit)
+            else:
+                batch = max(data.n_rows) if self.batch_size is None else self.batch_size
+                steps = -(-max(data.n_rows) // batch)
+                result = _solvers.local_sgd(cluster, tasks, fit, steps)
         self._task_states = states
         self.n_iter_ = result.n_iter
         self.t_ = float(max(t.step for t in tasks) + 1)
@@ -301,6 +304,8 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
         Children per node of the tree that sums the partitions' results.
     client : distributed.Client or None
         None: the current client (``distributed.get_client()``).
+    verbose : int, default=0
+        The local estimators' progress bar, counting rounds (L-BFGS's iterations).
 
     ``early_stopping``, ``average`` and ``learning_rate='auto'`` are not available; ``optimizer``
     only with 'local_sgd'.

@@ -93,6 +93,7 @@ class Fit:
     intercept_decay: float
     local_epochs: int
     seed: int
+    progress: Any = None  # a fastgd._progress reporter, told of each round
 
 
 def _check_round(task: _solver.Task, fit: Fit, number: int, dtype: Any) -> None:
@@ -110,11 +111,16 @@ def _end_of_round(tasks: list, fit: Fit, number: int, curve: list, dtype: Any) -
     curve.append(loss)
     for task in active:
         _solver._update_stopping(None, task, s)
-    if s.verbose:
-        print(f"-- Round {number + 1}: avg. loss {loss:.6g}")
+    _report(fit, number, loss)
     if any(cb(number + 1, loss) is False for cb in s.callbacks):
         return False
     return any(t.active for t in tasks)
+
+
+def _report(fit: Fit, number: int, loss: float) -> None:
+    if fit.progress is not None:
+        fit.progress.update(number + 1, loss)
+        fit.progress.write(f"-- Round {number + 1}: avg. loss {loss:.6g}")
 
 
 def _intercept_arg(task: _solver.Task) -> Any:
@@ -265,6 +271,10 @@ def lbfgs(cluster: Cluster, tasks: list, fit: Fit) -> _solver.Result:
         last["value"] = value
         return value, (np.concatenate([g, gb]) if s.fit_intercept else g)
 
+    def iteration_done() -> None:
+        curve.append(last["value"])
+        _report(fit, len(curve) - 1, curve[-1])
+
     w0 = np.concatenate([t.coef.astype(float).ravel() for t in tasks])
     parts = [np.maximum(w0, 0.0), np.maximum(-w0, 0.0)] if split else [w0]
     if s.fit_intercept:
@@ -277,7 +287,7 @@ def lbfgs(cluster: Cluster, tasks: list, fit: Fit) -> _solver.Result:
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        callback=lambda xk: curve.append(last["value"]),
+        callback=lambda xk: iteration_done(),
         options={
             "maxiter": s.max_iter,
             "gtol": 0.0 if s.tol is None else s.tol,

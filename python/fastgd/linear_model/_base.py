@@ -336,6 +336,8 @@ class _BaseSGD(BaseEstimator):
         self.loss_curve_ = (
             result.loss_curve if fresh else getattr(self, "loss_curve_", []) + result.loss_curve
         )
+        # scikit-learn's MLP's name: the score early stopping watched, per epoch (else None).
+        self.validation_scores_ = result.validation_scores if validation_rows is not None else None
         if (
             not partial
             and self.tol is not None

@@ -28,14 +28,16 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
     ``label_smoothing`` ε mixes the targets with the uniform distribution, (1 − ε)·t + ε/K.
     Losses: 'hinge' (linear SVM), 'log_loss' (logistic regression), 'modified_huber',
     'squared_hinge', and the regression losses on ±1 targets. See :class:`SGDRegressor` for the
-    extra parameters (``batch_size``, ``shuffle='block'``, schedule objects, ``n_jobs``,
-    ``callbacks``, ``optimizer``, ``sparse_updates``). With
+    extra parameters (``verbose``'s progress bar, ``batch_size``, ``shuffle='block'``, schedule
+    objects, ``n_jobs``, ``callbacks``, ``optimizer``, ``sparse_updates``). With
     ``class_weight``, each sample's weight is multiplied by its class's weight (in one-vs-rest,
     the rest class weighs 1), as scikit-learn does.
 
     Attributes: ``coef_`` (1, d) or (K, d), ``intercept_`` (1,) or (K,), ``classes_``,
     ``n_iter_`` (the most epochs any class ran), ``t_``, ``loss_curve_`` (per epoch: the sum over
-    the one-vs-rest models of their mean progressive loss), ``n_features_in_``,
+    the one-vs-rest models of their mean progressive loss), ``validation_scores_`` (with
+    ``early_stopping``: the validation accuracy after each epoch — one-vs-rest: the mean of the
+    classes' binary accuracies —, else None), ``n_features_in_``,
     ``feature_names_in_``.
     """
 

@@ -22,11 +22,16 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     ``n_jobs=0`` (tests/test_sklearn_behaviours.py says why), plus the parameters below.
 
     Attributes: ``coef_`` (d,), ``intercept_`` (1,), ``n_iter_``, ``t_`` (steps + 1),
-    ``loss_curve_`` (mean progressive loss of each epoch), ``n_features_in_``,
+    ``loss_curve_`` (mean progressive loss of each epoch), ``validation_scores_`` (with
+    ``early_stopping``: the validation R² after each epoch, else None), ``n_features_in_``,
     ``feature_names_in_``.
 
     Parameters
     ----------
+    verbose : int, default=0
+        0: silent. 1: a progress bar on stderr (epochs, loss, rows/s, ETA), shown once a fit
+        has run for a second: tqdm's when tqdm is installed, else one plain line. 2: also a line
+        per epoch on stdout (scikit-learn's ``-- Epoch``).
     batch_size : int or None, default=1
         Rows per step; None: all rows in one step (full-batch gradient descent).
     shuffle : bool or 'block', default=True
