@@ -14,11 +14,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _auto_rate, _core, _solver, ops, optimizers, schedules
 from .._backend import default_threads
@@ -32,6 +31,7 @@ from .._params import (
     check_params,
 )
 from .._validation import is_sparse
+from ._linear import LinearModel
 
 
 def _losses_taking(targets) -> tuple[str, ...]:
@@ -71,7 +71,7 @@ def fit_keeping_model(estimator: Any, fit: Callable[[], Any]) -> Any:
         raise
 
 
-class _BaseSGD(BaseEstimator):
+class _BaseSGD(LinearModel):
     """What both estimators share: parameter checks, the schedule, data checks, the fit."""
 
     # The domain of each parameter both estimators have; each estimator adds its own (loss, ...).
@@ -181,24 +181,6 @@ class _BaseSGD(BaseEstimator):
         return self.n_jobs if self.n_jobs > 0 else max(1, default_threads() + 1 + self.n_jobs)
 
     # ------------------------------------------------------------------ data
-    def _validate_X(self, X, *y, reset: bool, **kw):
-        """float32 stays float32; a C-contiguous float array passes through without a copy;
-        anything else (lists, ints, Fortran order) is converted once, as scikit-learn does.
-        scipy.sparse input is trained as CSR (O(non-zeros) per step): a CSR matrix with float
-        values is used as it is, CSC/COO/... are converted to CSR once per fit. fit and
-        partial_fit pass ``ensure_all_finite=False``: the solver's prepared problem scans X for
-        NaN/inf itself (in parallel, once per fit), before any training."""
-        return validate_data(
-            self,
-            X,
-            *y,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_sparse="csr",
-            **kw,
-        )
-
     def _fit_keeping_model(self, fit: Callable[[], Any]):
         return fit_keeping_model(self, fit)
 
@@ -462,11 +444,6 @@ class _BaseSGD(BaseEstimator):
             raise ValueError("coef_init and intercept_init must be finite")
         return coef, intercept
 
-    def _decision(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return X @ np.atleast_2d(self.coef_).T + self.intercept_
-
     def save(self, path) -> None:
         """Write this fitted model to one file at ``path``, which :func:`fastgd.load` reads back
         bit for bit: the parameters, classes, feature names, coefficients and the schedule,
@@ -481,7 +458,3 @@ class _BaseSGD(BaseEstimator):
 
         save(self, path)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

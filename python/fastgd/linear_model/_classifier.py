@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
-from sklearn.utils.metaestimators import available_if
 
 from .._params import SHARED_CONSTRAINTS, Instance, Options
 from .._validation import is_sparse
 from . import _targets
 from ._base import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, _BaseSGD
+from ._linear import LinearClassifierMixin
 
 
-class SGDClassifier(ClassifierMixin, _BaseSGD):
+class SGDClassifier(ClassifierMixin, LinearClassifierMixin, _BaseSGD):
     """Linear classifiers by SGD on fused kernels; a drop-in for sklearn's SGDClassifier.
 
     Binary problems train one model on labels ±1 (the positive class is ``classes_[1]``). With
@@ -185,48 +184,3 @@ class SGDClassifier(ClassifierMixin, _BaseSGD):
         return self._fit_keeping_model(
             lambda: self._fit(X, y, None, None, sample_weight, classes, partial=True)
         )
-
-    def decision_function(self, X):
-        """Signed distance to the hyperplane(s): shape (n,) for two classes, else (n, K)."""
-        scores = self._decision(X)
-        return scores.reshape(-1) if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """The class of the highest score (binary: ``classes_[1]`` where the score is > 0)."""
-        scores = self.decision_function(X)
-        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]
-
-    def _check_proba(self):
-        if self.loss not in ("log_loss", "modified_huber"):
-            raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
-        return True
-
-    @available_if(_check_proba)
-    def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``.
-
-        log_loss: the logistic function of the score (one-vs-rest: normalized over classes);
-        modified_huber: (clip(score, −1, 1) + 1) / 2, normalized likewise — scikit-learn's
-        formulas.
-        """
-        scores = np.asarray(self.decision_function(X), dtype=np.float64)
-        if self.loss == "log_loss" and scores.ndim == 2 and self.multi_class_ == "multinomial":
-            return softmax(scores, axis=1)
-        if self.loss == "log_loss":
-            prob = expit(scores)
-        else:
-            prob = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
-        if prob.ndim == 1:
-            return np.column_stack([1.0 - prob, prob])
-        total = prob.sum(axis=1, keepdims=True)
-        zero = total[:, 0] == 0  # modified_huber can give 0 to every class: uniform then
-        prob[zero] = 1.0
-        total[zero] = prob.shape[1]
-        return prob / total
-
-    @available_if(_check_proba)
-    def predict_log_proba(self, X):
-        """log(predict_proba(X))."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))

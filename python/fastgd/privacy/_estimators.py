@@ -8,13 +8,12 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .. import _core, optimizers, schedules
 from .._params import SHARED_CONSTRAINTS, Boolean, Instance, Interval, Options, check_params
 from ..linear_model._base import CLASSIFICATION_LOSSES, REGRESSION_LOSSES, fit_keeping_model
+from ..linear_model._linear import LinearClassifierMixin, LinearModel
 from . import _accounting, _training
 
 # The schedules a private fit may take: functions of the step index alone. A schedule that
@@ -34,7 +33,7 @@ def _stateless_schedule(value: Any) -> bool:
     return isinstance(value, schedules.Schedule) and type(value).update is schedules.Schedule.update
 
 
-class _BaseDPSGD(BaseEstimator):
+class _BaseDPSGD(LinearModel):
     """What both private estimators share: the parameters, the budget, the fit."""
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -118,20 +117,6 @@ class _BaseDPSGD(BaseEstimator):
         sigma = _accounting.calibrated_sigma(batch / n, steps, delta, float(self.epsilon))
         return delta, sigma, steps, batch / n
 
-    def _validate_X(self, X, *y, reset: bool, **kw):
-        """float32 stays float32; C-contiguous float arrays and float CSR matrices are used in
-        place; the kernel's first call scans X for NaN/inf."""
-        return validate_data(
-            self,
-            X,
-            *y,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_sparse="csr",
-            **kw,
-        )
-
     def _fit_private(self, X, y, n_outputs: int, loss: str) -> None:
         n, d = X.shape
         delta, sigma, steps, q = self._budget(n)
@@ -169,14 +154,8 @@ class _BaseDPSGD(BaseEstimator):
         self.n_rows_sampled_ = seen
         self.epsilon_ = _accounting._epsilon_of(q, sigma, steps, delta)
 
-    def _decision(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return np.asarray(X @ np.atleast_2d(self.coef_).T + self.intercept_)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.non_deterministic = True  # random_state=None draws a new key
         return tags
 
@@ -212,7 +191,7 @@ _COMMON_DOC = """
 """
 
 
-class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
+class DPSGDClassifier(ClassifierMixin, LinearClassifierMixin, _BaseDPSGD):
     """A linear classifier trained by differentially private SGD (Abadi et al., CCS 2016).
 
     Two classes train one model; more classes with ``loss='log_loss'`` one softmax model
@@ -317,31 +296,6 @@ class DPSGDClassifier(ClassifierMixin, _BaseDPSGD):
         model. There is no ``sample_weight``: a weight above 1 would scale a row's gradient past
         the clipping norm the guarantee rests on."""
         return fit_keeping_model(self, lambda: self._fit(X, y))
-
-    def decision_function(self, X):
-        """Scores: (n,) for two classes, else (n, K)."""
-        scores = self._decision(X)
-        return scores.reshape(-1) if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """The class of the highest score (binary: classes_[1] where the score is > 0)."""
-        scores = self.decision_function(X)
-        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]
-
-    def predict_proba(self, X):
-        """Class probabilities (loss='log_loss' only): the logistic function of the score, the
-        softmax of the scores, or one-vs-rest logistic scores normalized."""
-        if self.loss != "log_loss":
-            raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
-        scores = np.asarray(self.decision_function(X), dtype=np.float64)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        if self.multi_class_ == "multinomial":
-            return softmax(scores, axis=1)
-        p = expit(scores)
-        return p / p.sum(axis=1, keepdims=True)
 
 
 class DPSGDRegressor(RegressorMixin, _BaseDPSGD):
