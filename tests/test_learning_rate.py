@@ -85,13 +85,25 @@ def test_gram_bounds_default_tolerance_close_and_cheap():
     assert it <= 10
 
 
-def test_gram_bounds_same_bits_for_a_thread_count_and_csr_equals_dense():
+@pytest.mark.parametrize("n", [500, 20_000])  # passes of one part only, and of two
+def test_gram_bounds_same_bits_for_a_thread_count_and_csr_equals_dense(n):
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((5000, 20))
-    a = _core.gram_bounds(X, n_threads=2, max_iter=5, rtol=0.0)
-    assert a == _core.gram_bounds(X, n_threads=2, max_iter=5, rtol=0.0)
-    b = _core.gram_bounds(sp.csr_matrix(X), n_threads=1, max_iter=5, rtol=0.0)
+    X = rng.standard_normal((n, 20))
+    u = rng.uniform(0.0, 1.0, n)
+    a = _core.gram_bounds(X, noise_weight=u, n_threads=2, max_iter=5, rtol=0.0)
+    assert a == _core.gram_bounds(X, noise_weight=u, n_threads=2, max_iter=5, rtol=0.0)
+    b = _core.gram_bounds(sp.csr_matrix(X), noise_weight=u, n_threads=1, max_iter=5, rtol=0.0)
     np.testing.assert_allclose(a[:3], b[:3], rtol=1e-12)
+
+
+def test_gram_bounds_without_power_iterations_only_the_row_norms():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 6))
+    u = rng.uniform(0.0, 1.0, 400)
+    lam, max_row, noise, it = _core.gram_bounds(X, noise_weight=u, max_iter=0)
+    assert (lam, it) == (0.0, 0)
+    _, ref_max, ref_noise, _ = _core.gram_bounds(X, noise_weight=u, max_iter=3)
+    assert (max_row, noise) == (ref_max, ref_noise)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -129,7 +141,7 @@ def test_gram_bounds_zero_data():
     [
         (dict(intercept_scale=-1.0), ValueError, "intercept_scale"),
         (dict(n_threads=0), ValueError, "n_threads"),
-        (dict(max_iter=0), ValueError, "max_iter"),
+        (dict(max_iter=-1), ValueError, "max_iter"),
         (dict(row_step=0), ValueError, "row_step"),
         (dict(rtol=float("nan")), ValueError, "rtol"),
     ],

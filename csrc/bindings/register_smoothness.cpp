@@ -25,7 +25,7 @@ py::tuple gram_bounds(const py::object& X, const std::optional<py::array>& sampl
   if (!(std::isfinite(intercept_scale) && intercept_scale >= 0))
     value_error("intercept_scale must be finite and >= 0, got " + std::to_string(intercept_scale));
   if (n_threads < 1) value_error("n_threads must be >= 1, got " + std::to_string(n_threads));
-  if (max_iter < 1) value_error("max_iter must be >= 1, got " + std::to_string(max_iter));
+  if (max_iter < 0) value_error("max_iter must be >= 0, got " + std::to_string(max_iter));
   if (row_step < 1) value_error("row_step must be >= 1, got " + std::to_string(row_step));
   if (!(std::isfinite(rtol) && rtol >= 0))
     value_error("rtol must be finite and >= 0, got " + std::to_string(rtol));
@@ -67,7 +67,7 @@ void register_smoothness(py::module_& m) {
         "(lambda_max, max_row, noise, iterations): the largest eigenvalue of X~'SX~/n, "
         "X~ = [X, c*1] with c = intercept_scale and S the sample weights (power iterations, each "
         "one fused pass over X, or over every row_step-th row, stopping when the estimate "
-        "changes by at most rtol relatively), "
+        "changes by at most rtol relatively; none at max_iter=0, lambda_max then 0), "
         "max_i s_i*|x~_i|^2, and mean_i u_i*|x~_i|^2 with u = noise_weight (0 without).");
 }
 

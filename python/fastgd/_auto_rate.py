@@ -66,10 +66,10 @@ NOISE_SHARE = 0.01
 class Smoothness:
     """The smoothness constants of one problem (see the module's docstring)."""
 
-    L: float  # of F
+    L: float  # of F (NaN at batch_size=1: L_B = L_max, and no power iteration runs)
     L_max: float  # of one sample's term, at most
     L_B: float  # expected, of a batch of B rows
-    lambda_max: float  # of X̃ᵀSX̃/n
+    lambda_max: float  # of X̃ᵀSX̃/n (NaN where L is)
     iterations: int  # power iterations run
     noise_step: float = math.inf  # the rate whose noise floor is NOISE_SHARE of the loss
 
@@ -126,6 +126,9 @@ def smoothness(
     sw = None if sample_weight is None else as_vector(sample_weight, "sample_weight", X.dtype)
     u = None if start_noise is None else as_vector(start_noise[0], "noise_weight", X.dtype)
     n_rows, n_cols = X.shape
+    n = n_rows if n_samples is None else int(n_samples)
+    B = n if batch is None else batch
+    per_sample = B == 1 < n  # L_B = L_max: λ_max is not needed
     stored = n_cols if not is_sparse(X) else X.nnz / max(n_rows, 1)
     sample = max(POWER_MIN_ROWS, int(POWER_ROWS_PER_COLUMN * (stored + 1)))
     lam, max_row, noise, iterations = _core.gram_bounds(
@@ -134,7 +137,7 @@ def smoothness(
         noise_weight=u,
         intercept_scale=math.sqrt(intercept_decay) if fit_intercept else 0.0,
         n_threads=check_threads(n_threads, default_threads()),
-        max_iter=POWER_MAX_ITER,
+        max_iter=0 if per_sample else POWER_MAX_ITER,
         rtol=POWER_RTOL,
         row_step=max(1, n_rows // sample),
         check_finite=bool(check_input),
@@ -143,11 +146,13 @@ def smoothness(
         # X was not scanned here (its fit's prepared problem does that): name what is wrong.
         _core.gram_bounds(X, sw, max_iter=1, check_finite=True)
     curvature = _core.loss_curvature(kind)
-    L = curvature * lam + l2
-    L_max = max(curvature * max_row + l2, L)  # L ≤ L_max always; rounding must not invert it
-    n = n_rows if n_samples is None else int(n_samples)
-    B = n if batch is None else batch
-    L_B = expected_smoothness(L, L_max, n, B)
+    L_max = curvature * max_row + l2
+    if per_sample:
+        L, lam, L_B = math.nan, math.nan, L_max
+    else:
+        L = curvature * lam + l2
+        L_max = max(L_max, L)  # L ≤ L_max always; rounding must not invert it
+        L_B = expected_smoothness(L, L_max, n, B)
     if not (L_B > 0 and math.isfinite(L_B)):
         raise ValueError(
             "learning_rate='auto' needs a non-zero, finite smoothness: X (with its intercept "

@@ -492,7 +492,8 @@ def auto(
     Adagrad, RMSprop and Adam normalize each coordinate's step, and need ``grad_rms`` (the root
     mean square of the gradient at the starting point: their rate is then grad_rms/L_B, the size
     of plain SGD's first step per coordinate). The schedule's ``smoothness_`` holds L, L_max, L_B.
-    Costs one pass over X for the row norms and one per power iteration (at most 10).
+    Costs one pass over X for the row norms and one per power iteration (at most 10, none at
+    ``batch_size=1``, where L_B = L_max).
     """
     from . import _auto_rate
 

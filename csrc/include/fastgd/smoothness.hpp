@@ -170,6 +170,16 @@ inline void reduce_parts(const std::vector<acc_t>& partial, int parts, index_t m
   (void)threads;
 }
 
+template <class T>
+inline index_t stored_values(const DenseView<T>& X) noexcept {
+  return X.n_rows * X.n_cols;
+}
+
+template <class T, class I>
+inline index_t stored_values(const CsrView<T, I>& X) noexcept {
+  return X.n_rows > 0 ? X.end(X.n_rows - 1) - X.begin(0) : 0;
+}
+
 template <class View>
 using gram_vector_t =
     std::conditional_t<std::is_same_v<View, DenseView<typename View::value_type>>,
@@ -178,11 +188,11 @@ using gram_vector_t =
 }  // namespace detail
 
 // λ_max(A) by power iterations from the columns' root mean squares (jittered), stopping when
-// ‖Av‖ changes by at most rtol relatively or after max_iter passes, max_i s_i·‖x̃_i‖², and
-// (1/n) Σ_i u_i·‖x̃_i‖² (the gradient noise's second moment, with u_i = s_i·L'(p_i, y_i)²). One
-// pass over all rows for the row norms, then one per iteration over every row_step-th row (A
-// estimated from that sample: a pass then reads 1/row_step of X); sw and u may be null (all
-// ones; no noise).
+// ‖Av‖ changes by at most rtol relatively or after max_iter passes (none at max_iter = 0: λ_max
+// is then left 0), max_i s_i·‖x̃_i‖², and (1/n) Σ_i u_i·‖x̃_i‖² (the gradient noise's second
+// moment, with u_i = s_i·L'(p_i, y_i)²). One pass over all rows for the row norms, then one per
+// iteration over every row_step-th row (A estimated from that sample: a pass then reads
+// 1/row_step of X); sw and u may be null (all ones; no noise).
 template <class View>
 GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
                        const typename View::value_type* u, double c, int threads, int max_iter,
@@ -190,6 +200,13 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   using V = detail::gram_vector_t<View>;
   const index_t n = X.n_rows, d = X.n_cols, m = d + 1;
   const int parts = int(std::max<index_t>(1, std::min<index_t>(threads, n)));
+  // A pass over few values is split no further than one part per PART_MIN_VALUES of them: the
+  // threads' start and the sum of their accumulators (O(parts·d)) would cost more than they save.
+  constexpr index_t PART_MIN_VALUES = index_t(1) << 17;
+  const index_t per_row = std::max<index_t>(1, detail::stored_values(X) / std::max<index_t>(n, 1));
+  const auto parts_for = [&](index_t rows) {
+    return int(std::clamp<index_t>(rows * per_row / PART_MIN_VALUES, 1, parts));
+  };
   std::vector<acc_t> partial(std::size_t(parts) * std::size_t(m));
   std::vector<double> maxima(std::size_t(parts), 0.0), noises(std::size_t(parts), 0.0);
   std::vector<acc_t> w(static_cast<std::size_t>(m));
@@ -202,15 +219,16 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
 
   // Each part's rows go to one loop iteration: whichever thread runs it, its sums are the same.
   const auto over_parts = [&](index_t count, auto&& body) {
-    std::fill(partial.begin(), partial.end(), acc_t(0));
+    const int used = parts_for(count);
+    std::fill(partial.begin(), partial.begin() + std::ptrdiff_t(used) * std::ptrdiff_t(m), acc_t(0));
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (parts > 1)
+#pragma omp parallel for num_threads(used) schedule(static, 1) if (used > 1)
 #endif
-    for (int k = 0; k < parts; ++k) {
-      const detail::Range r = detail::split(count, parts, k);
+    for (int k = 0; k < used; ++k) {
+      const detail::Range r = detail::split(count, used, k);
       body(k, partial.data() + std::size_t(k) * std::size_t(m), r.begin, r.end);
     }
-    detail::reduce_parts(partial, parts, m, w.data(), threads);
+    detail::reduce_parts(partial, used, m, w.data(), used);
   };
 
   over_parts(n, [&](int k, acc_t* acc, index_t b, index_t e) {
