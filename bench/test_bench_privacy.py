@@ -15,8 +15,18 @@ every row has norm ≤ 1, diffprivlib's ``data_norm=1``. The private models' hyp
 clip_norm 1, batch 64 (breast cancer) or 128 (digits), 20 epochs, and eta0 4, the best of four
 settings tried on these very test sets (eta0 1 or 4, 10 or 20 epochs, two batch sizes) — a
 choice that is itself not private, so read the table as what DP-SGD reaches at its best here.
-diffprivlib's LogisticRegression (when it imports: 0.6.6 does not with scikit-learn 1.9) is
-ε-DP (δ = 0) by objective perturbation, one-vs-rest with ε split across the classes.
+diffprivlib's LogisticRegression (``data_norm=1``, its defaults otherwise) is ε-DP (δ = 0) by
+objective perturbation, one-vs-rest with ε split across the classes; bench/diffprivlib_reference.py
+runs it. Its 0.6.6, the latest, does not import with scikit-learn 1.9 and does not run with 1.8
+(which removed ``multi_class``). Where it does not import here, FASTGD_BENCH_DIFFPRIVLIB_PYTHON
+names a Python where it does, which runs that file as a script on the same arrays (saved as .npy):
+
+    python3 -m venv ~/dplib && ~/dplib/bin/pip install diffprivlib==0.6.6 'scikit-learn<1.8'
+    export FASTGD_BENCH_DIFFPRIVLIB_PYTHON=~/dplib/bin/python
+
+and then the command above (``-k accuracy``: the table alone). Without either, the table has no
+diffprivlib row, and the output says why. On Fashion-MNIST its 15 fits take minutes (lbfgs on
+60,000 × 784, ten classes).
 
 Epoch: a DP epoch (``_core.private_sgd_steps``, n/B steps of Poisson-sampled expected batch B)
 against a plain epoch of the same batch size (``fastgd.ops.sgd_epoch``, a shuffled order), both
@@ -27,7 +37,9 @@ models are checked to have learnt.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import time
 
 import numpy as np
@@ -43,11 +55,15 @@ import fastgd  # noqa: E402
 from fastgd import _core, ops  # noqa: E402
 from fastgd.privacy import DPSGDClassifier, noise_multiplier  # noqa: E402
 
+import diffprivlib_reference  # noqa: E402
+
 EPSILONS = (1.0, 4.0, 8.0)
 DELTA = 1e-5
 SEEDS = 5
 ROUNDS = 7
 EPOCH_RATIO = float(os.environ.get("FASTGD_BENCH_DP_RATIO", "1.5"))
+DATA_NORM = 1.0  # every row's norm after _data's scaling is at most this (asserted)
+DIFFPRIVLIB_PYTHON = "FASTGD_BENCH_DIFFPRIVLIB_PYTHON"
 
 
 FASHION = "/usr/share/datasets/fashion-mnist/"  # Debian's dataset-fashion-mnist
@@ -84,15 +100,50 @@ def _data(name):
     return scale(Xtr), scale(Xte), ytr, yte, {"batch_size": 64, "max_iter": 20, "eta0": 4.0}
 
 
-def _accuracies(make, Xtr, Xte, ytr, yte):
-    scores = [make(seed).fit(Xtr, ytr).score(Xte, yte) for seed in range(SEEDS)]
+def _mean_sd(scores):
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def _accuracies(make, Xtr, Xte, ytr, yte):
+    return _mean_sd([make(seed).fit(Xtr, ytr).score(Xte, yte) for seed in range(SEEDS)])
+
+
+def _diffprivlib_scores(Xtr, Xte, ytr, yte, tmp_path):
+    """({ε: [test accuracy per seed]}, where it ran) of diffprivlib's LogisticRegression, run by
+    diffprivlib_reference.accuracies here, or as a script in FASTGD_BENCH_DIFFPRIVLIB_PYTHON on
+    the same arrays (saved to tmp_path); (None, why) without either."""
+    seeds = list(range(SEEDS))
+    try:
+        import diffprivlib.models  # noqa: F401
+    except ImportError as e:
+        python = os.environ.get(DIFFPRIVLIB_PYTHON)
+        if not python:
+            why = f"diffprivlib does not import here ({e}), and {DIFFPRIVLIB_PYTHON} is not set"
+            return None, f"no column: {why} (this file's docstring tells how to get it)"
+    else:
+        scores = diffprivlib_reference.accuracies(Xtr, Xte, ytr, yte, EPSILONS, seeds, DATA_NORM)
+        return scores, "in this process"
+    for array_name, array in zip(diffprivlib_reference.ARRAYS, (Xtr, Xte, ytr, yte)):
+        np.save(tmp_path / f"{array_name}.npy", array)
+    command = [python, diffprivlib_reference.__file__, str(tmp_path), "--epsilons"]
+    command += [str(eps) for eps in EPSILONS] + ["--seeds"] + [str(seed) for seed in seeds]
+    command += ["--data-norm", str(DATA_NORM)]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True)
+    except OSError as e:
+        pytest.fail(f"{DIFFPRIVLIB_PYTHON}={python} does not run: {e}")
+    if run.returncode != 0:
+        pytest.fail(f"{DIFFPRIVLIB_PYTHON}={python}: {' '.join(command)} failed:\n{run.stderr}")
+    with open(tmp_path / diffprivlib_reference.RESULT) as f:
+        return {float(eps): s for eps, s in json.load(f).items()}, f"in {python}"
+
+
 @pytest.mark.parametrize("name", ["digits", "breast_cancer", "fashion_mnist"])
-def test_accuracy_table(name):
+def test_accuracy_table(name, tmp_path):
     Xtr, Xte, ytr, yte, settings = _data(name)
-    assert np.linalg.norm(Xtr, axis=1).max() <= 1 + 1e-6
+    assert np.linalg.norm(Xtr, axis=1).max() <= DATA_NORM + 1e-6
+    # first, so that a wrong FASTGD_BENCH_DIFFPRIVLIB_PYTHON fails before the long fits
+    theirs, where = _diffprivlib_scores(Xtr, Xte, ytr, yte, tmp_path)
     rows = {}
     # Non-private: scikit-learn's defaults, and on Fashion-MNIST (whose rows the public bound
     # makes small) the private runs' batches and a constant rate, 30 epochs.
@@ -106,7 +157,7 @@ def test_accuracy_table(name):
         **({"learning_rate": "constant", "eta0": 16.0, "batch_size": 1024} if fashion else {}),
     ).fit(Xtr, ytr)
     rows["non-private (fastgd SGDClassifier)"] = {"-": (plain.score(Xte, yte), 0.0)}
-    ours, theirs = {}, {}
+    ours = {}
     for eps in EPSILONS:
         ours[eps] = _accuracies(
             lambda seed, eps=eps: DPSGDClassifier(
@@ -118,30 +169,16 @@ def test_accuracy_table(name):
             yte,
         )
     rows["fastgd DPSGDClassifier (ε, δ=1e-5)"] = ours
-    try:
-        from diffprivlib.models import LogisticRegression as DPLogisticRegression
-    except ImportError:
-        DPLogisticRegression = None
-    if DPLogisticRegression is not None:
-        import warnings
-
-        for eps in EPSILONS:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                theirs[eps] = _accuracies(
-                    lambda seed, eps=eps: DPLogisticRegression(
-                        epsilon=eps, data_norm=1.0, random_state=seed
-                    ),
-                    Xtr,
-                    Xte,
-                    ytr,
-                    yte,
-                )
-        rows["diffprivlib LogisticRegression (ε, δ=0)"] = theirs
+    if theirs is not None:
+        assert sorted(theirs) == sorted(EPSILONS), theirs
+        assert all(len(scores) == SEEDS for scores in theirs.values()), theirs
+        label = "diffprivlib LogisticRegression (ε, δ=0)"
+        rows[label] = {eps: _mean_sd(scores) for eps, scores in theirs.items()}
     print(f"\n{name}: n_train={len(ytr)}, test accuracy (mean ± sd over {SEEDS} seeds)")
     for label, cells in rows.items():
         cells_text = ", ".join(f"ε={k}: {m:.3f} ± {s:.3f}" for k, (m, s) in cells.items())
         print(f"  {label}: {cells_text}")
+    print(f"  diffprivlib: {where}")
     # the private models learn, and more budget does not make them worse (beyond the spread)
     assert plain.score(Xte, yte) > (0.8 if name == "fashion_mnist" else 0.9)
     assert ours[8.0][0] > 0.7
