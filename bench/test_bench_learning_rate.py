@@ -18,7 +18,9 @@ learning_rate="constant" fits at GRID's 12 rates. The best constant (fewest seco
 are then timed interleaved, ROUNDS pairs, for the ratio auto / best (asserted ≤ 1.5, the median).
 lr_find runs on the estimator with the same settings (asserted within 3× of the best constant),
 and the power iterations' share of SGDRegressor/SGDClassifier(learning_rate="auto").fit is
-asserted ≤ 10%. The bounds are issue 21's targets, and some fail on this project's machine
+asserted ≤ 10%. ``test_noise_share_in_epochs`` counts epochs instead of seconds (no noise of
+the machine moves them): "auto" at the noise share it uses and at others, against the grid's
+fewest, which shows why the 1.5× bound is missed where it is (docs/learning_rate.md). The bounds are issue 21's targets, and some fail on this project's machine
 (bench/MEASUREMENTS.md, 2026-12-07); FASTGD_BENCH_AUTO_RATIO, FASTGD_BENCH_LR_FIND_FACTOR and
 FASTGD_BENCH_POWER_SHARE set others.
 """
@@ -71,12 +73,16 @@ class Case:
         self.f_star = P.optimum(self.p, self.X, self.y)
 
     def run(self, learning_rate) -> float:
-        """Seconds of an estimator's fit until F ≤ (1 + TARGET)·F* (inf if not within
+        """Seconds of an estimator's fit until F ≤ (1 + TARGET)·F* (see reach)."""
+        return self.reach(learning_rate)[0]
+
+    def reach(self, learning_rate) -> tuple[float, float]:
+        """(seconds, epochs) of an estimator's fit until F ≤ (1 + TARGET)·F* (inf if not within
         MAX_EPOCHS, or diverged): ``learning_rate`` "auto" or a constant rate. Everything the
         fit does is timed (validation, the power iterations, the epochs), but the measurement
         of F after each epoch (by a callback, on the fit's own model)."""
         p, X, y = self.p, self.X, self.y
-        tasks, evaluation, reached = [], [0.0], [math.inf]
+        tasks, evaluation, reached, epochs = [], [0.0], [math.inf], [math.inf]
 
         def run(X, fit_tasks, *args):
             tasks.extend(fit_tasks)
@@ -89,7 +95,7 @@ class Case:
                 P.excess(p, X, y, t.coef, float(t.intercept[0]), self.f_star) <= TARGET
             )
             if done:
-                reached[0] = now
+                reached[0], epochs[0] = now, epoch
             else:
                 evaluation[0] += time.perf_counter() - now
             return not done
@@ -104,8 +110,8 @@ class Case:
         try:
             est.fit(X, y)
         except _solver.DivergenceError:
-            return math.inf
-        return reached[0] - start - evaluation[0]
+            return math.inf, math.inf
+        return reached[0] - start - evaluation[0], epochs[0]
 
     def auto(self):
         p = self.p
@@ -153,6 +159,7 @@ def test_auto_against_the_best_constant(benchmark, name, scale):
 
     benchmark.pedantic(pair, rounds=ROUNDS, iterations=1)
     ratios = np.array(times["auto"]) / np.array(times["best"])
+    epochs = {"auto": epochs_to_target(c, "auto"), "best": epochs_to_target(c, best)}
     lr_auto = float(c.auto()(0))  # the first rate (sparse: the estimators' intercept decay)
     benchmark.extra_info.update(
         best_rate=best,
@@ -161,15 +168,51 @@ def test_auto_against_the_best_constant(benchmark, name, scale):
         ratio_median=float(np.median(ratios)),
         ratio_min=float(ratios.min()),
         ratio_max=float(ratios.max()),
+        epochs=epochs,
     )
     print(
         f"\n{name}: best constant {best:.3g} ({np.median(times['best']):.3f} s), auto rate "
         f"{lr_auto:.3g} ({np.median(times['auto']):.3f} s); auto / best: median "
-        f"{np.median(ratios):.2f} (range {ratios.min():.2f}-{ratios.max():.2f}); grid: "
+        f"{np.median(ratios):.2f} (range {ratios.min():.2f}-{ratios.max():.2f}); epochs: auto "
+        f"{epochs['auto']}, best {epochs['best']}; grid: "
         + ", ".join(f"{lr:.3g}: {s:.3f}" for lr, s in seconds.items())
     )
     assert np.isfinite(ratios).all(), "auto did not reach 1% of the optimum"
     assert np.median(ratios) <= RATIO_BOUND
+
+
+def epochs_to_target(c: Case, learning_rate) -> float:
+    """Epochs of the fit until F ≤ (1 + TARGET)·F*: a count that no machine's noise moves."""
+    return c.reach(learning_rate)[1]
+
+
+NOISE_SHARES = (0.0025, 0.005, 0.01, 0.02, 0.04)
+
+
+def test_noise_share_in_epochs(scale, monkeypatch):
+    """Epochs to 1% of F* with "auto" at other noise shares (the first rate's cap) than
+    _auto_rate.NOISE_SHARE, next to the fewest epochs of the grid's constant rates: the chosen
+    share is within one epoch of the grid's best on every problem, and no share of the scan
+    does better on every problem."""
+    chosen = _auto_rate.NOISE_SHARE
+    table = {}
+    for name in NAMES:
+        c = case(name, scale)
+        grid_best = min(epochs_to_target(c, float(lr)) for lr in GRID)
+        row = {}
+        for share in NOISE_SHARES:
+            monkeypatch.setattr(_auto_rate, "NOISE_SHARE", share)
+            row[share] = epochs_to_target(c, "auto")
+        monkeypatch.setattr(_auto_rate, "NOISE_SHARE", chosen)
+        table[name] = (grid_best, row)
+        print(
+            f"\n{name}: the grid's best constant rate {grid_best} epochs; auto at noise share "
+            + ", ".join(f"{share:g}: {e}" for share, e in row.items())
+        )
+    for name, (grid_best, row) in table.items():
+        assert row[chosen] <= grid_best + 1, name
+    for share in NOISE_SHARES:
+        assert not all(row[share] < row[chosen] for _, row in table.values()), share
 
 
 @pytest.mark.parametrize("name", NAMES)

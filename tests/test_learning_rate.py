@@ -578,3 +578,32 @@ def test_lr_find_bad_data_names_the_argument():
     with pytest.raises(ValueError, match="NaN"):
         fastgd.lr_find(est, X, y)
     assert est.get_params() == clone(est).get_params()
+
+
+@pytest.mark.parametrize(
+    "batch, n_rows, expected",
+    [
+        (1, 10**6, 64),  # per-sample steps: 64 of them per rate
+        (256, 10**6, 4),
+        (4096, 10**6, 1),
+        (1, 2000, 20),  # no more than one epoch over the 100 rates
+        (256, 50_000, 1),
+        (10**6, 10**6, 1),  # full batch
+    ],
+)
+def test_lr_find_holds_each_rate_for_steps_that_shrink_with_the_batch(batch, n_rows, expected):
+    from fastgd import _lr_find
+
+    assert _lr_find.steps_per_rate_of(batch, n_rows, 100) == expected
+
+
+def test_lr_find_per_sample_steps_read_several_rows_per_rate():
+    # At batch_size=1 each rate is held for 64 steps: after the first rate (1e-3) the model has
+    # taken 64 per-sample steps, which on this well-scaled problem take a visible share off the
+    # starting loss; one step at that rate would move it by about 1e-3 of it.
+    X, y = _ridge(n=20_000)
+    found = fastgd.lr_find(
+        SGDRegressor(batch_size=1, random_state=0), X, y, n_steps=30, start=1e-3, stop=1e-2
+    )
+    start_loss = 0.5 * np.mean(y[:1024] ** 2)
+    assert found.raw_losses[0] < 0.95 * start_loss

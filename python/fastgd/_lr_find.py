@@ -2,10 +2,11 @@
 
 Smith, "Cyclical Learning Rates for Training Neural Networks" (2017), as fastai's ``lr_find`` and
 torch-lr-finder run it: minibatch steps from a fresh model at rates growing exponentially from
-``start`` to ``stop``, the loss after each step smoothed by an exponential moving average, stopping
-once the smoothed loss exceeds 4× its best; the suggestion is the rate where the smoothed loss falls
-fastest (the steepest descent against log(rate)). Unlike fastai, the loss is measured on a fixed
-sample of rows rather than on each step's batch (PROBE_ROWS says why).
+``start`` to ``stop`` (each rate held for a few steps at small batches), the loss after each rate
+smoothed by an exponential moving average, stopping once the smoothed loss exceeds 4× its best;
+the suggestion is the rate where the smoothed loss falls fastest (the steepest descent against
+log(rate)). Unlike fastai, the loss is measured on a fixed sample of rows rather than on each
+step's batch (PROBE_ROWS says why).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ DIVERGENCE_FACTOR = 4.0
 # skip_start=10, skip_end=5 of 100 steps).
 SKIP_START = 0.1
 SKIP_END = 0.05
+# Each rate is held for ⌈STEPS_AT_BATCH_1/√B⌉ steps of B rows (64 per-sample steps, 4 steps of
+# 256, one step from B = 4,096). With one step per rate, the loss falls fastest only near the
+# divergence, 4-8× above the best constant rate of a fit (bench/test_bench_learning_rate.py):
+# few rows have been seen by then, and small batches' steps move the loss by less than their
+# noise. The 1/√B follows the batch gradient's noise; the constant was calibrated at B = 1 and
+# 256 on the bench's problems (docs/learning_rate.md has the figures).
+STEPS_AT_BATCH_1 = 64
 
 
 @dataclass
@@ -63,6 +71,14 @@ class LRFinder:
         return self
 
 
+def steps_per_rate_of(batch: int, n_rows: int, n_rates: int) -> int:
+    """The steps each rate of the test is held for, at a batch of ``batch`` of ``n_rows`` rows:
+    ⌈STEPS_AT_BATCH_1/√batch⌉, and no more than the whole test reading about one epoch (past it,
+    the model converges at the low rates and the test no longer probes a fresh one)."""
+    wanted = math.ceil(STEPS_AT_BATCH_1 / math.sqrt(batch))
+    return max(1, min(wanted, n_rows // (batch * n_rates)))
+
+
 def suggest(lrs: np.ndarray, losses: np.ndarray) -> float:
     """The rate where the smoothed loss falls fastest against log(rate) (NaN below 3 points)."""
     n = len(lrs)
@@ -85,17 +101,19 @@ def lr_find(
     sample_weight: Any = None,
 ) -> LRFinder:
     """The learning-rate range test of ``estimator`` (a fastgd SGDRegressor or SGDClassifier) on
-    (X, y): ``n_steps`` minibatch steps (of its ``batch_size``, with its loss, penalty, optimizer
-    and threads) from a fresh model, at rates growing geometrically from ``start`` to ``stop``.
+    (X, y): minibatch steps (of its ``batch_size``, with its loss, penalty, optimizer and
+    threads) from a fresh model, at ``n_steps`` rates growing geometrically from ``start`` to
+    ``stop``, each held for ⌈64/√batch_size⌉ steps (64 per-sample steps, 4 of 256 rows, one from
+    4,096 rows), fewer where the test would then read more than about one epoch of X.
 
-    After each step the objective (loss and penalty) is measured on the same up to 1,024 rows
+    After each rate's steps the objective (loss and penalty) is measured on the same up to 1,024 rows
     (the first of the fit's first row order; a copy of them is the test's only copy of data) and
     smoothed by an exponential moving average (weight 0.8 of the past, debiased); the test stops
     once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns an
     :class:`LRFinder` whose ``suggestion`` is the rate of the steepest descent of the smoothed
     loss. ``estimator`` is
-    never modified: a clone (scikit-learn's ``clone``) is trained. Costs ``n_steps`` batch
-    steps at most (``batch_size=None``: that many passes over X).
+    never modified: a clone (scikit-learn's ``clone``) is trained. Costs ``n_steps`` times those
+    steps at most (``batch_size=None``: ``n_steps`` passes over X).
     """
     from sklearn.base import clone
 
@@ -154,22 +172,24 @@ def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
     probes = _probe_problems(X, tasks, s, np.sort(order[:PROBE_ROWS]), threads)
     tried, smoothed, raw = [], [], []
     average, best, diverged = 0.0, math.inf, False
+    steps_per_rate = steps_per_rate_of(batch, m, len(lrs))
     for k, lr in enumerate(lrs):
-        if len(order) == 0:  # as the fit, an epoch's last batch may be smaller
-            epoch += 1
-            order = epoch_order(epoch)
-        rows, order = order[:batch], order[batch:]
-        rate = np.array([lr])
+        rate = np.full(1, lr)
         with np.errstate(over="ignore", invalid="ignore"):
-            for task in tasks:
-                task.problem.run(
-                    task.coef,
-                    task.intercept,
-                    rate,
-                    rows,
-                    check_order=False,
-                    **ops._model_state(task.optimizer, task.average, task.coef),
-                )
+            for _ in range(steps_per_rate):
+                if len(order) == 0:  # as the fit, an epoch's last batch may be smaller
+                    epoch += 1
+                    order = epoch_order(epoch)
+                rows, order = order[:batch], order[batch:]
+                for task in tasks:
+                    task.problem.run(
+                        task.coef,
+                        task.intercept,
+                        rate,
+                        rows,
+                        check_order=False,
+                        **ops._model_state(task.optimizer, task.average, task.coef),
+                    )
             finite = all(
                 np.isfinite(t.coef).all() and np.isfinite(t.intercept).all() for t in tasks
             )

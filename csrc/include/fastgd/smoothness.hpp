@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -85,7 +88,7 @@ void gram_rows(const CsrView<T, I>& X, const T* sw, double c, const double* v, a
 }
 
 // max over rows [begin, end) of s_i·‖x̃_i‖², and col[j] += s_i·x_ij² over the rows of the power
-// iterations' sample, every step-th (the warm start's scales).
+// iterations' sample, every step-th (the warm start's scales; none when col is null).
 template <class T>
 FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T* u, double c,
                                      acc_t* col, index_t begin, index_t end, index_t step,
@@ -95,7 +98,7 @@ FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T
   for (index_t i = begin; i < end; ++i) {
     const T* x = X.row(i);
     const double s = weight_at(sw, i);
-    if (i % step == 0) {
+    if (col && i % step == 0) {
 #pragma omp simd
       for (index_t j = 0; j < d; ++j) col[j] += s * double(x[j]) * double(x[j]);
     }
@@ -119,7 +122,7 @@ double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_
   double best = 0.0, total = 0.0;
   for (index_t i = begin; i < end; ++i) {
     const double s = weight_at(sw, i);
-    const bool sampled = i % step == 0;
+    const bool sampled = col && i % step == 0;
     bool increasing = true;
     for (index_t k = X.begin(i) + 1; k < X.end(i) && increasing; ++k)
       increasing = X.indices[k - 1] < X.indices[k];
@@ -180,6 +183,10 @@ inline index_t stored_values(const CsrView<T, I>& X) noexcept {
   return X.n_rows > 0 ? X.end(X.n_rows - 1) - X.begin(0) : 0;
 }
 
+struct FreeDeleter {
+  void operator()(double* p) const noexcept { std::free(p); }
+};
+
 template <class View>
 using gram_vector_t =
     std::conditional_t<std::is_same_v<View, DenseView<typename View::value_type>>,
@@ -207,38 +214,54 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   const auto parts_for = [&](index_t rows) {
     return int(std::clamp<index_t>(rows * per_row / PART_MIN_VALUES, 1, parts));
   };
-  std::vector<acc_t> partial(std::size_t(parts) * std::size_t(m));
+  // Without power iterations (max_iter = 0) the O(parts·d) accumulators are not needed.
+  const bool power = max_iter > 0;
+  std::vector<acc_t> partial(power ? std::size_t(parts) * std::size_t(m) : 0);
   std::vector<double> maxima(std::size_t(parts), 0.0), noises(std::size_t(parts), 0.0);
-  std::vector<acc_t> w(static_cast<std::size_t>(m));
+  std::vector<acc_t> w(power ? static_cast<std::size_t>(m) : 0);
   constexpr bool dense = std::is_same_v<View, DenseView<typename View::value_type>>;
-  std::vector<double> scratch(dense ? 0 : std::size_t(parts) * std::size_t(d), 0.0);
+  // calloc: only the pages that rows with repeated indices touch are ever mapped.
+  const std::unique_ptr<double, detail::FreeDeleter> scratch(
+      dense ? nullptr
+            : static_cast<double*>(std::calloc(std::size_t(parts) * std::size_t(d) + 1,
+                                               sizeof(double))));
+  if (!dense && !scratch) throw std::bad_alloc();
   GramBounds out;
   if (n == 0) return out;
   const index_t step = std::max<index_t>(1, std::min(row_step, n));
   const index_t sampled = (n + step - 1) / step;  // rows 0, step, 2·step, ...
 
   // Each part's rows go to one loop iteration: whichever thread runs it, its sums are the same.
-  const auto over_parts = [&](index_t count, auto&& body) {
-    const int used = parts_for(count);
-    std::fill(partial.begin(), partial.begin() + std::ptrdiff_t(used) * std::ptrdiff_t(m), acc_t(0));
+  const auto run_parts = [&](index_t count, int used, auto&& body) {
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(used) schedule(static, 1) if (used > 1)
 #endif
     for (int k = 0; k < used; ++k) {
       const detail::Range r = detail::split(count, used, k);
-      body(k, partial.data() + std::size_t(k) * std::size_t(m), r.begin, r.end);
+      body(k, power ? partial.data() + std::size_t(k) * std::size_t(m) : nullptr, r.begin,
+           r.end);
     }
+  };
+  const auto over_parts = [&](index_t count, auto&& body) {
+    const int used = parts_for(count);
+    std::fill(partial.begin(), partial.begin() + std::ptrdiff_t(used) * std::ptrdiff_t(m), acc_t(0));
+    run_parts(count, used, body);
     detail::reduce_parts(partial, used, m, w.data(), used);
   };
 
-  over_parts(n, [&](int k, acc_t* acc, index_t b, index_t e) {
-    double* row = dense ? nullptr : scratch.data() + std::size_t(k) * std::size_t(d);
+  const auto norms = [&](int k, acc_t* acc, index_t b, index_t e) {
+    double* row = dense ? nullptr : scratch.get() + std::size_t(k) * std::size_t(d);
     maxima[std::size_t(k)] =
         detail::row_norms(X, sw, u, c, acc, b, e, step, row, &noises[std::size_t(k)]);
-  });
+  };
+  if (power)
+    over_parts(n, norms);
+  else
+    run_parts(n, parts_for(n), norms);
   out.max_row = *std::max_element(maxima.begin(), maxima.end());
   for (double part : noises) out.noise += part;  // in part order
   out.noise /= double(n);
+  if (!power) return out;
   w[std::size_t(d)] = 0.0;
   for (index_t i = 0; i < n; i += step) w[std::size_t(d)] += detail::weight_at(sw, i) * c * c;
 
