@@ -48,7 +48,7 @@ from fastgd import _auto_rate, _solver, schedules  # noqa: E402
 GRID = np.geomspace(1e-3, 10.0, 12)
 TARGET = 0.01  # relative excess objective
 MAX_EPOCHS = 40
-ROUNDS = 5
+ROUNDS = 9
 RATIO_BOUND = float(os.environ.get("FASTGD_BENCH_AUTO_RATIO", "1.5"))
 SUGGESTION_FACTOR = float(os.environ.get("FASTGD_BENCH_LR_FIND_FACTOR", "3.0"))
 SHARE_BOUND = float(os.environ.get("FASTGD_BENCH_POWER_SHARE", "0.10"))
