@@ -64,12 +64,16 @@ def block_order(
     offsets = np.cumsum(sizes) - sizes
     sequential = np.arange(n_rows, dtype=np.int64) - np.repeat(offsets - starts, sizes)
     order = sequential.copy()
-    window_ends = np.cumsum(sizes)[window_blocks - 1 :: window_blocks].tolist()
-    lo = 0
-    for hi in [*window_ends, n_rows]:
-        if hi > lo:
-            rng.shuffle(order[lo:hi])
-        lo = hi
+    ends = np.cumsum(sizes)[window_blocks - 1 :: window_blocks]
+    bounds = np.unique(np.concatenate([[0], ends, [n_rows]]))
+    lengths = np.diff(bounds)
+    # Windows have equal lengths but around the short last block and at the end: each run of
+    # equal windows is shuffled row by row of its (windows, length) view, in one call.
+    runs = np.concatenate([[0], np.flatnonzero(np.diff(lengths)) + 1, [lengths.size]])
+    for first, last in zip(runs[:-1].tolist(), runs[1:].tolist()):
+        lo, hi = int(bounds[first]), int(bounds[last])
+        view = order[lo:hi].reshape(last - first, int(lengths[first]))
+        rng.permuted(view, axis=1, out=view)
     # A window ahead: the position of a row in the next window, clamped at the last row.
     ahead = min(window_blocks * block_rows, n_rows - 1)
     stream = np.concatenate([sequential[ahead:], np.full(ahead, sequential[-1])])

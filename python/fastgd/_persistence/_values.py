@@ -383,9 +383,14 @@ def _check_fields(cls: type, values: dict, where: str) -> None:
             and (values["average"] is None or isinstance(values["average"], optimizers.Average))
         )
     elif cls is _auto_rate.Smoothness:
-        ok = all(_is_real(values[k]) and values[k] > 0 for k in ("L", "L_max", "L_B"))
-        ok = ok and _is_real(values["lambda_max"]) and values["lambda_max"] >= 0
-        ok = ok and _is_int(values["iterations"])
+        ok = all(_is_real(values[k]) and values[k] > 0 for k in ("L_max", "L_B"))
+        ok = ok and _is_int(values["iterations"]) and values["iterations"] >= 0
+        L, lam = values["L"], values["lambda_max"]
+        if ok and values["iterations"] == 0:  # per-sample steps: L and λ_max not computed
+            ok = _is_real(L, finite=False) and math.isnan(L) and _is_real(lam, finite=False)
+            ok = ok and math.isnan(lam)
+        else:
+            ok = ok and _is_real(L) and L > 0 and _is_real(lam) and lam >= 0
         ok = ok and _is_real(values["noise_step"], finite=False) and values["noise_step"] > 0
     else:
         return
