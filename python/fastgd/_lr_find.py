@@ -106,14 +106,13 @@ def lr_find(
     ``stop``, each held for ⌈64/√batch_size⌉ steps (64 per-sample steps, 4 of 256 rows, one from
     4,096 rows), fewer where the test would then read more than about one epoch of X.
 
-    After each rate's steps the objective (loss and penalty) is measured on the same up to 1,024 rows
-    (the first of the fit's first row order; a copy of them is the test's only copy of data) and
-    smoothed by an exponential moving average (weight 0.8 of the past, debiased); the test stops
-    once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns an
-    :class:`LRFinder` whose ``suggestion`` is the rate of the steepest descent of the smoothed
-    loss. ``estimator`` is
-    never modified: a clone (scikit-learn's ``clone``) is trained. Costs ``n_steps`` times those
-    steps at most (``batch_size=None``: ``n_steps`` passes over X).
+    After each rate's steps the objective (loss and penalty) is measured on the same up to 1,024
+    rows (the first of the fit's first row order; a copy of them is the test's only copy of
+    data) and smoothed by an exponential moving average (weight 0.8 of the past, debiased); the
+    test stops once the smoothed loss exceeds 4× its lowest value or becomes non-finite. Returns
+    an :class:`LRFinder` whose ``suggestion`` is the rate of the steepest descent of the smoothed
+    loss. ``estimator`` is never modified: a clone (scikit-learn's ``clone``) is trained. Costs
+    about one epoch at most (``batch_size=None``: ``n_steps`` passes over X).
     """
     from sklearn.base import clone
 

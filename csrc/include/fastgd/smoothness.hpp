@@ -210,7 +210,8 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   // A pass over few values is split no further than one part per PART_MIN_VALUES of them: the
   // threads' start and the sum of their accumulators (O(parts·d)) would cost more than they save.
   constexpr index_t PART_MIN_VALUES = index_t(1) << 17;
-  const index_t per_row = std::max<index_t>(1, detail::stored_values(X) / std::max<index_t>(n, 1));
+  const index_t per_row =
+      std::max<index_t>(1, detail::stored_values(X) / std::max<index_t>(n, 1));
   const auto parts_for = [&](index_t rows) {
     return int(std::clamp<index_t>(rows * per_row / PART_MIN_VALUES, 1, parts));
   };
@@ -244,7 +245,7 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   };
   const auto over_parts = [&](index_t count, auto&& body) {
     const int used = parts_for(count);
-    std::fill(partial.begin(), partial.begin() + std::ptrdiff_t(used) * std::ptrdiff_t(m), acc_t(0));
+    std::fill_n(partial.begin(), std::size_t(used) * std::size_t(m), acc_t(0));
     run_parts(count, used, body);
     detail::reduce_parts(partial, used, m, w.data(), used);
   };
