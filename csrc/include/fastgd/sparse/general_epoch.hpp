@@ -217,14 +217,64 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
   }
 }
 
+// update_values in place, where a column's K values and state are contiguous (W feature-major)
+// and the clock leaves them as they are stored (A = 1, no L1 clock): columns cols[0..m) of W and
+// of the state arrays (n_state × P values), their gradient sums at g + slot·K. Each value is read
+// and written once, with no copy into a group: the same values as the group's update.
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
+                                        index_t P, const index_t* FASTGD_RESTRICT cols,
+                                        acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
+                                        const ValuesStep& st) noexcept {
+  const index_t count = m * K;
+  if (st.inv_bs > 0) {
+    const acc_t inv = st.inv_bs;
+#pragma omp simd
+    for (index_t q = 0; q < count; ++q) g[q] *= inv;
+  } else {
+    const acc_t bs = st.bs;
+#pragma omp simd
+    for (index_t q = 0; q < count; ++q) g[q] /= bs;
+  }
+  const double l2 = st.pen->l2, t = st.sc->lr * st.pen->l1;
+  const bool l1 = st.pen->l1 > 0;
+  const OptimizerParams p = *st.params;
+  const StepConstants sc = *st.sc;
+  for (index_t slot = 0; slot < m; ++slot) {
+    T* FASTGD_RESTRICT w = W + cols[slot] * K;
+    T* FASTGD_RESTRICT s0 = state + cols[slot] * K;
+    T* FASTGD_RESTRICT s1 = s0 + P;
+    const acc_t* FASTGD_RESTRICT gs = g + slot * K;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) {
+      double v;
+      if constexpr (state_arrays(Kind) == 2)
+        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s1[k]);
+      else
+        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s0[k]);
+      w[k] = T(l1 ? soft_threshold_select(v, t) : v);
+    }
+  }
+}
+
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
+template <class T>
+using ColumnsUpdate = void (*)(T*, T*, index_t, const index_t*, acc_t*, index_t, index_t,
+                               const ValuesStep&);
 
 template <class T>
 ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
   if (kind == OptimizerKind::sgd) return &update_values<OptimizerKind::sgd, T>;
   return with_optimizer(kind, [](auto k) -> ValuesUpdate<T> {
     return &update_values<decltype(k)::value, T>;
+  });
+}
+
+template <class T>
+ColumnsUpdate<T> columns_update(OptimizerKind kind) noexcept {
+  return with_optimizer(kind, [](auto k) -> ColumnsUpdate<T> {
+    return &update_columns<decltype(k)::value, T>;
   });
 }
 
@@ -248,6 +298,10 @@ struct GeneralEpoch {
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
   const ValuesUpdate<T> update_values_with;
+  // Touched columns updated where they are stored (update_columns), with no group copies: W
+  // feature-major, an optimizer with state, the clock at A = 1 without an L1 clock, no average.
+  const bool in_place;
+  const ColumnsUpdate<T> update_columns_with;
   // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
@@ -283,6 +337,9 @@ struct GeneralEpoch {
         carried(m_.untouched == Untouched::carried),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
         avg_step0(avg.step ? *avg.step : 0), update_values_with(values_update<T>(opt.kind)),
+        in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
+                 !clocked_l1 && !averaging),
+        update_columns_with(columns_update<T>(opt.kind)),
         col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
         u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
@@ -595,12 +652,17 @@ struct GeneralEpoch {
           add_untouched_run(j, c);
           last[j] = c + 1;
         }
-        gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
+        if (!in_place) gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
         if (clocked_l1) u[j] = next.U;
       }
-      update_group(m_columns, vs);
-      for (index_t slot = 0; slot < m_columns; ++slot)
-        scatter(group_j[slot], slot, next, averaged);
+      if (in_place) {
+        update_columns_with(W, opt.coef_state, P, group_j.data(), group_g.data(), m_columns, K,
+                            vs);
+      } else {
+        update_group(m_columns, vs);
+        for (index_t slot = 0; slot < m_columns; ++slot)
+          scatter(group_j[slot], slot, next, averaged);
+      }
     }
   }
 
@@ -711,17 +773,32 @@ struct GeneralEpoch {
     return true;
   }
 
+  // The end of the call with the linear average: materialize's pass and the average's in one,
+  // the sums S = sum_A·v − R never stored.
+  void materialize_with_average(index_t c, index_t count) noexcept {
+    const double A = clock.A[c], sum_A = clock.sum_A[c], scale = -1.0 / double(count);
+    for (index_t q = 0; q < P; ++q) {
+      const double v = double(W[q]);
+      const double r = sums[q] - sum_A * v;
+      W[q] = T(A * v);
+      if (count > 0) avg.coef[q] = T(r * scale);
+    }
+  }
+
   acc_t run() {
     for (index_t s = 0; s < n_steps; ++s) {
       if (!run_step(s)) break;
       ++applied;
     }
-    materialize(clock.now());
-    if (averaging) {  // materialized: the sums are S, or R = −S when linear
-      const index_t count = averaged_before() + averaged_steps;
-      const double scale = (linear ? -1.0 : 1.0) / double(count);
-      if (count > 0)
+    const index_t count = averaged_before() + averaged_steps;
+    if (averaging && linear) {
+      materialize_with_average(clock.now(), count);
+    } else {
+      materialize(clock.now());
+      if (averaging && count > 0) {  // materialized: the sums are S
+        const double scale = 1.0 / double(count);
         for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] * scale);
+      }
     }
     if (opt.step) *opt.step += applied;
     if (avg.step) *avg.step += applied;
