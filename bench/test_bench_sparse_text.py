@@ -33,6 +33,7 @@ sp = pytest.importorskip("scipy.sparse")
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
 from sklearn.metrics import log_loss  # noqa: E402
 
+from fastgd import _core  # noqa: E402
 from fastgd.linear_model import SGDClassifier  # noqa: E402
 
 D = 2**20
@@ -146,6 +147,12 @@ def test_fit(benchmark, text, make):
     assert loss < np.log(K)
 
 
+def _seconds(fit):
+    start = time.perf_counter()
+    fit()
+    return time.perf_counter() - start
+
+
 def _interleaved_ratio(fit_a, fit_b, pairs=4):
     """Median seconds of fit_b over fit_a and the pairs' ratios, each pair run back to back."""
     ratios, models = [], None
@@ -240,3 +247,31 @@ def test_where_the_variants_spend_their_time(text):
     for name in names[1:]:
         print(f"{name} over plain: compute {compute[name] / compute['plain']:.2f}x, "
               f"memory {memory[name] / memory['plain']:.2f}x")  # fmt: skip
+
+
+def test_the_floor_of_a_second_array(text):
+    """What any variant that keeps a second array of K·d values must pay, with no math but the
+    update's: the coefficient updates alone of the epoch's non-zeros, in a shuffled epoch's order
+    (fastgd._core.column_update_seconds), with one array (the plain update), two (the average's
+    sums beside the coefficients), the two interleaved column by column, and Adagrad's
+    accumulators and arithmetic — at d = 2^20 and with the columns folded into 2^12 (the same
+    updates in the L2 cache: the arithmetic alone). The extra seconds over the plain update,
+    added to the plain epoch's, bound a variant's epoch over the plain one from below."""
+    K, X, y, *_ = text
+    rows = np.random.default_rng(0).permutation(X.shape[0])
+    columns = np.ascontiguousarray(X[rows].indices)
+    updates = ("one", "two", "interleaved", "adagrad")
+    seconds = {}
+    for d in (D, 2**12):
+        idx = columns % d
+        for update in updates:
+            buffer = np.zeros((1 if update == "one" else 2) * K * d)
+            seconds[update, d] = _core.column_update_seconds(buffer, idx, K, update, 3)
+    plain = min(_seconds(lambda: _fit(_fastgd(**EPOCH), X, y)) for _ in range(3))
+    print(f"\nK={K}: update seconds {({k: round(v, 4) for k, v in seconds.items()})}")
+    for d in (D, 2**12):
+        print(f"  d = 2^{d.bit_length() - 1}: over one array, "
+              + ", ".join(f"{u} {seconds[u, d] / seconds['one', d]:.2f}x" for u in updates[1:]))
+    print(f"  plain epoch {plain:.3f} s; floors of a variant over it: "
+          + ", ".join(f"{u} {(plain + seconds[u, D] - seconds['one', D]) / plain:.2f}x"
+                      for u in updates[1:]))  # fmt: skip

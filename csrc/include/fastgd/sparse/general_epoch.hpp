@@ -284,7 +284,8 @@ struct GeneralEpoch {
   const CsrEpochArgs<T, I>& a;
   const CsrModelArgs<T>& m;
   const Head& head;
-  T* const W;
+  T* const coef;  // the caller's W
+  T* W;           // the coefficients during the call: coef, or the first half of `sums_store`
   T* const b;
   const index_t K, d, P, n, B, n_steps;
   const Penalty pen;
@@ -302,7 +303,13 @@ struct GeneralEpoch {
   // feature-major, an optimizer with state, the clock at A = 1 without an L1 clock, no average.
   const bool in_place;
   const ColumnsUpdate<T> update_columns_with;
-  // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
+  // The linear average of float64 feature-major W: during the call, each column's K coefficients
+  // and its K sums side by side in sums_store (W and sums at a stride of 2K), so that a touched
+  // column is one run of 2·K·8 bytes, whose lines the prefetcher fetches together, instead of
+  // two random runs; W is copied in and out by the passes over the sums that the call makes
+  // anyway (their start, the end of the call).
+  const bool interleaved;
+  // Where coefficient (k, j) lives in W, and its sum in sums: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
   HugePageArray<double> u_store, sums_store;
@@ -327,7 +334,7 @@ struct GeneralEpoch {
 
   GeneralEpoch(const CsrEpochArgs<T, I>& a_, const CsrModelArgs<T>& m_, const Head& head_,
                T* W_, T* b_)
-      : a(a_), m(m_), head(head_), W(W_), b(b_), K(m_.K), d(a_.X.n_cols), P(K * d),
+      : a(a_), m(m_), head(head_), coef(W_), W(W_), b(b_), K(m_.K), d(a_.X.n_cols), P(K * d),
         n(a_.n_rows), B(a_.batch_size), n_steps((n + B - 1) / B), pen(a_.penalty),
         opt(m_.optimizer), avg(m_.average), plain(opt.kind == OptimizerKind::sgd),
         averaging(avg.coef != nullptr),
@@ -340,11 +347,13 @@ struct GeneralEpoch {
         in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
-        col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
-        u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
+        interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
+        col_stride(interleaved ? 2 * K : m_.feature_major ? K : 1),
+        k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
+        sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
-        last(last_store.get()),
-        sums(sums_store.get()), p(std::size_t(std::min(B, n) * K)),
+        last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
+        p(std::size_t(std::min(B, n) * K)),
         g(p.size()), group_j(std::size_t(kGroupColumns)),
         group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
         group_s(std::size_t(n_state) * group_w.size()) {
@@ -352,11 +361,28 @@ struct GeneralEpoch {
     if (clocked_l1) std::fill(u, u + d, 0.0);
     if (last) std::fill(last, last + d, index_t(0));
     if (carried) maps.reset(n_steps, averaging);
+    if constexpr (std::is_same<T, double>::value)
+      if (interleaved) W = sums_store.get();
     if (averaging) {
       // The sums so far (R = −S at a segment's start, see update_linear).
       const double count = linear ? -double(averaged_before()) : double(averaged_before());
-      for (index_t q = 0; q < P; ++q) sums[q] = double(avg.coef[q]) * count;
+      for_each_coefficient([&](index_t q, index_t o) {
+        if (interleaved) W[q] = coef[o];
+        sums[q] = double(avg.coef[o]) * count;
+      });
     }
+  }
+
+  // Calls f(q, o) for each coefficient: q its position in W and sums, o in the caller's arrays
+  // (coef, the average).
+  template <class F>
+  void for_each_coefficient(F&& f) const {
+    if (!interleaved) {
+      for (index_t q = 0; q < P; ++q) f(q, q);
+      return;
+    }
+    for (index_t j = 0; j < d; ++j)
+      for (index_t k = 0; k < K; ++k) f(j * col_stride + k, j * K + k);
   }
 
   index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
@@ -506,11 +532,11 @@ struct GeneralEpoch {
     if (!averaging && now.A == 1.0 && now.U == 0.0) return;
     if (averaging && linear) {  // S = sum_A·v − R; the next segment starts at R = −S
       const double sum_A = clock.sum_A[c];
-      for (index_t q = 0; q < P; ++q) {
+      for_each_coefficient([&](index_t q, index_t) {
         const double v = double(W[q]);
         sums[q] -= sum_A * v;
         W[q] = T(now.A * v);
-      }
+      });
       clock.restart();
       return;
     }
@@ -548,9 +574,9 @@ struct GeneralEpoch {
       const index_t j = a.X.indices[e];
       if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
-        prefetch_lines(W + j * K, bytes);
+        prefetch_lines(W + j * col_stride, bytes);
         for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
-        if (averaging) prefetch_lines(sums + j * K, K * index_t(sizeof(double)));
+        if (averaging) prefetch_lines(sums + j * col_stride, K * index_t(sizeof(double)));
       } else {
         for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
       }
@@ -584,17 +610,18 @@ struct GeneralEpoch {
         if (m.feature_major) {
           for (int st = 0; st < n_state; ++st)
             prefetch_lines<true>(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
-          if (averaging) prefetch_lines<true>(sums + j * K, K * index_t(sizeof(double)));
+          if (averaging)
+            prefetch_lines<true>(sums + j * col_stride, K * index_t(sizeof(double)));
         }
         if (clocked_l1 && m.feature_major) {
-          const T* FASTGD_RESTRICT col = W + j * K;
+          const T* FASTGD_RESTRICT col = W + j * col_stride;
           const double t = clock.U[c] - u[j], xa = x * A;
 #pragma omp simd
           for (index_t k = 0; k < K; ++k) pr[k] += xa * soft_threshold_select(double(col[k]), t);
         } else if (clocked_l1) {
           for (index_t k = 0; k < K; ++k) pr[k] += x * read(j, k, c);
         } else if (m.feature_major) {
-          const T* FASTGD_RESTRICT col = W + j * K;
+          const T* FASTGD_RESTRICT col = W + j * col_stride;
 #pragma omp simd
           for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(col[k]);
         } else {
@@ -681,12 +708,12 @@ struct GeneralEpoch {
       const acc_t* FASTGD_RESTRICT gr = g.data() + e.r * K;
       const acc_t cx = factor * e.x;
       if (m.feature_major && !averaging) {
-        T* FASTGD_RESTRICT col = W + e.j * K;
+        T* FASTGD_RESTRICT col = W + e.j * col_stride;
 #pragma omp simd
         for (index_t k = 0; k < K; ++k) col[k] = T(acc_t(col[k]) + cx * gr[k]);
       } else if (m.feature_major) {
-        T* FASTGD_RESTRICT col = W + e.j * K;
-        double* FASTGD_RESTRICT r = sums + e.j * K;
+        T* FASTGD_RESTRICT col = W + e.j * col_stride;
+        double* FASTGD_RESTRICT r = sums + e.j * col_stride;
 #pragma omp simd
         for (index_t k = 0; k < K; ++k) {
           const T v = T(acc_t(col[k]) + cx * gr[k]);
@@ -725,7 +752,7 @@ struct GeneralEpoch {
         scatter(j0 + slot, slot, Clock{}, averaged && !linear);
     }
     if (averaged && linear)
-      for (index_t q = 0; q < P; ++q) sums[q] -= double(W[q]);
+      for_each_coefficient([&](index_t q, index_t) { sums[q] -= double(W[q]); });
   }
 
   void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
@@ -777,12 +804,12 @@ struct GeneralEpoch {
   // the sums S = sum_A·v − R never stored.
   void materialize_with_average(index_t c, index_t count) noexcept {
     const double A = clock.A[c], sum_A = clock.sum_A[c], scale = -1.0 / double(count);
-    for (index_t q = 0; q < P; ++q) {
+    for_each_coefficient([&](index_t q, index_t o) {
       const double v = double(W[q]);
       const double r = sums[q] - sum_A * v;
-      W[q] = T(A * v);
-      if (count > 0) avg.coef[q] = T(r * scale);
-    }
+      coef[o] = T(A * v);
+      if (count > 0) avg.coef[o] = T(r * scale);
+    });
   }
 
   acc_t run() {
