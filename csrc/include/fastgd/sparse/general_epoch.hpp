@@ -219,11 +219,13 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 
 // update_values in place, where a column's K values and state are contiguous (W feature-major)
 // and the clock leaves them as they are stored (A = 1, no L1 clock): columns cols[0..m) of W and
-// of the state arrays (n_state × P values), their gradient sums at g + slot·K. Each value is read
-// and written once, with no copy into a group: the same values as the group's update.
+// of the state arrays (column j at j·stride, the second array state_step after the first), their
+// gradient sums at g + slot·K. Each value is read and written once, with no copy into a group:
+// the same values as the group's update.
 template <OptimizerKind Kind, class T>
 FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
-                                        index_t P, const index_t* FASTGD_RESTRICT cols,
+                                        index_t state_step, index_t stride,
+                                        const index_t* FASTGD_RESTRICT cols,
                                         acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
                                         const ValuesStep& st) noexcept {
   const index_t count = m * K;
@@ -241,9 +243,9 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
   for (index_t slot = 0; slot < m; ++slot) {
-    T* FASTGD_RESTRICT w = W + cols[slot] * K;
-    T* FASTGD_RESTRICT s0 = state + cols[slot] * K;
-    T* FASTGD_RESTRICT s1 = s0 + P;
+    T* FASTGD_RESTRICT w = W + cols[slot] * stride;
+    T* FASTGD_RESTRICT s0 = state + cols[slot] * stride;
+    T* FASTGD_RESTRICT s1 = s0 + state_step;
     const acc_t* FASTGD_RESTRICT gs = g + slot * K;
 #pragma omp simd
     for (index_t k = 0; k < K; ++k) {
@@ -260,8 +262,8 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
 template <class T>
-using ColumnsUpdate = void (*)(T*, T*, index_t, const index_t*, acc_t*, index_t, index_t,
-                               const ValuesStep&);
+using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const index_t*, acc_t*, index_t,
+                               index_t, const ValuesStep&);
 
 template <class T>
 ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
@@ -285,7 +287,7 @@ struct GeneralEpoch {
   const CsrModelArgs<T>& m;
   const Head& head;
   T* const coef;  // the caller's W
-  T* W;           // the coefficients during the call: coef, or the first half of `sums_store`
+  T* W;           // the coefficients during the call: coef, or in `sums_store` or `block_store`
   T* const b;
   const index_t K, d, P, n, B, n_steps;
   const Penalty pen;
@@ -309,14 +311,21 @@ struct GeneralEpoch {
   // two random runs; W is copied in and out by the passes over the sums that the call makes
   // anyway (their start, the end of the call).
   const bool interleaved;
+  // The same for the optimizer's state where the update is in place (float64): each column's K
+  // coefficients and its n_state·K state values side by side in block_store, copied in at the
+  // start of the call and out at its end.
+  const bool state_interleaved;
   // Where coefficient (k, j) lives in W, and its sum in sums: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
-  HugePageArray<double> u_store, sums_store;
+  HugePageArray<double> u_store, sums_store, block_store;
   HugePageArray<index_t> last_store;
   double* const u;       // u_j: the clock U of column j's last write (clocked_l1)
   index_t* const last;   // the clock of column j's last write (averaging, carried)
   double* const sums;    // S: the average's sums, in W's layout (averaging)
+  // The optimizer's state during the call, in W's layout: array s at state + s·state_step.
+  T* state;
+  index_t state_step;
   ClockTrack clock;
   MomentumMapTree maps;  // the steps' maps of untouched coordinates (carried)
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
@@ -348,11 +357,17 @@ struct GeneralEpoch {
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
-        col_stride(interleaved ? 2 * K : m_.feature_major ? K : 1),
+        state_interleaved(std::is_same<T, double>::value && in_place),
+        col_stride(interleaved       ? 2 * K
+                   : state_interleaved ? (1 + n_state) * K
+                   : m_.feature_major  ? K
+                                       : 1),
         k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
         sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
+        block_store(state_interleaved ? std::size_t((1 + n_state) * P) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
         last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
+        state(opt.coef_state), state_step(P),
         p(std::size_t(std::min(B, n) * K)),
         g(p.size()), group_j(std::size_t(kGroupColumns)),
         group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
@@ -361,8 +376,18 @@ struct GeneralEpoch {
     if (clocked_l1) std::fill(u, u + d, 0.0);
     if (last) std::fill(last, last + d, index_t(0));
     if (carried) maps.reset(n_steps, averaging);
-    if constexpr (std::is_same<T, double>::value)
+    if constexpr (std::is_same<T, double>::value) {
       if (interleaved) W = sums_store.get();
+      if (state_interleaved) {
+        W = block_store.get();
+        state = W + K;
+        state_step = K;
+        for_each_coefficient([&](index_t q, index_t o) {
+          W[q] = coef[o];
+          for (int st = 0; st < n_state; ++st) state[st * K + q] = opt.coef_state[st * P + o];
+        });
+      }
+    }
     if (averaging) {
       // The sums so far (R = −S at a segment's start, see update_linear).
       const double count = linear ? -double(averaged_before()) : double(averaged_before());
@@ -377,7 +402,7 @@ struct GeneralEpoch {
   // (coef, the average).
   template <class F>
   void for_each_coefficient(F&& f) const {
-    if (!interleaved) {
+    if (!interleaved && !state_interleaved) {
       for (index_t q = 0; q < P; ++q) f(q, q);
       return;
     }
@@ -453,7 +478,7 @@ struct GeneralEpoch {
   void carry_by(index_t j, const MomentumMap& r) noexcept {
     with_k_stride([&](auto ks) {
       T* FASTGD_RESTRICT w = W + at(j, 0);
-      T* FASTGD_RESTRICT v = opt.coef_state + at(j, 0);
+      T* FASTGD_RESTRICT v = state + at(j, 0);
       if (averaging) {
         double* FASTGD_RESTRICT sum = sums + at(j, 0);
         for (index_t k = 0; k < K; ++k)
@@ -481,8 +506,8 @@ struct GeneralEpoch {
       const std::size_t G = group_w.size();
       for (int s = 0; s < n_state; ++s) {
         T* FASTGD_RESTRICT out = group_s.data() + s * G + slot * K;
-        const T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
-        for (index_t k = 0; k < K; ++k) out[k] = state[k * ks];
+        const T* FASTGD_RESTRICT in = state + s * state_step + at(j, 0);
+        for (index_t k = 0; k < K; ++k) out[k] = in[k * ks];
       }
     });
   }
@@ -501,8 +526,8 @@ struct GeneralEpoch {
       const std::size_t G = group_w.size();
       for (int s = 0; s < n_state; ++s) {
         const T* FASTGD_RESTRICT in = group_s.data() + s * G + slot * K;
-        T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
-        for (index_t k = 0; k < K; ++k) state[k * ks] = in[k];
+        T* FASTGD_RESTRICT out = state + s * state_step + at(j, 0);
+        for (index_t k = 0; k < K; ++k) out[k * ks] = in[k];
       }
     });
   }
@@ -575,7 +600,8 @@ struct GeneralEpoch {
       if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * col_stride, bytes);
-        for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
+        for (int s = 0; s < n_state; ++s)
+          prefetch_lines(state + s * state_step + j * col_stride, bytes);
         if (averaging) prefetch_lines(sums + j * col_stride, K * index_t(sizeof(double)));
       } else {
         for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
@@ -609,7 +635,8 @@ struct GeneralEpoch {
         // then written): their misses overlap with the prediction's work.
         if (m.feature_major) {
           for (int st = 0; st < n_state; ++st)
-            prefetch_lines<true>(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
+            prefetch_lines<true>(state + st * state_step + j * col_stride,
+                                 K * index_t(sizeof(T)));
           if (averaging)
             prefetch_lines<true>(sums + j * col_stride, K * index_t(sizeof(double)));
         }
@@ -683,8 +710,8 @@ struct GeneralEpoch {
         if (clocked_l1) u[j] = next.U;
       }
       if (in_place) {
-        update_columns_with(W, opt.coef_state, P, group_j.data(), group_g.data(), m_columns, K,
-                            vs);
+        update_columns_with(W, state, state_step, col_stride, group_j.data(), group_g.data(),
+                            m_columns, K, vs);
       } else {
         update_group(m_columns, vs);
         for (index_t slot = 0; slot < m_columns; ++slot)
@@ -826,6 +853,11 @@ struct GeneralEpoch {
         const double scale = 1.0 / double(count);
         for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] * scale);
       }
+      if (state_interleaved)
+        for_each_coefficient([&](index_t q, index_t o) {
+          coef[o] = W[q];
+          for (int st = 0; st < n_state; ++st) opt.coef_state[st * P + o] = state[st * K + q];
+        });
     }
     if (opt.step) *opt.step += applied;
     if (avg.step) *avg.step += applied;
