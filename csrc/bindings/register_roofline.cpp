@@ -26,20 +26,26 @@ double read_bandwidth(const py::array& buffer, int n_threads, int repeats) {
   return fastgd::read_bandwidth(buffer.data(), index_t(buffer.nbytes()), n_threads, repeats) / 1e9;
 }
 
-// The indices are copied first: the probe writes into `buffer` with the GIL released, and
-// indices that alias it (a view of the same memory) or that another thread changes would
-// otherwise lead its writes anywhere once checked.
+// The indices, copied and checked to lie in [0, d) (`bound` names d in the error). Copied first:
+// the probes write into their buffer with the GIL released, and indices that alias it (a view of
+// the same memory) or that another thread changes would otherwise lead its writes anywhere once
+// checked.
 template <class I>
-double random_updates(py::array& buffer, const py::array& indices, int repeats) {
+std::vector<I> checked_indices(const py::array& indices, index_t d, const std::string& bound) {
   if (reinterpret_cast<std::uintptr_t>(indices.data()) % alignof(I) != 0)
     value_error("indices must be aligned to their item size");
   const auto* given = static_cast<const I*>(indices.data());
   std::vector<I> idx(given, given + indices.size());
-  const index_t d = index_t(buffer.size());
   for (std::size_t k = 0; k < idx.size(); ++k)
     if (idx[k] < 0 || index_t(idx[k]) >= d)
-      value_error("indices must lie in [0, len(buffer)) = [0, " + std::to_string(d) + "), got " +
-                  std::to_string(idx[k]) + " at position " + std::to_string(k));
+      value_error("indices must lie in [0, " + bound + ") = [0, " + std::to_string(d) +
+                  "), got " + std::to_string(idx[k]) + " at position " + std::to_string(k));
+  return idx;
+}
+
+template <class I>
+double random_updates(py::array& buffer, const py::array& indices, int repeats) {
+  const std::vector<I> idx = checked_indices<I>(indices, index_t(buffer.size()), "len(buffer)");
   auto* p = static_cast<double*>(buffer.mutable_data());
   py::gil_scoped_release release;  // safe: `buffer` is a live argument, `idx` our own copy
   return fastgd::random_update_seconds(p, idx.data(), index_t(idx.size()), repeats);
@@ -62,18 +68,10 @@ double random_update_seconds(py::array& buffer, const py::array& indices, int re
              describe(indices));
 }
 
-// As random_updates: the indices are copied and checked first.
 template <class I>
 double column_updates(py::array& buffer, const py::array& indices, index_t K, index_t d,
                       ColumnUpdate update, int repeats) {
-  if (reinterpret_cast<std::uintptr_t>(indices.data()) % alignof(I) != 0)
-    value_error("indices must be aligned to their item size");
-  const auto* given = static_cast<const I*>(indices.data());
-  std::vector<I> idx(given, given + indices.size());
-  for (std::size_t k = 0; k < idx.size(); ++k)
-    if (idx[k] < 0 || index_t(idx[k]) >= d)
-      value_error("indices must lie in [0, d) = [0, " + std::to_string(d) + "), got " +
-                  std::to_string(idx[k]) + " at position " + std::to_string(k));
+  const std::vector<I> idx = checked_indices<I>(indices, d, "d");
   auto* p = static_cast<double*>(buffer.mutable_data());
   py::gil_scoped_release release;  // safe: `buffer` is a live argument, `idx` our own copy
   return fastgd::column_update_seconds(p, idx.data(), index_t(idx.size()), K, d, update,

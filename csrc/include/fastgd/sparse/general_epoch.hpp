@@ -35,7 +35,12 @@
 // scikit-learn's form instead, with no clock per column (update_linear).
 //
 // Touched columns are gathered in groups, their values, gradients and optimizer state side by
-// side, so that the optimizer's update runs as long vector loops (update_values).
+// side, so that the optimizer's update runs as long vector loops (update_values); where W is
+// feature-major and the clock leaves the stored values as they are, the update runs on each
+// column where it lies (update_columns). With K·d values beyond the caches, a touched column
+// costs a miss per array it lives in: for float64 feature-major W, the linear average's sums and
+// the in-place optimizers' state live, during the call, beside each column's coefficients (one
+// run of memory, `interleaved`, `state_interleaved`).
 #pragma once
 
 #include <algorithm>
@@ -179,15 +184,10 @@ inline acc_t inverse_if_exact(index_t bs) noexcept {
   return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
 }
 
-// The dense step of `count` touched coefficients gathered side by side: their values w (read as
-// of the step), gradient sums g and optimizer state s0, s1, for one optimizer kind (chosen once
-// per epoch, values_update). A group of columns at a time, so that the loops are long: each is
-// free of branches and runs as vector code, the optimizer's step without its L1 part, then the
-// L1 step (the same values as optimizer_step with it).
-template <OptimizerKind Kind, class T>
-FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_RESTRICT g,
-                                       T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
-                                       index_t count, const ValuesStep& st) noexcept {
+// The gradient sums g[0..count) divided by the step's batch size. Always inlined: a part of the
+// FASTGD_MULTIVERSION updates, compiled for their instruction set.
+FASTGD_ALWAYS_INLINE void to_mean(acc_t* FASTGD_RESTRICT g, index_t count,
+                                  const ValuesStep& st) noexcept {
   if (st.inv_bs > 0) {
     const acc_t inv = st.inv_bs;
 #pragma omp simd
@@ -197,6 +197,18 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 #pragma omp simd
     for (index_t k = 0; k < count; ++k) g[k] /= bs;
   }
+}
+
+// The dense step of `count` touched coefficients gathered side by side: their values w (read as
+// of the step), gradient sums g and optimizer state s0, s1, for one optimizer kind (chosen once
+// per epoch, values_update). A group of columns at a time, so that the loops are long: each is
+// free of branches and runs as vector code, the optimizer's step without its L1 part, then the
+// L1 step (the same values as optimizer_step with it).
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_RESTRICT g,
+                                       T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
+                                       index_t count, const ValuesStep& st) noexcept {
+  to_mean(g, count, st);
   const Penalty l2_part{st.pen->l2, 0.0};
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
@@ -228,16 +240,7 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
                                         const index_t* FASTGD_RESTRICT cols,
                                         acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
                                         const ValuesStep& st) noexcept {
-  const index_t count = m * K;
-  if (st.inv_bs > 0) {
-    const acc_t inv = st.inv_bs;
-#pragma omp simd
-    for (index_t q = 0; q < count; ++q) g[q] *= inv;
-  } else {
-    const acc_t bs = st.bs;
-#pragma omp simd
-    for (index_t q = 0; q < count; ++q) g[q] /= bs;
-  }
+  to_mean(g, m * K, st);
   const double l2 = st.pen->l2, t = st.sc->lr * st.pen->l1;
   const bool l1 = st.pen->l1 > 0;
   const OptimizerParams p = *st.params;
