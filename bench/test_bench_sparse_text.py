@@ -16,7 +16,10 @@ log-loss. The fit groups time a fit at defaults of both, and LogisticRegression(
 Two ratio tests time their pair interleaved (A, B, A, B, ...) and assert the medians' ratio:
 fastgd's softmax epoch against scikit-learn's one-vs-rest epoch at 20 classes (≥ 3×, at an equal
 or better test log-loss), and fastgd's averaged and Adagrad epochs against its plain one (the
-bound FASTGD_BENCH_TEXT_VARIANT_BOUND, default 1.5×).
+bound FASTGD_BENCH_TEXT_VARIANT_BOUND, default 1.5×). Two more print where the variants' time
+goes: the same epochs with the columns folded into 2^12, and the coefficient updates alone with
+one array of K·d values, a second one apart or interleaved, and Adagrad's (the floor of a
+variant over the plain epoch).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ sp = pytest.importorskip("scipy.sparse")
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
 from sklearn.metrics import log_loss  # noqa: E402
 
+from fastgd import _core  # noqa: E402
 from fastgd.linear_model import SGDClassifier  # noqa: E402
 
 D = 2**20
@@ -146,6 +150,12 @@ def test_fit(benchmark, text, make):
     assert loss < np.log(K)
 
 
+def _seconds(fit):
+    start = time.perf_counter()
+    fit()
+    return time.perf_counter() - start
+
+
 def _interleaved_ratio(fit_a, fit_b, pairs=4):
     """Median seconds of fit_b over fit_a and the pairs' ratios, each pair run back to back."""
     ratios, models = [], None
@@ -240,3 +250,26 @@ def test_where_the_variants_spend_their_time(text):
     for name in names[1:]:
         print(f"{name} over plain: compute {compute[name] / compute['plain']:.2f}x, "
               f"memory {memory[name] / memory['plain']:.2f}x")  # fmt: skip
+
+
+def test_the_floor_of_a_second_array(text):
+    """What any variant that keeps a second array of K·d values must pay, with no math but the
+    update's: the coefficient updates alone of the epoch's non-zeros, in a shuffled epoch's order
+    (fastgd._core.column_update_seconds), with one array (the plain update), two (the average's
+    sums apart from the coefficients), the two interleaved column by column (as the kernel keeps
+    them for float64), and Adagrad's accumulators (apart) and arithmetic. The extra seconds of
+    each over the plain update, added to a plain epoch's, bound a variant's epoch from below."""
+    K, X, y, *_ = text
+    rows = np.random.default_rng(0).permutation(X.shape[0])
+    columns = np.ascontiguousarray(X[rows].indices)
+    updates = ("one", "two", "interleaved", "adagrad")
+    seconds = {
+        u: _core.column_update_seconds(np.zeros((1 if u == "one" else 2) * K * D), columns, K, u)
+        for u in updates
+    }
+    plain = min(_seconds(lambda: _fit(_fastgd(**EPOCH), X, y)) for _ in range(3))
+    print(f"\nK={K}: update seconds {({u: round(t, 4) for u, t in seconds.items()})}, over one "
+          f"array: " + ", ".join(f"{u} {seconds[u] / seconds['one']:.2f}x" for u in updates[1:]))
+    print(f"  plain epoch {plain:.3f} s; floors of a variant over it: "
+          + ", ".join(f"{u} {(plain + seconds[u] - seconds['one']) / plain:.2f}x"
+                      for u in updates[1:]))  # fmt: skip

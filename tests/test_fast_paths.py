@@ -144,6 +144,37 @@ def test_random_update_seconds_does_the_updates(index_dtype):
         _core.random_update_seconds(misaligned, indices[:1] % 5)
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_column_update_seconds_does_the_updates(index_dtype):
+    K, d = 3, 50
+    idx = np.random.default_rng(0).integers(0, d, size=200).astype(index_dtype)
+    g = (1.0 / (1 + np.arange(idx.size) % 8))[:, None] * (1e-3 * np.arange(1, K + 1))
+    w, s = np.zeros((d, K)), np.zeros((d, K))
+    np.add.at(w, idx, g)
+    np.add.at(s, idx, 0.5 * g)
+    for update, expected in [
+        ("one", w.ravel()),
+        ("two", np.concatenate([w.ravel(), s.ravel()])),
+        ("interleaved", np.hstack([w, s]).ravel()),
+    ]:
+        buffer = np.zeros(expected.size)
+        assert _core.column_update_seconds(buffer, idx, K, update, 1) > 0
+        np.testing.assert_allclose(buffer, expected, rtol=1e-12)
+    buffer = np.zeros(2 * K * d)
+    _core.column_update_seconds(buffer, idx, K, "adagrad", 1)
+    w, s = np.zeros((d, K)), np.zeros((d, K))
+    for j, gj in zip(idx, g):
+        s[j] += gj**2
+        w[j] -= 0.5 * (gj / (np.sqrt(s[j]) + 1e-8))
+    np.testing.assert_allclose(buffer, np.concatenate([w.ravel(), s.ravel()]), rtol=1e-12)
+    with pytest.raises(ValueError, match="update must be one of"):
+        _core.column_update_seconds(buffer, idx, K, "three")
+    with pytest.raises(ValueError, match="multiple of 6"):
+        _core.column_update_seconds(np.zeros(7), idx, K, "two")
+    with pytest.raises(ValueError, match=r"\[0, d\) = \[0, 50\).*50 at position 0"):
+        _core.column_update_seconds(np.zeros(K * d), np.array([d], index_dtype), K, "one")
+
+
 def test_dot_product_pieces_give_the_same_bits():
     # The dot products hold each 64-byte vector as 1, 2 or 4 register-wide pieces, by the CPU
     # (simd.hpp); FASTGD_VEC_PARTS forces each in a fresh process. The sums must not change.

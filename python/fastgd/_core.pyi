@@ -128,6 +128,13 @@ def read_bandwidth(buffer: npt.NDArray[Any], n_threads: int, repeats: int = 5) -
 def random_update_seconds(
     buffer: npt.NDArray[np.float64], indices: npt.NDArray[np.integer[Any]], repeats: int = 3
 ) -> float: ...
+def column_update_seconds(
+    buffer: npt.NDArray[np.float64],
+    indices: npt.NDArray[np.integer[Any]],
+    K: int,
+    update: str,
+    repeats: int = 3,
+) -> float: ...
 def private_sgd_steps(
     X: Any,
     y: npt.NDArray[Any],

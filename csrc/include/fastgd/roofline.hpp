@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -101,6 +102,83 @@ double random_update_seconds(double* p, const I* idx, index_t m, int repeats) no
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     best = rep == 0 ? took.count() : std::min(best, took.count());
+  }
+  return best;
+}
+
+// The floor of the softmax's CSR epoch and its variants (sparse/general_epoch.hpp): each non-zero
+// of column j updates that column's K coefficients, which sit side by side (W feature-major),
+// and a variant that keeps a second array of K·d values (the average's sums, Adagrad's
+// accumulators) updates that column's K values there too. Best time in seconds, over `repeats`
+// passes, of these updates for the columns idx[0..m) in order, each column's lines prefetched
+// kRandomAhead entries before it, as the kernel prefetches rows ahead. Nothing else: no
+// prediction, no loss. g_k is x·r_k, x from the entry's position and r a step's K derivatives.
+//   one:         w_jk += g_k                                   (the plain update; p holds K·d)
+//   two:         w_jk += g_k, s_jk += g_k·c                    (the average's; p holds 2·K·d,
+//                                                               the second array after the first)
+//   interleaved: two, with column j's w and s side by side     (p holds 2·K·d, 2K values a column)
+//   adagrad:     s_jk += g_k², w_jk −= lr·g_k / (√s_jk + ε)    (p as for two)
+enum class ColumnUpdate : int { one, two, interleaved, adagrad };
+
+namespace detail {
+
+template <ColumnUpdate U, class I>
+FASTGD_MULTIVERSION double column_updates(double* FASTGD_RESTRICT p, const I* idx, index_t m,
+                                          index_t K, index_t d) noexcept {
+  constexpr bool second = U != ColumnUpdate::one;
+  const index_t stride = U == ColumnUpdate::interleaved ? 2 * K : K;
+  const index_t second_at = U == ColumnUpdate::interleaved ? K : K * d;
+  const index_t bytes = (U == ColumnUpdate::interleaved ? 2 * K : K) * index_t(sizeof(double));
+  double r[64];
+  for (index_t k = 0; k < K; ++k) r[k] = 1e-3 * double(k + 1);
+  const auto start = std::chrono::steady_clock::now();
+  for (index_t e = 0; e < m; ++e) {
+    if (e + kRandomAhead < m) {
+      const double* ahead = p + index_t(idx[e + kRandomAhead]) * stride;
+      prefetch_lines<true>(ahead, bytes);
+      if (U == ColumnUpdate::two || U == ColumnUpdate::adagrad)
+        prefetch_lines<true>(ahead + second_at, bytes);
+    }
+    double* FASTGD_RESTRICT w = p + index_t(idx[e]) * stride;
+    double* FASTGD_RESTRICT s = w + second_at;
+    const double x = 1.0 / double(1 + (e & 7));
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) {
+      const double g = x * r[k];
+      if constexpr (U == ColumnUpdate::adagrad) {
+        const double sum = s[k] + g * g;
+        s[k] = sum;
+        w[k] -= 0.5 * (g / (std::sqrt(sum) + 1e-8));
+      } else {
+        w[k] += g;
+        if constexpr (second) s[k] += g * 0.5;
+      }
+    }
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  return took.count();
+}
+
+}  // namespace detail
+
+// p holds K·d values for `one`, else 2·K·d; K ≤ 64 and the indices in [0, d): the caller checks.
+template <class I>
+double column_update_seconds(double* p, const I* idx, index_t m, index_t K, index_t d,
+                             ColumnUpdate update, int repeats) noexcept {
+  double best = 0;
+  for (int rep = 0; rep < repeats; ++rep) {
+    double t = 0;
+    switch (update) {
+      case ColumnUpdate::one: t = detail::column_updates<ColumnUpdate::one>(p, idx, m, K, d); break;
+      case ColumnUpdate::two: t = detail::column_updates<ColumnUpdate::two>(p, idx, m, K, d); break;
+      case ColumnUpdate::interleaved:
+        t = detail::column_updates<ColumnUpdate::interleaved>(p, idx, m, K, d);
+        break;
+      case ColumnUpdate::adagrad:
+        t = detail::column_updates<ColumnUpdate::adagrad>(p, idx, m, K, d);
+        break;
+    }
+    best = rep == 0 ? t : std::min(best, t);
   }
   return best;
 }

@@ -408,8 +408,8 @@ class _BaseSGD(LinearModel):
         self._standard_coef, self._standard_intercept = coef, intercept
         if self.average and int(self.average) <= self.t_ - 1:
             averages = [st.average for st in self._task_states]
-            if joint:
-                return averages[0].coef_.copy(), averages[0].intercept_.copy()
+            if joint:  # no copy: a later fit trains a deep copy of the states (_train)
+                return averages[0].coef_, averages[0].intercept_
             coef = np.stack([a.coef_ for a in averages])
             intercept = np.concatenate([a.intercept_ for a in averages])
         return coef, intercept

@@ -35,7 +35,12 @@
 // scikit-learn's form instead, with no clock per column (update_linear).
 //
 // Touched columns are gathered in groups, their values, gradients and optimizer state side by
-// side, so that the optimizer's update runs as long vector loops (update_values).
+// side, so that the optimizer's update runs as long vector loops (update_values); where W is
+// feature-major and the clock leaves the stored values as they are, the update runs on each
+// column where it lies (update_columns). With K·d values beyond the caches, a touched column
+// costs a miss per array it lives in: for float64 feature-major W, the linear average's sums and
+// the in-place optimizers' state live, during the call, beside each column's coefficients (one
+// run of memory, `interleaved`, `state_interleaved`).
 #pragma once
 
 #include <algorithm>
@@ -179,15 +184,10 @@ inline acc_t inverse_if_exact(index_t bs) noexcept {
   return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
 }
 
-// The dense step of `count` touched coefficients gathered side by side: their values w (read as
-// of the step), gradient sums g and optimizer state s0, s1, for one optimizer kind (chosen once
-// per epoch, values_update). A group of columns at a time, so that the loops are long: each is
-// free of branches and runs as vector code, the optimizer's step without its L1 part, then the
-// L1 step (the same values as optimizer_step with it).
-template <OptimizerKind Kind, class T>
-FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_RESTRICT g,
-                                       T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
-                                       index_t count, const ValuesStep& st) noexcept {
+// The gradient sums g[0..count) divided by the step's batch size. Always inlined: a part of the
+// FASTGD_MULTIVERSION updates, compiled for their instruction set.
+FASTGD_ALWAYS_INLINE void to_mean(acc_t* FASTGD_RESTRICT g, index_t count,
+                                  const ValuesStep& st) noexcept {
   if (st.inv_bs > 0) {
     const acc_t inv = st.inv_bs;
 #pragma omp simd
@@ -197,6 +197,18 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 #pragma omp simd
     for (index_t k = 0; k < count; ++k) g[k] /= bs;
   }
+}
+
+// The dense step of `count` touched coefficients gathered side by side: their values w (read as
+// of the step), gradient sums g and optimizer state s0, s1, for one optimizer kind (chosen once
+// per epoch, values_update). A group of columns at a time, so that the loops are long: each is
+// free of branches and runs as vector code, the optimizer's step without its L1 part, then the
+// L1 step (the same values as optimizer_step with it).
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_RESTRICT g,
+                                       T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
+                                       index_t count, const ValuesStep& st) noexcept {
+  to_mean(g, count, st);
   const Penalty l2_part{st.pen->l2, 0.0};
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
@@ -217,8 +229,44 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
   }
 }
 
+// update_values in place, where a column's K values and state are contiguous (W feature-major)
+// and the clock leaves them as they are stored (A = 1, no L1 clock): columns cols[0..m) of W and
+// of the state arrays (column j at j·stride, the second array state_step after the first), their
+// gradient sums at g + slot·K. Each value is read and written once, with no copy into a group:
+// the same values as the group's update.
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
+                                        index_t state_step, index_t stride,
+                                        const index_t* FASTGD_RESTRICT cols,
+                                        acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
+                                        const ValuesStep& st) noexcept {
+  to_mean(g, m * K, st);
+  const double l2 = st.pen->l2, t = st.sc->lr * st.pen->l1;
+  const bool l1 = st.pen->l1 > 0;
+  const OptimizerParams p = *st.params;
+  const StepConstants sc = *st.sc;
+  for (index_t slot = 0; slot < m; ++slot) {
+    T* FASTGD_RESTRICT w = W + cols[slot] * stride;
+    T* FASTGD_RESTRICT s0 = state + cols[slot] * stride;
+    T* FASTGD_RESTRICT s1 = s0 + state_step;
+    const acc_t* FASTGD_RESTRICT gs = g + slot * K;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) {
+      double v;
+      if constexpr (state_arrays(Kind) == 2)
+        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s1[k]);
+      else
+        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s0[k]);
+      w[k] = T(l1 ? soft_threshold_select(v, t) : v);
+    }
+  }
+}
+
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
+template <class T>
+using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const index_t*, acc_t*, index_t,
+                               index_t, const ValuesStep&);
 
 template <class T>
 ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
@@ -228,13 +276,21 @@ ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
   });
 }
 
+template <class T>
+ColumnsUpdate<T> columns_update(OptimizerKind kind) noexcept {
+  return with_optimizer(kind, [](auto k) -> ColumnsUpdate<T> {
+    return &update_columns<decltype(k)::value, T>;
+  });
+}
+
 // The general CSR epoch (see the header comment).
 template <class T, class I, class Head>
 struct GeneralEpoch {
   const CsrEpochArgs<T, I>& a;
   const CsrModelArgs<T>& m;
   const Head& head;
-  T* const W;
+  T* const coef;  // the caller's W
+  T* W;           // the coefficients during the call: coef, or in `sums_store` or `block_store`
   T* const b;
   const index_t K, d, P, n, B, n_steps;
   const Penalty pen;
@@ -248,14 +304,31 @@ struct GeneralEpoch {
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
   const ValuesUpdate<T> update_values_with;
-  // Where coefficient (k, j) lives: at j·col_stride + k·k_stride.
+  // Touched columns updated where they are stored (update_columns), with no group copies: W
+  // feature-major, an optimizer with state, the clock at A = 1 without an L1 clock, no average.
+  const bool in_place;
+  const ColumnsUpdate<T> update_columns_with;
+  // The linear average of float64 feature-major W: during the call, each column's K coefficients
+  // and its K sums side by side in sums_store (W and sums at a stride of 2K), so that a touched
+  // column is one run of 2·K·8 bytes, whose lines the prefetcher fetches together, instead of
+  // two random runs; W is copied in and out by the passes over the sums that the call makes
+  // anyway (their start, the end of the call).
+  const bool interleaved;
+  // The same for the optimizer's state where the update is in place (float64): each column's K
+  // coefficients and its n_state·K state values side by side in block_store, copied in at the
+  // start of the call and out at its end.
+  const bool state_interleaved;
+  // Where coefficient (k, j) lives in W, and its sum in sums: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
-  HugePageArray<double> u_store, sums_store;
+  HugePageArray<double> u_store, sums_store, block_store;
   HugePageArray<index_t> last_store;
   double* const u;       // u_j: the clock U of column j's last write (clocked_l1)
   index_t* const last;   // the clock of column j's last write (averaging, carried)
   double* const sums;    // S: the average's sums, in W's layout (averaging)
+  // The optimizer's state during the call, in W's layout: array s at state + s·state_step.
+  T* state;
+  index_t state_step;
   ClockTrack clock;
   MomentumMapTree maps;  // the steps' maps of untouched coordinates (carried)
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
@@ -273,7 +346,7 @@ struct GeneralEpoch {
 
   GeneralEpoch(const CsrEpochArgs<T, I>& a_, const CsrModelArgs<T>& m_, const Head& head_,
                T* W_, T* b_)
-      : a(a_), m(m_), head(head_), W(W_), b(b_), K(m_.K), d(a_.X.n_cols), P(K * d),
+      : a(a_), m(m_), head(head_), coef(W_), W(W_), b(b_), K(m_.K), d(a_.X.n_cols), P(K * d),
         n(a_.n_rows), B(a_.batch_size), n_steps((n + B - 1) / B), pen(a_.penalty),
         opt(m_.optimizer), avg(m_.average), plain(opt.kind == OptimizerKind::sgd),
         averaging(avg.coef != nullptr),
@@ -283,11 +356,22 @@ struct GeneralEpoch {
         carried(m_.untouched == Untouched::carried),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
         avg_step0(avg.step ? *avg.step : 0), update_values_with(values_update<T>(opt.kind)),
-        col_stride(m_.feature_major ? K : 1), k_stride(m_.feature_major ? 1 : d),
-        u_store(clocked_l1 ? std::size_t(d) : 0), sums_store(averaging ? std::size_t(P) : 0),
+        in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
+                 !clocked_l1 && !averaging),
+        update_columns_with(columns_update<T>(opt.kind)),
+        interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
+        state_interleaved(std::is_same<T, double>::value && in_place),
+        col_stride(interleaved       ? 2 * K
+                   : state_interleaved ? (1 + n_state) * K
+                   : m_.feature_major  ? K
+                                       : 1),
+        k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
+        sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
+        block_store(state_interleaved ? std::size_t((1 + n_state) * P) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
-        last(last_store.get()),
-        sums(sums_store.get()), p(std::size_t(std::min(B, n) * K)),
+        last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
+        state(opt.coef_state), state_step(P),
+        p(std::size_t(std::min(B, n) * K)),
         g(p.size()), group_j(std::size_t(kGroupColumns)),
         group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
         group_s(std::size_t(n_state) * group_w.size()) {
@@ -295,11 +379,38 @@ struct GeneralEpoch {
     if (clocked_l1) std::fill(u, u + d, 0.0);
     if (last) std::fill(last, last + d, index_t(0));
     if (carried) maps.reset(n_steps, averaging);
+    if constexpr (std::is_same<T, double>::value) {
+      if (interleaved) W = sums_store.get();
+      if (state_interleaved) {
+        W = block_store.get();
+        state = W + K;
+        state_step = K;
+        for_each_coefficient([&](index_t q, index_t o) {
+          W[q] = coef[o];
+          for (int st = 0; st < n_state; ++st) state[st * K + q] = opt.coef_state[st * P + o];
+        });
+      }
+    }
     if (averaging) {
       // The sums so far (R = −S at a segment's start, see update_linear).
       const double count = linear ? -double(averaged_before()) : double(averaged_before());
-      for (index_t q = 0; q < P; ++q) sums[q] = double(avg.coef[q]) * count;
+      for_each_coefficient([&](index_t q, index_t o) {
+        if (interleaved) W[q] = coef[o];
+        sums[q] = double(avg.coef[o]) * count;
+      });
     }
+  }
+
+  // Calls f(q, o) for each coefficient: q its position in W and sums, o in the caller's arrays
+  // (coef, the average).
+  template <class F>
+  void for_each_coefficient(F&& f) const {
+    if (!interleaved && !state_interleaved) {
+      for (index_t q = 0; q < P; ++q) f(q, q);
+      return;
+    }
+    for (index_t j = 0; j < d; ++j)
+      for (index_t k = 0; k < K; ++k) f(j * col_stride + k, j * K + k);
   }
 
   index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
@@ -370,7 +481,7 @@ struct GeneralEpoch {
   void carry_by(index_t j, const MomentumMap& r) noexcept {
     with_k_stride([&](auto ks) {
       T* FASTGD_RESTRICT w = W + at(j, 0);
-      T* FASTGD_RESTRICT v = opt.coef_state + at(j, 0);
+      T* FASTGD_RESTRICT v = state + at(j, 0);
       if (averaging) {
         double* FASTGD_RESTRICT sum = sums + at(j, 0);
         for (index_t k = 0; k < K; ++k)
@@ -398,8 +509,8 @@ struct GeneralEpoch {
       const std::size_t G = group_w.size();
       for (int s = 0; s < n_state; ++s) {
         T* FASTGD_RESTRICT out = group_s.data() + s * G + slot * K;
-        const T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
-        for (index_t k = 0; k < K; ++k) out[k] = state[k * ks];
+        const T* FASTGD_RESTRICT in = state + s * state_step + at(j, 0);
+        for (index_t k = 0; k < K; ++k) out[k] = in[k * ks];
       }
     });
   }
@@ -418,8 +529,8 @@ struct GeneralEpoch {
       const std::size_t G = group_w.size();
       for (int s = 0; s < n_state; ++s) {
         const T* FASTGD_RESTRICT in = group_s.data() + s * G + slot * K;
-        T* FASTGD_RESTRICT state = opt.coef_state + s * P + at(j, 0);
-        for (index_t k = 0; k < K; ++k) state[k * ks] = in[k];
+        T* FASTGD_RESTRICT out = state + s * state_step + at(j, 0);
+        for (index_t k = 0; k < K; ++k) out[k * ks] = in[k];
       }
     });
   }
@@ -449,11 +560,11 @@ struct GeneralEpoch {
     if (!averaging && now.A == 1.0 && now.U == 0.0) return;
     if (averaging && linear) {  // S = sum_A·v − R; the next segment starts at R = −S
       const double sum_A = clock.sum_A[c];
-      for (index_t q = 0; q < P; ++q) {
+      for_each_coefficient([&](index_t q, index_t) {
         const double v = double(W[q]);
         sums[q] -= sum_A * v;
         W[q] = T(now.A * v);
-      }
+      });
       clock.restart();
       return;
     }
@@ -491,9 +602,10 @@ struct GeneralEpoch {
       const index_t j = a.X.indices[e];
       if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
-        prefetch_lines(W + j * K, bytes);
-        for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
-        if (averaging) prefetch_lines(sums + j * K, K * index_t(sizeof(double)));
+        prefetch_lines(W + j * col_stride, bytes);
+        for (int s = 0; s < n_state; ++s)
+          prefetch_lines(state + s * state_step + j * col_stride, bytes);
+        if (averaging) prefetch_lines(sums + j * col_stride, K * index_t(sizeof(double)));
       } else {
         for (index_t k = 0; k < K; ++k) FASTGD_PREFETCH(W + k * d + j);
       }
@@ -526,18 +638,20 @@ struct GeneralEpoch {
         // then written): their misses overlap with the prediction's work.
         if (m.feature_major) {
           for (int st = 0; st < n_state; ++st)
-            prefetch_lines<true>(opt.coef_state + st * P + j * K, K * index_t(sizeof(T)));
-          if (averaging) prefetch_lines<true>(sums + j * K, K * index_t(sizeof(double)));
+            prefetch_lines<true>(state + st * state_step + j * col_stride,
+                                 K * index_t(sizeof(T)));
+          if (averaging)
+            prefetch_lines<true>(sums + j * col_stride, K * index_t(sizeof(double)));
         }
         if (clocked_l1 && m.feature_major) {
-          const T* FASTGD_RESTRICT col = W + j * K;
+          const T* FASTGD_RESTRICT col = W + j * col_stride;
           const double t = clock.U[c] - u[j], xa = x * A;
 #pragma omp simd
           for (index_t k = 0; k < K; ++k) pr[k] += xa * soft_threshold_select(double(col[k]), t);
         } else if (clocked_l1) {
           for (index_t k = 0; k < K; ++k) pr[k] += x * read(j, k, c);
         } else if (m.feature_major) {
-          const T* FASTGD_RESTRICT col = W + j * K;
+          const T* FASTGD_RESTRICT col = W + j * col_stride;
 #pragma omp simd
           for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(col[k]);
         } else {
@@ -595,12 +709,17 @@ struct GeneralEpoch {
           add_untouched_run(j, c);
           last[j] = c + 1;
         }
-        gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
+        if (!in_place) gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
         if (clocked_l1) u[j] = next.U;
       }
-      update_group(m_columns, vs);
-      for (index_t slot = 0; slot < m_columns; ++slot)
-        scatter(group_j[slot], slot, next, averaged);
+      if (in_place) {
+        update_columns_with(W, state, state_step, col_stride, group_j.data(), group_g.data(),
+                            m_columns, K, vs);
+      } else {
+        update_group(m_columns, vs);
+        for (index_t slot = 0; slot < m_columns; ++slot)
+          scatter(group_j[slot], slot, next, averaged);
+      }
     }
   }
 
@@ -619,12 +738,12 @@ struct GeneralEpoch {
       const acc_t* FASTGD_RESTRICT gr = g.data() + e.r * K;
       const acc_t cx = factor * e.x;
       if (m.feature_major && !averaging) {
-        T* FASTGD_RESTRICT col = W + e.j * K;
+        T* FASTGD_RESTRICT col = W + e.j * col_stride;
 #pragma omp simd
         for (index_t k = 0; k < K; ++k) col[k] = T(acc_t(col[k]) + cx * gr[k]);
       } else if (m.feature_major) {
-        T* FASTGD_RESTRICT col = W + e.j * K;
-        double* FASTGD_RESTRICT r = sums + e.j * K;
+        T* FASTGD_RESTRICT col = W + e.j * col_stride;
+        double* FASTGD_RESTRICT r = sums + e.j * col_stride;
 #pragma omp simd
         for (index_t k = 0; k < K; ++k) {
           const T v = T(acc_t(col[k]) + cx * gr[k]);
@@ -663,7 +782,7 @@ struct GeneralEpoch {
         scatter(j0 + slot, slot, Clock{}, averaged && !linear);
     }
     if (averaged && linear)
-      for (index_t q = 0; q < P; ++q) sums[q] -= double(W[q]);
+      for_each_coefficient([&](index_t q, index_t) { sums[q] -= double(W[q]); });
   }
 
   void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
@@ -711,17 +830,37 @@ struct GeneralEpoch {
     return true;
   }
 
+  // The end of the call with the linear average: materialize's pass and the average's in one,
+  // the sums S = sum_A·v − R never stored.
+  void materialize_with_average(index_t c, index_t count) noexcept {
+    const double A = clock.A[c], sum_A = clock.sum_A[c], scale = -1.0 / double(count);
+    for_each_coefficient([&](index_t q, index_t o) {
+      const double v = double(W[q]);
+      const double r = sums[q] - sum_A * v;
+      coef[o] = T(A * v);
+      if (count > 0) avg.coef[o] = T(r * scale);
+    });
+  }
+
   acc_t run() {
     for (index_t s = 0; s < n_steps; ++s) {
       if (!run_step(s)) break;
       ++applied;
     }
-    materialize(clock.now());
-    if (averaging) {  // materialized: the sums are S, or R = −S when linear
-      const index_t count = averaged_before() + averaged_steps;
-      const double scale = (linear ? -1.0 : 1.0) / double(count);
-      if (count > 0)
+    const index_t count = averaged_before() + averaged_steps;
+    if (averaging && linear) {
+      materialize_with_average(clock.now(), count);
+    } else {
+      materialize(clock.now());
+      if (averaging && count > 0) {  // materialized: the sums are S
+        const double scale = 1.0 / double(count);
         for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] * scale);
+      }
+      if (state_interleaved)
+        for_each_coefficient([&](index_t q, index_t o) {
+          coef[o] = W[q];
+          for (int st = 0; st < n_state; ++st) opt.coef_state[st * P + o] = state[st * K + q];
+        });
     }
     if (opt.step) *opt.step += applied;
     if (avg.step) *avg.step += applied;
