@@ -533,3 +533,30 @@ def test_intercept_decay_scales_the_intercepts_updates(model, opt):
         ops.sgd_epoch(
             X, labels, np.zeros(X.shape[1]), np.zeros(1), [0.3], batch_size=90, intercept_decay=0.0
         )
+
+
+# Momentum lazily: its exact updates carry untouched columns at each call's end, which calls of 5
+# rows round at other points.
+@pytest.mark.parametrize("optimizer", ["adagrad", "adam", "momentum"])
+def test_in_place_state_side_by_side_or_not_gives_the_same_bits(optimizer):
+    # A long call keeps each column's coefficients and optimizer state side by side (float64,
+    # feature-major, the copies amortized by its updates); calls of 5 rows update them where
+    # they lie. The same steps must give the same bits.
+    X = sp.random(400, 60, density=0.2, format="csr", random_state=0, dtype=np.float64)
+    y = np.arange(400) % 4
+    kw = dict(
+        loss="log_loss",
+        optimizer=optimizer,
+        learning_rate="constant",
+        eta0=0.05,
+        shuffle=False,
+        tol=None,
+        random_state=0,
+        sparse_updates="lazy",
+    )
+    whole = SGDClassifier(max_iter=1, **kw).fit(X, y)
+    chunked = SGDClassifier(**kw)
+    for lo in range(0, 400, 5):
+        chunked.partial_fit(X[lo : lo + 5], y[lo : lo + 5], classes=np.arange(4))
+    np.testing.assert_array_equal(whole.coef_, chunked.coef_)
+    np.testing.assert_array_equal(whole.intercept_, chunked.intercept_)

@@ -262,6 +262,17 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
   }
 }
 
+// Whether a call over a's rows updates at least `copied` values (K per stored value of its rows,
+// estimated from X's mean row): a copy of `copied` values at its start and end then costs no
+// more than its own updates.
+template <class T, class I>
+bool amortizes_a_copy(const CsrEpochArgs<T, I>& a, index_t K, index_t copied) noexcept {
+  const index_t rows = a.X.n_rows;
+  if (rows == 0) return false;
+  const double stored = double(a.X.end(rows - 1) - a.X.begin(0));
+  return stored / double(rows) * double(a.n_rows) * double(K) >= double(copied);
+}
+
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
 template <class T>
@@ -316,7 +327,9 @@ struct GeneralEpoch {
   const bool interleaved;
   // The same for the optimizer's state where the update is in place (float64): each column's K
   // coefficients and its n_state·K state values side by side in block_store, copied in at the
-  // start of the call and out at its end.
+  // start of the call and out at its end; only in calls whose updates touch at least as many
+  // values as the copies move (amortizes_a_copy), so that a short call (partial_fit on a few
+  // rows) stays O(its non-zeros).
   const bool state_interleaved;
   // Where coefficient (k, j) lives in W, and its sum in sums: at j·col_stride + k·k_stride.
   const index_t col_stride, k_stride;
@@ -360,7 +373,8 @@ struct GeneralEpoch {
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
-        state_interleaved(std::is_same<T, double>::value && in_place),
+        state_interleaved(std::is_same<T, double>::value && in_place &&
+                          amortizes_a_copy(a_, K, (1 + n_state) * P)),
         col_stride(interleaved       ? 2 * K
                    : state_interleaved ? (1 + n_state) * K
                    : m_.feature_major  ? K
