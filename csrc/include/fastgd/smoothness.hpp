@@ -207,9 +207,10 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   using V = detail::gram_vector_t<View>;
   const index_t n = X.n_rows, d = X.n_cols, m = d + 1;
   const int parts = int(std::max<index_t>(1, std::min<index_t>(threads, n)));
-  // A pass over few values is split no further than one part per PART_MIN_VALUES of them: the
-  // threads' start and the sum of their accumulators (O(parts·d)) would cost more than they save.
-  constexpr index_t PART_MIN_VALUES = index_t(1) << 17;
+  // A pass over few values is split no further than one part per PART_MIN_VALUES of them: waking
+  // an idle thread (milliseconds for an idle virtual CPU) and adding the parts' accumulators
+  // (O(parts·d)) would cost more than the second thread saves on a pass of about a millisecond.
+  constexpr index_t PART_MIN_VALUES = index_t(1) << 20;
   const index_t per_row =
       std::max<index_t>(1, detail::stored_values(X) / std::max<index_t>(n, 1));
   const auto parts_for = [&](index_t rows) {
