@@ -161,10 +161,12 @@ def test_auto_against_the_best_constant(benchmark, name, scale):
     benchmark.pedantic(pair, rounds=ROUNDS, iterations=1)
     ratios = np.array(times["auto"]) / np.array(times["best"])
     epochs = {"auto": epochs_to_target(c, "auto"), "best": epochs_to_target(c, best)}
-    lr_auto = float(c.auto()(0))  # the first rate (sparse: the estimators' intercept decay)
+    auto = c.auto()  # (sparse: the estimators' intercept decay)
+    lr_auto, lr_end = float(auto(0)), auto.lr  # where its first decay starts and ends
     benchmark.extra_info.update(
         best_rate=best,
         auto_rate=lr_auto,
+        auto_end_rate=lr_end,
         grid_seconds=seconds,
         ratio_median=float(np.median(ratios)),
         ratio_min=float(ratios.min()),
@@ -173,7 +175,7 @@ def test_auto_against_the_best_constant(benchmark, name, scale):
     )
     print(
         f"\n{name}: best constant {best:.3g} ({np.median(times['best']):.3f} s), auto rate "
-        f"{lr_auto:.3g} ({np.median(times['auto']):.3f} s); auto / best: median "
+        f"{lr_auto:.3g} to {lr_end:.3g} ({np.median(times['auto']):.3f} s); auto / best: median "
         f"{np.median(ratios):.2f} (range {ratios.min():.2f}-{ratios.max():.2f}); epochs: auto "
         f"{epochs['auto']}, best {epochs['best']}; grid: "
         + ", ".join(f"{lr:.3g}: {s:.3f}" for lr, s in seconds.items())
@@ -191,7 +193,7 @@ NOISE_SHARES = (0.0025, 0.005, 0.01, 0.02, 0.04)
 
 
 def test_noise_share_in_epochs(scale, monkeypatch):
-    """Epochs to 1% of F* with "auto" at other noise shares (the first rate's cap) than
+    """Epochs to 1% of F* with "auto" at other noise shares (where its first decay ends) than
     _auto_rate.NOISE_SHARE, next to the fewest epochs of the grid's constant rates: the chosen
     share is within one epoch of the grid's best on every problem, and no share of the scan
     does better on every problem."""
@@ -244,7 +246,6 @@ def test_power_iteration_share_of_a_fit(benchmark, name, scale):
             loss=p.loss,
             batch_size=p.batch_size,
             alpha=p.alpha,
-            check_input=False,
             intercept_decay=0.01 if sp.issparse(c.X) else 1.0,
         )
 

@@ -5,6 +5,7 @@ against numpy.linalg.eigvalsh, Gower et al.'s L_B), the schedule, the estimators
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -162,6 +163,64 @@ def test_gram_bounds_bad_inputs():
         _core.gram_bounds(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match="noise_weight"):
         _core.gram_bounds(np.ones((3, 2)), noise_weight=np.array([1.0, np.inf, 1.0]))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_gram_bounds_pass_refuses_non_finite_values_in_any_row(sparse, dtype, bad):
+    # The row norms' pass checks X's values (a fit with learning_rate="auto" scans X only
+    # there): the first bad row is named, on a zero-weight row too, on every part of X.
+    X = np.random.default_rng(3).standard_normal((5000, 4)).astype(dtype)
+    for row in (0, 2500, 4999):
+        Y = X.copy()
+        Y[row, 1] = bad
+        sw = np.ones(5000, dtype)
+        sw[row] = 0.0
+        data = sp.csr_matrix(Y) if sparse else Y
+        word = "NaN" if np.isnan(bad) else "infinity"
+        where = rf"X.data\[{row * 4 + 1}\]" if sparse else rf"first in row {row}"
+        with pytest.raises(ValueError, match=rf"Input X contains {word} \({where}\)"):
+            _core.gram_bounds(data, sw, n_threads=2, max_iter=0)
+        # Not asked to check: no error, and a non-finite norm.
+        _core.gram_bounds(data, sw, n_threads=2, max_iter=0, check_finite=False)
+
+
+def test_gram_bounds_overflowing_squares_are_finite_values():
+    # A square that overflows (|x| > 1.3e154 in float64) is not a non-finite value: no X error,
+    # and learning_rate="auto" names the overflow.
+    X = np.full((10, 2), 1e200)
+    _, max_row, _, _ = _core.gram_bounds(X, max_iter=0)
+    assert max_row == math.inf
+    with pytest.raises(ValueError, match="overflow"):
+        _auto_rate.smoothness(X, loss="squared_error", batch_size=1)
+
+
+def test_auto_fit_scans_x_once(monkeypatch):
+    # With "auto", the smoothness' pass checks X, and the fit's prepared problem does not scan
+    # it again; with a given rate, the prepared problem scans it.
+    from fastgd import _solver
+
+    seen = []
+    real = _solver.prepare_problem
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["check_input"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_solver, "prepare_problem", spy)
+    X = np.random.default_rng(4).standard_normal((60, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    est = SGDRegressor(learning_rate="auto", max_iter=2, tol=None).fit(X, y)
+    SGDRegressor(max_iter=2, tol=None).fit(X, y)
+    est.partial_fit(X, y)  # continues the schedule: no smoothness pass, so the problem scans
+    assert seen == [False, True, True]
+    bad = X.copy()
+    bad[7, 2] = np.nan
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match=r"Input X contains NaN \(first in row 7\)"):
+        est.fit(bad, y)
+    np.testing.assert_array_equal(est.coef_, coef)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,7 +475,9 @@ def test_auto_schedule_matches_the_data_smoothness():
     est.fit(X, y)
     state = est._task_states[0].schedule
     expected = schedules.auto(X, y, loss="squared_error", batch_size=4, alpha=est.alpha)
-    assert state.lr == pytest.approx(float(expected(0)))
+    assert state.lr == pytest.approx(expected.lr)
+    assert state.decay_from == pytest.approx(expected.decay_from)
+    assert state.decay_steps == expected.decay_steps == 128  # an epoch is 75 steps
     assert state.smoothness_.L_B == pytest.approx(expected.smoothness_.L_B)
 
 
@@ -440,7 +501,11 @@ def test_noise_cap_against_reference(loss):
     trace = np.mean(sw * g2 * ((X**2).sum(1) + 1.0))
     expected = 4 * _auto_rate.NOISE_SHARE * np.mean(sw * f0) / ((n - B) / (B * (n - 1)) * trace)
     assert sched.smoothness_.noise_step == pytest.approx(expected, rel=1e-9)
-    assert float(sched(0)) == pytest.approx(min(expected, 1 / sched.smoothness_.L_B))
+    # From 1/L_B down to the noise's rate, geometrically over max(an epoch, 128) steps.
+    start, end = 1 / sched.smoothness_.L_B, min(expected, 1 / sched.smoothness_.L_B)
+    assert sched.decay_steps == max(-(-n // B), _auto_rate.DECAY_MIN_STEPS) == 128
+    rates = sched(np.array([0, 64, 128, 500]))
+    np.testing.assert_allclose(rates, [start, math.sqrt(start * end), end, end], rtol=1e-12)
     # Full batch has no sampling noise: no cap.
     assert schedules.auto(X, y, loss=loss, batch_size=None).smoothness_.noise_step == math.inf
 
@@ -510,9 +575,26 @@ def test_lr_find_suggestion_is_near_the_stable_step_and_stops_on_divergence():
     assert len(found.lrs) < 100 and found.lrs[-1] > s.step
     assert np.isfinite(found.losses).all()
     np.testing.assert_allclose(found.lrs, np.geomspace(1e-5, 10.0, 100)[: len(found.lrs)])
-    # The steepest descent lies below the divergence and within a decade of 1/L_B.
+    # The steepest descent lies below the divergence, and within 3× of the constant rate of a
+    # grid that gives the lowest objective after 8 epochs.
     assert math.isfinite(found.suggestion)
-    assert s.step / 10 <= found.suggestion <= min(2.0 * s.step, found.lrs[-1])
+    assert found.suggestion <= min(2.0 * s.step, found.lrs[-1])
+    Xt = np.hstack([X, np.ones((len(X), 1))])
+
+    def objective(rate):
+        fit = clone(est).set_params(learning_rate="constant", eta0=rate, max_iter=8, tol=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit.fit(X, y)
+            except ValueError:  # diverged
+                return math.inf
+        r = Xt @ np.append(fit.coef_, fit.intercept_) - y
+        return 0.5 * r @ r / len(y) + est.alpha / 2 * fit.coef_ @ fit.coef_
+
+    grid = np.geomspace(1e-3, 1.0, 13)
+    best = grid[int(np.argmin([objective(rate) for rate in grid]))]
+    assert best / 3 <= found.suggestion <= 3 * best
     # The raw losses are the objective on the probe rows; the smoothed ones their debiased
     # moving average.
     assert found.raw_losses[0] == pytest.approx(0.5 * np.mean(y[:1024] ** 2), rel=0.5)
@@ -581,29 +663,35 @@ def test_lr_find_bad_data_names_the_argument():
 
 
 @pytest.mark.parametrize(
-    "batch, n_rows, expected",
+    "batch, steps_left, rates_left, descending, expected",
     [
-        (1, 10**6, 64),  # per-sample steps: 64 of them per rate
-        (256, 10**6, 4),
-        (4096, 10**6, 1),
-        (1, 2000, 20),  # no more than one epoch over the 100 rates
-        (256, 50_000, 1),
-        (10**6, 10**6, 1),  # full batch
+        (1, 10**6, 100, True, 64),  # per-sample steps: 64 of them per rate
+        (256, 10**6, 100, True, 4),
+        (4096, 10**6, 100, True, 1),
+        (1, 2000, 100, True, 20),  # an equal share of what is left of about one epoch
+        (256, 150, 100, True, 1),
+        (1, 10**6, 100, False, 1),  # before the loss descends: one step per rate
+        (1, 0, 5, True, 1),  # the budget spent: still one step per rate
     ],
 )
-def test_lr_find_holds_each_rate_for_steps_that_shrink_with_the_batch(batch, n_rows, expected):
+def test_lr_find_holds_each_rate_for_steps_that_shrink_with_the_batch(
+    batch, steps_left, rates_left, descending, expected
+):
     from fastgd import _lr_find
 
-    assert _lr_find.steps_per_rate_of(batch, n_rows, 100) == expected
+    assert _lr_find.steps_for_rate(batch, steps_left, rates_left, descending) == expected
 
 
-def test_lr_find_per_sample_steps_read_several_rows_per_rate():
-    # At batch_size=1 each rate is held for 64 steps: after the first rate (1e-3) the model has
-    # taken 64 per-sample steps, which on this well-scaled problem take a visible share off the
-    # starting loss; one step at that rate would move it by about 1e-3 of it.
+def test_lr_find_spends_its_steps_where_the_loss_descends():
+    # One step per rate until the smoothed loss has fallen 1% below its first value; then 64
+    # per-sample steps per rate, which take a visible share off the loss at once; about one
+    # epoch in all.
     X, y = _ridge(n=20_000)
-    found = fastgd.lr_find(
-        SGDRegressor(batch_size=1, random_state=0), X, y, n_steps=30, start=1e-3, stop=1e-2
-    )
-    start_loss = 0.5 * np.mean(y[:1024] ** 2)
-    assert found.raw_losses[0] < 0.95 * start_loss
+    found = fastgd.lr_find(SGDRegressor(batch_size=1, random_state=0), X, y, n_steps=100)
+    descending = found.losses < 0.99 * found.losses[0]
+    first = int(np.argmax(descending))
+    assert 0 < first < len(found.lrs)
+    assert (found.steps[: first + 1] == 1).all()
+    assert found.steps[first + 1] == 64
+    assert found.raw_losses[first + 1] < 0.9 * found.raw_losses[first]
+    assert len(found.steps) == len(found.lrs) and found.steps.sum() <= 20_000 + 100

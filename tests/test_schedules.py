@@ -360,7 +360,11 @@ REPR_CASES = [
         Warmup(Constant(0.1), 10),
         "Warmup(schedule=Constant(lr=0.1), warmup_steps=10, start_factor=0.0)",
     ),
-    (Adaptive(0.1), "Adaptive(lr=0.1, factor=5.0, patience=5, tol=0.001, min_lr=1e-06)"),
+    (
+        Adaptive(0.1),
+        "Adaptive(lr=0.1, factor=5.0, patience=5, tol=0.001, min_lr=1e-06, decay_from=None, "
+        "decay_steps=0)",
+    ),
 ]
 
 
@@ -452,6 +456,10 @@ BAD_ARGS = [
     (lambda: Adaptive(0.1, tol=float("inf")), ValueError, "tol", "inf"),
     (lambda: Adaptive(0.1, min_lr=0.5), ValueError, "min_lr", "0.5"),
     (lambda: Adaptive(0.1, min_lr=-1.0), ValueError, "min_lr", "-1.0"),
+    (lambda: Adaptive(0.1, decay_from=0.05), ValueError, "decay_from", "0.05"),
+    (lambda: Adaptive(0.1, decay_from=float("inf")), ValueError, "decay_from", "inf"),
+    (lambda: Adaptive(0.1, decay_steps=-1), ValueError, "decay_steps", "-1"),
+    (lambda: Adaptive(0.1, decay_steps=2.5), TypeError, "decay_steps", "2.5"),
 ]
 
 
@@ -637,6 +645,20 @@ def test_adaptive_min_lr_and_reset():
     assert (s.lr_, s.n_no_improvement_, s.best_loss_) == (1.0, 0, math.inf)
     s.update(123.0)  # history forgotten: a worse loss than before still counts as a first
     assert s.lr_ == 1.0 and s.n_no_improvement_ == 0
+
+
+def test_adaptive_first_decay_is_geometric_and_scales_with_the_halvings():
+    s = Adaptive(0.5, factor=2.0, patience=1, tol=0.0, decay_from=8.0, decay_steps=4)
+    # 8·(0.5/8)^(t/4): 8, 4, 2, 1, then 0.5 from step 4 on.
+    np.testing.assert_allclose(s(np.arange(7)), [8, 4, 2, 1, 0.5, 0.5, 0.5], rtol=1e-15)
+    s.update(1.0)
+    assert s.update(2.0) is True and s.lr_ == 0.25  # a halving scales the decay with it
+    np.testing.assert_allclose(s(np.arange(6)), [4, 2, 1, 0.5, 0.25, 0.25], rtol=1e-15)
+    s.reset()
+    np.testing.assert_allclose(s(np.array([0, 4])), [8, 0.5], rtol=1e-15)
+    # No decay: decay_from at lr, or no steps.
+    for plain in (Adaptive(0.5, decay_from=0.5, decay_steps=4), Adaptive(0.5, decay_from=8.0)):
+        np.testing.assert_array_equal(plain(np.arange(5)), np.full(5, 0.5))
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,9 @@ py::tuple gram_bounds(const py::object& X, const std::optional<py::array>& sampl
   if (!(std::isfinite(rtol) && rtol >= 0))
     value_error("rtol must be finite and >= 0, got " + std::to_string(rtol));
   py::object owner;
-  const Features features = features_of(X, &owner, check_finite, n_threads);
+  // X's values are checked by the row norms' pass (GramBounds::finite_rows), and scanned only
+  // when it finds a row that is not finite, to name the value (or find a square's overflow).
+  const Features features = features_of(X, &owner, false, n_threads);
   const GramBounds b = std::visit(
       [&](const auto& view) {
         using T = typename std::decay_t<decltype(view)>::value_type;
@@ -53,6 +55,7 @@ py::tuple gram_bounds(const py::object& X, const std::optional<py::array>& sampl
                                    row_step);
       },
       features);
+  if (check_finite && !b.finite_rows) features_of(X, &owner, true, n_threads);
   return py::make_tuple(b.lambda_max, b.max_row, b.noise, b.iterations);
 }
 

@@ -2,7 +2,8 @@
 
 Smith, "Cyclical Learning Rates for Training Neural Networks" (2017), as fastai's ``lr_find`` and
 torch-lr-finder run it: minibatch steps from a fresh model at rates growing exponentially from
-``start`` to ``stop`` (each rate held for a few steps at small batches), the loss after each rate
+``start`` to ``stop`` (each rate held for a few steps at small batches once the loss descends), the
+loss after each rate
 smoothed by an exponential moving average, stopping once the smoothed loss exceeds 4× its best;
 the suggestion is the rate where the smoothed loss falls fastest (the steepest descent against
 log(rate)). Unlike fastai, the loss is measured on a fixed sample of rows rather than on each
@@ -35,27 +36,34 @@ DIVERGENCE_FACTOR = 4.0
 # skip_start=10, skip_end=5 of 100 steps).
 SKIP_START = 0.1
 SKIP_END = 0.05
-# Each rate is held for ⌈STEPS_AT_BATCH_1/√B⌉ steps of B rows (64 per-sample steps, 4 steps of
-# 256, one step from B = 4,096). With one step per rate, the loss falls fastest only near the
-# divergence, 4-8× above the best constant rate of a fit (bench/test_bench_learning_rate.py):
-# few rows have been seen by then, and small batches' steps move the loss by less than their
-# noise. The 1/√B follows the batch gradient's noise; the constant was calibrated at B = 1 and
-# 256 on the bench's problems (docs/learning_rate.md has the figures).
+# Once the loss descends, each rate is held for ⌈STEPS_AT_BATCH_1/√B⌉ steps of B rows (64
+# per-sample steps, 4 steps of 256, one step from B = 4,096). With one step per rate, the loss
+# falls fastest only near the divergence, 4-8× above the best constant rate of a fit
+# (bench/test_bench_learning_rate.py): few rows have been seen by then, and small batches' steps
+# move the loss by less than their noise. The 1/√B follows the batch gradient's noise; the
+# constant was calibrated at B = 1 and 256 on the bench's problems (docs/learning_rate.md).
 STEPS_AT_BATCH_1 = 64
+# The rates before the smoothed loss has fallen DESCENT_START below its first value are too small
+# to move the model: they get one step each, and the test's budget of about one epoch (past it,
+# the model converges at the low rates and the test no longer probes a fresh one) goes to the
+# rates where the loss moves.
+DESCENT_START = 0.01
 
 
 @dataclass
 class LRFinder:
     """The range test's record: ``lrs`` (the rates tried, in order), ``losses`` (the smoothed
-    loss after each), ``raw_losses`` (the objective after each step, on the probe rows) and
-    ``suggestion`` (the rate of the steepest descent of the smoothed loss; NaN when the test
-    ran fewer than 3 steps). ``plot(ax=None)`` draws losses against rates."""
+    loss after each), ``raw_losses`` (the objective after each rate's steps, on the probe
+    rows), ``steps`` (how many steps each rate was held for) and ``suggestion`` (the rate of the
+    steepest descent of the smoothed loss; NaN when the test ran fewer than 3 steps).
+    ``plot(ax=None)`` draws losses against rates."""
 
     lrs: np.ndarray
     losses: np.ndarray
     raw_losses: np.ndarray
     suggestion: float
     diverged: bool = False
+    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     ax_: Any = field(default=None, repr=False)
     figure_: Any = field(default=None, repr=False)
     line_: Any = field(default=None, repr=False)
@@ -71,12 +79,14 @@ class LRFinder:
         return self
 
 
-def steps_per_rate_of(batch: int, n_rows: int, n_rates: int) -> int:
-    """The steps each rate of the test is held for, at a batch of ``batch`` of ``n_rows`` rows:
-    ⌈STEPS_AT_BATCH_1/√batch⌉, and no more than the whole test reading about one epoch (past it,
-    the model converges at the low rates and the test no longer probes a fresh one)."""
+def steps_for_rate(batch: int, steps_left: int, rates_left: int, descending: bool) -> int:
+    """The steps the next rate of the test is held for, at a batch of ``batch`` rows: one until
+    the loss descends, then ⌈STEPS_AT_BATCH_1/√batch⌉, no more than an equal share of the
+    ``steps_left`` of the test's budget among the ``rates_left`` rates (at least one)."""
+    if not descending:
+        return 1
     wanted = math.ceil(STEPS_AT_BATCH_1 / math.sqrt(batch))
-    return max(1, min(wanted, n_rows // (batch * n_rates)))
+    return max(1, min(wanted, steps_left // max(rates_left, 1)))
 
 
 def suggest(lrs: np.ndarray, losses: np.ndarray) -> float:
@@ -103,8 +113,9 @@ def lr_find(
     """The learning-rate range test of ``estimator`` (a fastgd SGDRegressor or SGDClassifier) on
     (X, y): minibatch steps (of its ``batch_size``, with its loss, penalty, optimizer and
     threads) from a fresh model, at ``n_steps`` rates growing geometrically from ``start`` to
-    ``stop``, each held for ⌈64/√batch_size⌉ steps (64 per-sample steps, 4 of 256 rows, one from
-    4,096 rows), fewer where the test would then read more than about one epoch of X.
+    ``stop``: one step each until the loss has fallen 1% below its first value, then
+    ⌈64/√batch_size⌉ steps each (64 per-sample steps, 4 of 256 rows, one from 4,096 rows),
+    fewer where the test would then read more than about one epoch of X.
 
     After each rate's steps the objective (loss and penalty) is measured on the same up to 1,024
     rows (the first of the fit's first row order; a copy of them is the test's only copy of
@@ -169,13 +180,17 @@ def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
     _solver._prepare_problems(X, tasks, s, batch, threads)
     order, epoch = epoch_order(0), 0
     probes = _probe_problems(X, tasks, s, np.sort(order[:PROBE_ROWS]), threads)
-    tried, smoothed, raw = [], [], []
+    tried, smoothed, raw, held = [], [], [], []
     average, best, diverged = 0.0, math.inf, False
-    steps_per_rate = steps_per_rate_of(batch, m, len(lrs))
+    # About one epoch of steps, at least one per rate.
+    steps_left = max(len(lrs), ops.n_steps(m, batch))
     for k, lr in enumerate(lrs):
         rate = np.full(1, lr)
+        descending = bool(smoothed) and best < (1.0 - DESCENT_START) * smoothed[0]
+        steps = steps_for_rate(batch, steps_left, len(lrs) - k, descending)
+        steps_left -= steps
         with np.errstate(over="ignore", invalid="ignore"):
-            for _ in range(steps_per_rate):
+            for _ in range(steps):
                 if len(order) == 0:  # as the fit, an epoch's last batch may be smaller
                     epoch += 1
                     order = epoch_order(epoch)
@@ -201,6 +216,7 @@ def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
         tried.append(lr)
         smoothed.append(value)
         raw.append(loss)
+        held.append(steps)
         if value > DIVERGENCE_FACTOR * best:
             diverged = True
             break
@@ -212,6 +228,7 @@ def _range_test(X, tasks, s: _solver.Settings, epoch_order, lrs) -> LRFinder:
         raw_losses=np.array(raw),
         suggestion=suggest(lrs_arr, losses),
         diverged=diverged,
+        steps=np.array(held, dtype=np.int64),
     )
 
 

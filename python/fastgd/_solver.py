@@ -82,6 +82,7 @@ class Settings:
     sparse_updates: str = "auto"  # optimizers on sparse X
     intercept_decay: float = 1.0  # sparse X: the intercept's updates are multiplied by it
     l1_method: str = "proximal"  # how the steps apply L1 (fastgd.ops.sgd_epoch)
+    values_checked: bool = False  # X's values were checked this fit (learning_rate="auto")
 
 
 @dataclass
@@ -323,7 +324,7 @@ def _prepare_problems(X, tasks: list[Task], s: Settings, batch: int, n_threads: 
         s,
         first.coef,
         n_threads=n_threads,
-        check_input=True,  # X's values: the estimators leave this scan to the kernels' own
+        check_input=not s.values_checked,  # X's NaN/inf: scanned once per fit, here or there
         batch_size=batch,
         fit_intercept=s.fit_intercept,
         optimizer=first.optimizer,

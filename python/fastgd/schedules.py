@@ -394,7 +394,12 @@ class Adaptive(Schedule):
     ``reset()`` restores ``lr_ = lr`` and forgets the loss history. The defaults are
     scikit-learn's (``factor=5``, ``patience = n_iter_no_change = 5``, ``min_lr=1e-6``).
 
-    ``factor > 1``, ``patience >= 1``, ``tol >= 0``, ``0 <= min_lr <= lr``.
+    ``decay_from``: the first ``decay_steps`` steps decay geometrically from ``decay_from`` to
+    ``lr``, ``lr_·(decay_from/lr)^(1 − t/decay_steps)`` at step t (what :func:`auto` starts
+    with); the default starts at ``lr``.
+
+    ``factor > 1``, ``patience >= 1``, ``tol >= 0``, ``0 <= min_lr <= lr <= decay_from``,
+    ``decay_steps >= 0``.
     """
 
     def __init__(
@@ -404,12 +409,18 @@ class Adaptive(Schedule):
         patience: int = 5,
         tol: float = 1e-3,
         min_lr: float = 1e-6,
+        decay_from: float | None = None,
+        decay_steps: int = 0,
     ) -> None:
         self.lr = _rate(lr, "lr")
         self.factor = check_real(factor, "factor", low=1.0, low_open=True)
         self.patience = check_int(patience, "patience", low=1)
         self.tol = check_real(tol, "tol", low=0.0)
         self.min_lr = _final_rate(min_lr, "min_lr", self.lr)
+        self.decay_from = (
+            None if decay_from is None else check_real(decay_from, "decay_from", low=self.lr)
+        )
+        self.decay_steps = check_int(decay_steps, "decay_steps", low=0)
         self.reset()
 
     def reset(self) -> None:
@@ -437,11 +448,15 @@ class Adaptive(Schedule):
         return True
 
     def _rates(self, steps: np.ndarray) -> np.ndarray:
-        return np.full(steps.shape, self.lr_)
+        rates = np.full(steps.shape, self.lr_)
+        if self.decay_from is not None and self.decay_steps > 0:
+            left = np.maximum(1.0 - steps / self.decay_steps, 0.0)
+            rates *= (self.decay_from / self.lr) ** left
+        return rates
 
 
-# The decay of auto(): halve the rate on a plateau of the epoch loss, down to this fraction of the
-# first rate (about 7 halvings: the noise floor of SGD, proportional to the rate, 100× lower).
+# The decay of auto() after its first: halve the rate on a plateau of the epoch loss, down to this
+# fraction of the rate the first decay ends at (about 7 halvings: the noise floor of SGD, proportional to the rate, 100× lower).
 AUTO_FACTOR = 2.0
 AUTO_MIN_FRACTION = 1e-2
 
@@ -466,9 +481,9 @@ def auto(
     grad_rms: float | None = None,
 ) -> Adaptive:
     """The schedule of ``learning_rate="auto"``, from the data: an :class:`Adaptive` schedule
-    whose first rate is the step 1/L_B of the problem's smoothness, halved whenever the epoch
-    loss (passed to ``update``) stops improving for ``patience`` epochs, down to 1% of the first
-    rate.
+    that starts at the step 1/L_B of the problem's smoothness, then is halved whenever the epoch
+    loss (passed to ``update``) stops improving for ``patience`` epochs, down to 1% of the rate
+    its first decay ends at (below).
 
     L_B is the expected smoothness of a batch of ``batch_size`` rows (``None``: full batch)
     (Gower et al., ICML 2019)::
@@ -483,10 +498,12 @@ def auto(
     2 for squared_hinge, modified_huber and squared_epsilon_insensitive, and 1 for the piecewise
     linear hinge and epsilon_insensitive (the curvature of their unit Huber smoothing).
 
-    With the targets ``y`` (as :func:`fastgd.ops.sgd_epoch` takes them), the first rate is also
-    capped so that SGD's noise floor, about η/4 times the trace of the batch gradient's
-    covariance, stays near 1% of the loss: η ≤ 0.04·F(0)/tr Σ_B(0), measured at the zero model
-    in the same pass (docs/learning_rate.md). The estimators always pass their targets.
+    With the targets ``y`` (as :func:`fastgd.ops.sgd_epoch` takes them), the rate first decays
+    geometrically, over the first epoch of X's rows (at least 128 steps), to the rate where SGD's
+    noise floor, about η/4 times the trace of the batch gradient's covariance, is near 0.5% of
+    the loss: η = 0.02·F(0)/tr Σ_B(0), measured at the zero model in the same pass
+    (docs/learning_rate.md). The estimators always pass their targets. Without them, or at full
+    batch (no noise), the rate starts where it stays.
 
     ``optimizer``: momentum and Nesterov take (1−μ)/L_B, the rate whose built-up step is 1/L_B;
     Adagrad, RMSprop and Adam normalize each coordinate's step, and need ``grad_rms`` (the root
@@ -513,13 +530,29 @@ def auto(
         sample_weight=sample_weight,
         n_threads=n_threads,
     )
-    return _auto_schedule(s, _auto_rate.optimizer_rate(s.step, optimizer, grad_rms), patience, tol)
+    return _auto_schedule(
+        s,
+        lambda step: _auto_rate.optimizer_rate(step, optimizer, grad_rms),
+        _auto_rate.decay_steps(X.shape[0], batch_size),
+        patience,
+        tol,
+    )
 
 
-def _auto_schedule(smoothness: Any, lr: float, patience: int, tol: float) -> Adaptive:
-    """The schedule of ``auto`` from its first rate."""
+def _auto_schedule(
+    smoothness: Any, rate_of: Callable[[float], float], decay_steps: int, patience: int, tol: float
+) -> Adaptive:
+    """The schedule of ``auto`` from the problem's smoothness: ``rate_of`` turns a plain SGD
+    step into the optimizer's rate."""
+    lr = rate_of(smoothness.step)
     schedule = Adaptive(
-        lr, factor=AUTO_FACTOR, patience=patience, tol=tol, min_lr=lr * AUTO_MIN_FRACTION
+        lr,
+        factor=AUTO_FACTOR,
+        patience=patience,
+        tol=tol,
+        min_lr=lr * AUTO_MIN_FRACTION,
+        decay_from=max(lr, rate_of(smoothness.start_step)),
+        decay_steps=decay_steps,
     )
     schedule.smoothness_ = smoothness
     return schedule

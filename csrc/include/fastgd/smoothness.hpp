@@ -31,6 +31,9 @@ struct GramBounds {
   double max_row = 0.0;     // max_i s_i·‖x̃_i‖²
   double noise = 0.0;       // (1/n) Σ_i u_i·‖x̃_i‖² (u: the noise weights; 0 without them)
   int iterations = 0;       // power iterations run
+  // Every row's ‖x_i‖² is finite, so every value of X is: the row norms' pass checks X's values
+  // for free (false also when a square overflows, which the caller tells apart by a scan).
+  bool finite_rows = true;
 };
 
 namespace detail {
@@ -88,13 +91,15 @@ void gram_rows(const CsrView<T, I>& X, const T* sw, double c, const double* v, a
 }
 
 // max over rows [begin, end) of s_i·‖x̃_i‖², and col[j] += s_i·x_ij² over the rows of the power
-// iterations' sample, every step-th (the warm start's scales; none when col is null).
+// iterations' sample, every step-th (the warm start's scales; none when col is null); *finite:
+// whether every row's ‖x_i‖² is finite (NaN is dropped by the max, so it is tested apart).
 template <class T>
 FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T* u, double c,
                                      acc_t* col, index_t begin, index_t end, index_t step,
-                                     double*, double* noise) noexcept {
+                                     double*, double* noise, bool* finite) noexcept {
   const index_t d = X.n_cols;
   double best = 0.0, total = 0.0;
+  bool all_finite = true;
   for (index_t i = begin; i < end; ++i) {
     const T* x = X.row(i);
     const double s = weight_at(sw, i);
@@ -105,21 +110,25 @@ FASTGD_MULTIVERSION double row_norms(const DenseView<T>& X, const T* sw, const T
     const T* xs[1] = {x};
     acc_t sq[1];
     dot_rows<1>(xs, x, d, sq);
+    all_finite = all_finite && std::isfinite(sq[0]);
     best = std::max(best, s * (sq[0] + c * c));
     if (u) total += double(u[i]) * (sq[0] + c * c);
   }
   *noise = total;
+  *finite = all_finite;
   return best;
 }
 
 template <class T, class I>
 double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_t* col,
-                 index_t begin, index_t end, index_t step, double* row, double* noise) noexcept {
+                 index_t begin, index_t end, index_t step, double* row, double* noise,
+                 bool* finite) noexcept {
   // Indices may repeat, and repeats add up (data.hpp), so the sum of the squared entries is not
   // the squared norm of such a row: a row whose indices do not increase strictly is summed per
   // column first (in `row`, d zeros, left zero); the others (scipy's canonical form) are read
   // as they are, without the scattered accesses.
   double best = 0.0, total = 0.0;
+  bool all_finite = true;
   for (index_t i = begin; i < end; ++i) {
     const double s = weight_at(sw, i);
     const bool sampled = col && i % step == 0;
@@ -142,10 +151,12 @@ double row_norms(const CsrView<T, I>& X, const T* sw, const T* u, double c, acc_
         if (sampled) col[X.indices[k]] += s * x * x;
       }
     }
+    all_finite = all_finite && std::isfinite(sq);
     best = std::max(best, s * (sq + c * c));
     if (u) total += double(u[i]) * (sq + c * c);
   }
   *noise = total;
+  *finite = all_finite;
   return best;
 }
 
@@ -220,6 +231,7 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
   const bool power = max_iter > 0;
   std::vector<acc_t> partial(power ? std::size_t(parts) * std::size_t(m) : 0);
   std::vector<double> maxima(std::size_t(parts), 0.0), noises(std::size_t(parts), 0.0);
+  std::vector<char> finite(std::size_t(parts), 1);
   std::vector<acc_t> w(power ? static_cast<std::size_t>(m) : 0);
   constexpr bool dense = std::is_same_v<View, DenseView<typename View::value_type>>;
   // calloc: only the pages that rows with repeated indices touch are ever mapped.
@@ -253,14 +265,17 @@ GramBounds gram_bounds(const View& X, const typename View::value_type* sw,
 
   const auto norms = [&](int k, acc_t* acc, index_t b, index_t e) {
     double* row = dense ? nullptr : scratch.get() + std::size_t(k) * std::size_t(d);
-    maxima[std::size_t(k)] =
-        detail::row_norms(X, sw, u, c, acc, b, e, step, row, &noises[std::size_t(k)]);
+    bool part_finite = true;
+    maxima[std::size_t(k)] = detail::row_norms(X, sw, u, c, acc, b, e, step, row,
+                                               &noises[std::size_t(k)], &part_finite);
+    finite[std::size_t(k)] = part_finite;
   };
   if (power)
     over_parts(n, norms);
   else
     run_parts(n, parts_for(n), norms);
   out.max_row = *std::max_element(maxima.begin(), maxima.end());
+  out.finite_rows = std::all_of(finite.begin(), finite.end(), [](char f) { return f != 0; });
   for (double part : noises) out.noise += part;  // in part order
   out.noise /= double(n);
   if (!power) return out;

@@ -268,6 +268,7 @@ class _BaseSGD(LinearModel):
         step count anew (fit, or a first partial_fit); ``partial``: one epoch, no stopping test;
         ``orders``: from :meth:`_start_orders`, or None."""
         max_iter = self._epochs(partial)
+        values_checked = False
         if fresh or not hasattr(self, "_task_states"):
             optimizer = self._make_optimizer()
             fresh_state = _solver.TaskState(
@@ -281,6 +282,8 @@ class _BaseSGD(LinearModel):
             )
             states = [copy.deepcopy(fresh_state) for _ in targets]
             start_step = 0
+            # The smoothness' pass over X checked its values (fastgd._auto_rate.smoothness).
+            values_checked = self.learning_rate == "auto"
         else:  # partial_fit: continue the schedules, optimizers, averages and the step count
             states = copy.deepcopy(self._task_states)
             start_step = int(self.t_) - 1
@@ -308,6 +311,7 @@ class _BaseSGD(LinearModel):
             verbose=self.verbose,
             validation_rows=validation_rows,
             l1_method=self._l1_method(joint),
+            values_checked=values_checked,
         )
         rng = orders.rng if orders is not None else self._fit_rng(fresh)
         result = self._run(X, tasks, settings, rng, train_rows, orders)
@@ -335,9 +339,9 @@ class _BaseSGD(LinearModel):
         return result
 
     def _auto_schedule(self, X, targets, weights, coef, intercept, optimizer, train_rows, joint):
-        """learning_rate='auto': the step 1/L_B of the data's smoothness, capped by the first
-        model's gradient noise (fastgd._auto_rate), halved on plateaus of the loss
-        (schedules.auto). One schedule serves every one-vs-rest model: its smoothness takes each
+        """learning_rate='auto': the step 1/L_B of the data's smoothness, decayed over the first
+        epoch to the rate that the first model's gradient noise allows (fastgd._auto_rate), then
+        halved on plateaus of the loss (schedules.auto). One schedule serves every one-vs-rest model: its smoothness takes each
         row's largest weight over the models, which bounds each model's. The normalized
         optimizers scale the step by the first model's gradient at the starting point (one more
         pass over X)."""
@@ -359,7 +363,6 @@ class _BaseSGD(LinearModel):
             sample_weight=sw,
             n_samples=None if train_rows is None else len(train_rows),
             n_threads=self._n_threads(),
-            check_input=False,  # the solver's prepared problem scans X (once per fit)
             start_noise=_auto_rate.noise_at_zero(
                 targets[0],
                 weights[0],
@@ -372,9 +375,16 @@ class _BaseSGD(LinearModel):
         grad_rms = None
         if optimizer is not None and optimizer.kind in _auto_rate.NORMALIZED:
             grad_rms = self._first_gradient_rms(X, targets[0], weights[0], coef, intercept, joint)
-        lr = _auto_rate.optimizer_rate(smooth.step, optimizer, grad_rms)
         tol = 0.0 if self.tol is None else float(self.tol)  # halve on plateaus even then
-        return schedules._auto_schedule(smooth, lr, self.n_iter_no_change, tol)
+        return schedules._auto_schedule(
+            smooth,
+            lambda step: _auto_rate.optimizer_rate(step, optimizer, grad_rms),
+            _auto_rate.decay_steps(
+                X.shape[0] if train_rows is None else len(train_rows), self.batch_size
+            ),
+            self.n_iter_no_change,
+            tol,
+        )
 
     def _first_gradient_rms(self, X, y, sw, coef, intercept, joint) -> float:
         """√(mean of the squared gradient) of the first model at its starting point."""
