@@ -2,12 +2,11 @@
 
 Smith, "Cyclical Learning Rates for Training Neural Networks" (2017), as fastai's ``lr_find`` and
 torch-lr-finder run it: minibatch steps from a fresh model at rates growing exponentially from
-``start`` to ``stop`` (each rate held for a few steps at small batches once the loss descends), the
-loss after each rate
-smoothed by an exponential moving average, stopping once the smoothed loss exceeds 4× its best;
-the suggestion is the rate where the smoothed loss falls fastest (the steepest descent against
-log(rate)). Unlike fastai, the loss is measured on a fixed sample of rows rather than on each
-step's batch (PROBE_ROWS says why).
+``start`` to ``stop`` (each rate held for a few steps at small batches once the loss descends),
+the loss after each rate smoothed by an exponential moving average, stopping once the smoothed
+loss exceeds 4× its best; the suggestion is the rate where the smoothed loss falls fastest (the
+steepest descent against log(rate)). Unlike fastai, the loss is measured on a fixed sample of
+rows rather than on each step's batch (PROBE_ROWS says why).
 """
 
 from __future__ import annotations

@@ -456,7 +456,8 @@ class Adaptive(Schedule):
 
 
 # The decay of auto() after its first: halve the rate on a plateau of the epoch loss, down to this
-# fraction of the rate the first decay ends at (about 7 halvings: the noise floor of SGD, proportional to the rate, 100× lower).
+# fraction of the rate the first decay ends at (about 7 halvings: the noise floor of SGD,
+# proportional to the rate, 100× lower).
 AUTO_FACTOR = 2.0
 AUTO_MIN_FRACTION = 1e-2
 
