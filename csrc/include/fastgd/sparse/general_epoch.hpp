@@ -230,35 +230,67 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 }
 
 // update_values in place, where a column's K values and state are contiguous (W feature-major)
-// and the clock leaves them as they are stored (A = 1, no L1 clock): columns cols[0..m) of W and
-// of the state arrays (column j at j·stride, the second array state_step after the first), their
-// gradient sums at g + slot·K. Each value is read and written once, with no copy into a group:
-// the same values as the group's update.
+// and the clock leaves them as they are stored (A = 1, no L1 clock): the step's columns, from its
+// non-zeros entries[0..n) sorted by column (sort_by_column), in W and in the state arrays (column j
+// at j·stride, the second array state_step after the first), with the rows' derivatives g (row r
+// at r·K). A column's gradient sums are formed in the loop that updates it, from its one non-zero
+// (a step of one canonical row), else in gsum (K values): each value is read and written once,
+// with no copy into a group, and the sums are added in the order of sum_column's, from zero, so
+// the values are the group's update's.
 template <OptimizerKind Kind, class T>
 FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
                                         index_t state_step, index_t stride,
-                                        const index_t* FASTGD_RESTRICT cols,
-                                        acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
+                                        const Entry* FASTGD_RESTRICT entries, std::size_t n,
+                                        const acc_t* FASTGD_RESTRICT g,
+                                        acc_t* FASTGD_RESTRICT gsum, index_t K,
                                         const ValuesStep& st) noexcept {
-  to_mean(g, m * K, st);
   const double l2 = st.pen->l2, t = st.sc->lr * st.pen->l1;
   const bool l1 = st.pen->l1 > 0;
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
-  for (index_t slot = 0; slot < m; ++slot) {
-    T* FASTGD_RESTRICT w = W + cols[slot] * stride;
-    T* FASTGD_RESTRICT s0 = state + cols[slot] * stride;
+  // sum(k): column's gradient sum at k; mean: the division by the batch size (to_mean's).
+  const auto update = [&](index_t j, auto sum, auto mean) {
+    T* FASTGD_RESTRICT w = W + j * stride;
+    T* FASTGD_RESTRICT s0 = state + j * stride;
     T* FASTGD_RESTRICT s1 = s0 + state_step;
-    const acc_t* FASTGD_RESTRICT gs = g + slot * K;
 #pragma omp simd
     for (index_t k = 0; k < K; ++k) {
+      const acc_t gk = mean(sum(k));
       double v;
       if constexpr (state_arrays(Kind) == 2)
-        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s1[k]);
+        v = optimizer_step<Kind>(double(w[k]), gk, l2, 0.0, p, sc, s0[k], s1[k]);
       else
-        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s0[k]);
+        v = optimizer_step<Kind>(double(w[k]), gk, l2, 0.0, p, sc, s0[k], s0[k]);
       w[k] = T(l1 ? soft_threshold_select(v, t) : v);
     }
+  };
+  const auto columns = [&](auto mean) {
+    for (std::size_t e = 0; e < n;) {
+      const index_t j = entries[e].j;
+      const acc_t* FASTGD_RESTRICT gr = g + entries[e].r * K;
+      const acc_t x = entries[e].x;
+      if (e + 1 == n || entries[e + 1].j != j) {
+        update(j, [&](index_t k) { return acc_t(0) + gr[k] * x; }, mean);
+        ++e;
+        continue;
+      }
+#pragma omp simd
+      for (index_t k = 0; k < K; ++k) gsum[k] = acc_t(0) + gr[k] * x;
+      for (++e; e < n && entries[e].j == j; ++e) {
+        const acc_t* FASTGD_RESTRICT ge = g + entries[e].r * K;
+        const acc_t xe = entries[e].x;
+#pragma omp simd
+        for (index_t k = 0; k < K; ++k) gsum[k] += ge[k] * xe;
+      }
+      update(j, [&](index_t k) { return gsum[k]; }, mean);
+    }
+  };
+  if (st.inv_bs > 0) {
+    const acc_t inv = st.inv_bs;
+    columns([inv](acc_t s) { return s * inv; });
+  } else {
+    const acc_t bs = st.bs;
+    columns([bs](acc_t s) { return s / bs; });
   }
 }
 
@@ -276,8 +308,8 @@ bool amortizes_a_copy(const CsrEpochArgs<T, I>& a, index_t K, index_t copied) no
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
 template <class T>
-using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const index_t*, acc_t*, index_t,
-                               index_t, const ValuesStep&);
+using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const Entry*, std::size_t,
+                               const acc_t*, acc_t*, index_t, const ValuesStep&);
 
 template <class T>
 ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
@@ -711,6 +743,13 @@ struct GeneralEpoch {
     clock.push(next, averaged);
     if (carried) maps.push(momentum_step_map(opt.kind, opt.params, sc, pen.l2, averaged));
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
+    if (in_place) {
+      if (carried)  // carried to c by predict_rows
+        for (const Entry& e : entries) last[e.j] = c + 1;
+      update_columns_with(W, state, state_step, col_stride, entries.data(), entries.size(),
+                          g.data(), group_g.data(), K, vs);
+      return;
+    }
     for (std::size_t e = 0; e < entries.size();) {
       index_t m_columns = 0;
       for (; m_columns < kGroupColumns && e < entries.size(); ++m_columns) {
@@ -723,17 +762,12 @@ struct GeneralEpoch {
           add_untouched_run(j, c);
           last[j] = c + 1;
         }
-        if (!in_place) gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
+        gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
         if (clocked_l1) u[j] = next.U;
       }
-      if (in_place) {
-        update_columns_with(W, state, state_step, col_stride, group_j.data(), group_g.data(),
-                            m_columns, K, vs);
-      } else {
-        update_group(m_columns, vs);
-        for (index_t slot = 0; slot < m_columns; ++slot)
-          scatter(group_j[slot], slot, next, averaged);
-      }
+      update_group(m_columns, vs);
+      for (index_t slot = 0; slot < m_columns; ++slot)
+        scatter(group_j[slot], slot, next, averaged);
     }
   }
 
