@@ -37,7 +37,8 @@
 // Touched columns are gathered in groups, their values, gradients and optimizer state side by
 // side, so that the optimizer's update runs as long vector loops (update_values); where W is
 // feature-major and the clock leaves the stored values as they are, the update runs on each
-// column where it lies (update_columns). With K·d values beyond the caches, a touched column
+// column where it lies, with the column's gradient sums formed in the same loop from the step's
+// non-zeros (update_columns). With K·d values beyond the caches, a touched column
 // costs a miss per array it lives in: for float64 feature-major W, the linear average's sums and
 // the in-place optimizers' state live, during the call, beside each column's coefficients (one
 // run of memory, `interleaved`, `state_interleaved`).
