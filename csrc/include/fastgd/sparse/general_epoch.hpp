@@ -295,6 +295,29 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
   }
 }
 
+// The intercepts' step for one optimizer kind, from their gradient sums gb over bs rows, scaled
+// by `decay`: the values of the run-time optimizer_step (AdamW's as Adam's: an intercept is never
+// decayed), K at a time, with no dispatch per intercept.
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_intercepts_of(T* FASTGD_RESTRICT b, const acc_t* FASTGD_RESTRICT gb,
+                                              T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
+                                              index_t K, acc_t bs, double decay,
+                                              const OptimizerParams& params,
+                                              const StepConstants& sc) noexcept {
+  const OptimizerParams p = params;
+  const StepConstants c = sc;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) {
+    const acc_t bk = acc_t(b[k]);
+    double next;
+    if constexpr (state_arrays(Kind) == 2)
+      next = optimizer_step<Kind>(bk, gb[k] / bs, 0, 0, p, c, s0[k], s1[k]);
+    else
+      next = optimizer_step<Kind>(bk, gb[k] / bs, 0, 0, p, c, s0[k], s0[k]);
+    b[k] = T(decay == 1.0 ? next : bk + (next - bk) * decay);
+  }
+}
+
 // Whether a call over a's rows updates at least `copied` values (K per stored value of its rows,
 // estimated from X's mean row): a copy of `copied` values at its start and end then costs no
 // more than its own updates.
@@ -317,6 +340,18 @@ ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
   if (kind == OptimizerKind::sgd) return &update_values<OptimizerKind::sgd, T>;
   return with_optimizer(kind, [](auto k) -> ValuesUpdate<T> {
     return &update_values<decltype(k)::value, T>;
+  });
+}
+
+template <class T>
+using InterceptsUpdate = void (*)(T*, const acc_t*, T*, T*, index_t, acc_t, double,
+                                  const OptimizerParams&, const StepConstants&);
+
+template <class T>
+InterceptsUpdate<T> intercepts_update(OptimizerKind kind) noexcept {
+  const OptimizerKind as = kind == OptimizerKind::adamw ? OptimizerKind::adam : kind;
+  return with_optimizer(as, [](auto k) -> InterceptsUpdate<T> {
+    return &update_intercepts_of<decltype(k)::value, T>;
   });
 }
 
@@ -352,6 +387,7 @@ struct GeneralEpoch {
   // feature-major, an optimizer with state, the clock at A = 1 without an L1 clock, no average.
   const bool in_place;
   const ColumnsUpdate<T> update_columns_with;
+  const InterceptsUpdate<T> update_intercepts_with;
   // The linear average of float64 feature-major W: during the call, each column's K coefficients
   // and its K sums side by side in sums_store (W and sums at a stride of 2K), so that a touched
   // column is one run of 2·K·8 bytes, whose lines the prefetcher fetches together, instead of
@@ -378,6 +414,7 @@ struct GeneralEpoch {
   ClockTrack clock;
   MomentumMapTree maps;  // the steps' maps of untouched coordinates (carried)
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
+  std::vector<acc_t> gb;      // the step's intercept gradient sums (K)
   // A group of up to kGroupColumns touched columns, gathered side by side for update_values:
   // their indices, values, gradient sums and optimizer state.
   static constexpr index_t kGroupColumns = 64;
@@ -405,6 +442,7 @@ struct GeneralEpoch {
         in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
+        update_intercepts_with(intercepts_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
         state_interleaved(std::is_same<T, double>::value && in_place &&
                           amortizes_a_copy(a_, K, (1 + n_state) * P)),
@@ -419,7 +457,7 @@ struct GeneralEpoch {
         last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
         state(opt.coef_state), state_step(P),
         p(std::size_t(std::min(B, n) * K)),
-        g(p.size()), group_j(std::size_t(kGroupColumns)),
+        g(p.size()), gb(std::size_t(K)), group_j(std::size_t(kGroupColumns)),
         group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
         group_s(std::size_t(n_state) * group_w.size()) {
     clock.restart();
@@ -837,19 +875,19 @@ struct GeneralEpoch {
   void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
     const acc_t bs = acc_t(rows);
     for (index_t k = 0; k < K; ++k) {
-      acc_t gb = 0;
-      for (index_t r = 0; r < rows; ++r) gb += g[r * K + k];
-      T dummy = 0;
-      T* bst0 = n_state > 0 ? opt.intercept_state + k : &dummy;
-      T* bst1 = n_state > 1 ? opt.intercept_state + K + k : &dummy;
-      if (plain) {
-        b[k] = T(acc_t(b[k]) - sc.lr * (gb / bs) * a.intercept_decay);
-      } else {  // the optimizer's step, scaled by the decay
-        const acc_t bk = acc_t(b[k]);
-        const acc_t next = optimizer_step(opt.kind, bk, gb / bs, opt.params, sc, *bst0, *bst1);
-        b[k] = T(a.intercept_decay == 1.0 ? next : bk + (next - bk) * a.intercept_decay);
-      }
+      acc_t sum = 0;
+      for (index_t r = 0; r < rows; ++r) sum += g[r * K + k];
+      gb[k] = sum;
     }
+    if (plain) {
+      for (index_t k = 0; k < K; ++k)
+        b[k] = T(acc_t(b[k]) - sc.lr * (gb[k] / bs) * a.intercept_decay);
+      return;
+    }
+    // the optimizer's step, scaled by the decay
+    T* s0 = opt.intercept_state;
+    update_intercepts_with(b, gb.data(), s0, n_state > 1 ? s0 + K : s0, K, bs, a.intercept_decay,
+                           opt.params, sc);
   }
 
   // Step s; false when its loss is not finite (then it is not applied: the caller reports it).
