@@ -685,7 +685,9 @@ struct GeneralEpoch {
   FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
     for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
       const index_t j = a.X.indices[e];
-      if (m.feature_major) {
+      if (interleaved || state_interleaved) {  // one run: the line the two parts share, once
+        prefetch_lines(W + j * col_stride, col_stride * index_t(sizeof(T)));
+      } else if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * col_stride, bytes);
         for (int s = 0; s < n_state; ++s)
