@@ -37,7 +37,8 @@
 // Touched columns are gathered in groups, their values, gradients and optimizer state side by
 // side, so that the optimizer's update runs as long vector loops (update_values); where W is
 // feature-major and the clock leaves the stored values as they are, the update runs on each
-// column where it lies (update_columns). With K·d values beyond the caches, a touched column
+// column where it lies, with the column's gradient sums formed in the same loop from the step's
+// non-zeros (update_columns). With K·d values beyond the caches, a touched column
 // costs a miss per array it lives in: for float64 feature-major W, the linear average's sums and
 // the in-place optimizers' state live, during the call, beside each column's coefficients (one
 // run of memory, `interleaved`, `state_interleaved`).
@@ -230,35 +231,90 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 }
 
 // update_values in place, where a column's K values and state are contiguous (W feature-major)
-// and the clock leaves them as they are stored (A = 1, no L1 clock): columns cols[0..m) of W and
-// of the state arrays (column j at j·stride, the second array state_step after the first), their
-// gradient sums at g + slot·K. Each value is read and written once, with no copy into a group:
-// the same values as the group's update.
+// and the clock leaves them as they are stored (A = 1, no L1 clock): the step's columns, from its
+// non-zeros entries[0..n) sorted by column (sort_by_column), in W and in the state arrays (column j
+// at j·stride, the second array state_step after the first), with the rows' derivatives g (row r
+// at r·K). A column's gradient sums are formed in the loop that updates it, from its one non-zero
+// (a step of one canonical row), else in gsum (K values): each value is read and written once,
+// with no copy into a group, and the sums are added in the order of sum_column's, from zero, so
+// the values are the group's update's.
 template <OptimizerKind Kind, class T>
 FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
                                         index_t state_step, index_t stride,
-                                        const index_t* FASTGD_RESTRICT cols,
-                                        acc_t* FASTGD_RESTRICT g, index_t m, index_t K,
+                                        const Entry* FASTGD_RESTRICT entries, std::size_t n,
+                                        const acc_t* FASTGD_RESTRICT g,
+                                        acc_t* FASTGD_RESTRICT gsum, index_t K,
                                         const ValuesStep& st) noexcept {
-  to_mean(g, m * K, st);
   const double l2 = st.pen->l2, t = st.sc->lr * st.pen->l1;
   const bool l1 = st.pen->l1 > 0;
   const OptimizerParams p = *st.params;
   const StepConstants sc = *st.sc;
-  for (index_t slot = 0; slot < m; ++slot) {
-    T* FASTGD_RESTRICT w = W + cols[slot] * stride;
-    T* FASTGD_RESTRICT s0 = state + cols[slot] * stride;
+  // sum(k): column's gradient sum at k; mean: the division by the batch size (to_mean's).
+  const auto update = [&](index_t j, auto sum, auto mean) {
+    T* FASTGD_RESTRICT w = W + j * stride;
+    T* FASTGD_RESTRICT s0 = state + j * stride;
     T* FASTGD_RESTRICT s1 = s0 + state_step;
-    const acc_t* FASTGD_RESTRICT gs = g + slot * K;
 #pragma omp simd
     for (index_t k = 0; k < K; ++k) {
+      const acc_t gk = mean(sum(k));
       double v;
       if constexpr (state_arrays(Kind) == 2)
-        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s1[k]);
+        v = optimizer_step<Kind>(double(w[k]), gk, l2, 0.0, p, sc, s0[k], s1[k]);
       else
-        v = optimizer_step<Kind>(double(w[k]), gs[k], l2, 0.0, p, sc, s0[k], s0[k]);
+        v = optimizer_step<Kind>(double(w[k]), gk, l2, 0.0, p, sc, s0[k], s0[k]);
       w[k] = T(l1 ? soft_threshold_select(v, t) : v);
     }
+  };
+  const auto columns = [&](auto mean) {
+    for (std::size_t e = 0; e < n;) {
+      const index_t j = entries[e].j;
+      const acc_t* FASTGD_RESTRICT gr = g + entries[e].r * K;
+      const acc_t x = entries[e].x;
+      if (e + 1 == n || entries[e + 1].j != j) {
+        update(j, [&](index_t k) { return acc_t(0) + gr[k] * x; }, mean);
+        ++e;
+        continue;
+      }
+#pragma omp simd
+      for (index_t k = 0; k < K; ++k) gsum[k] = acc_t(0) + gr[k] * x;
+      for (++e; e < n && entries[e].j == j; ++e) {
+        const acc_t* FASTGD_RESTRICT ge = g + entries[e].r * K;
+        const acc_t xe = entries[e].x;
+#pragma omp simd
+        for (index_t k = 0; k < K; ++k) gsum[k] += ge[k] * xe;
+      }
+      update(j, [&](index_t k) { return gsum[k]; }, mean);
+    }
+  };
+  if (st.inv_bs > 0) {
+    const acc_t inv = st.inv_bs;
+    columns([inv](acc_t s) { return s * inv; });
+  } else {
+    const acc_t bs = st.bs;
+    columns([bs](acc_t s) { return s / bs; });
+  }
+}
+
+// The intercepts' step for one optimizer kind, from their gradient sums gb over bs rows, scaled
+// by `decay`: the values of the run-time optimizer_step (AdamW's as Adam's: an intercept is never
+// decayed), K at a time, with no dispatch per intercept.
+template <OptimizerKind Kind, class T>
+FASTGD_MULTIVERSION void update_intercepts_of(T* FASTGD_RESTRICT b, const acc_t* FASTGD_RESTRICT gb,
+                                              T* FASTGD_RESTRICT s0, T* FASTGD_RESTRICT s1,
+                                              index_t K, acc_t bs, double decay,
+                                              const OptimizerParams& params,
+                                              const StepConstants& sc) noexcept {
+  const OptimizerParams p = params;
+  const StepConstants c = sc;
+#pragma omp simd
+  for (index_t k = 0; k < K; ++k) {
+    const acc_t bk = acc_t(b[k]);
+    double next;
+    if constexpr (state_arrays(Kind) == 2)
+      next = optimizer_step<Kind>(bk, gb[k] / bs, 0, 0, p, c, s0[k], s1[k]);
+    else
+      next = optimizer_step<Kind>(bk, gb[k] / bs, 0, 0, p, c, s0[k], s0[k]);
+    b[k] = T(decay == 1.0 ? next : bk + (next - bk) * decay);
   }
 }
 
@@ -276,14 +332,26 @@ bool amortizes_a_copy(const CsrEpochArgs<T, I>& a, index_t K, index_t copied) no
 template <class T>
 using ValuesUpdate = void (*)(double*, acc_t*, T*, T*, index_t, const ValuesStep&);
 template <class T>
-using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const index_t*, acc_t*, index_t,
-                               index_t, const ValuesStep&);
+using ColumnsUpdate = void (*)(T*, T*, index_t, index_t, const Entry*, std::size_t,
+                               const acc_t*, acc_t*, index_t, const ValuesStep&);
 
 template <class T>
 ValuesUpdate<T> values_update(OptimizerKind kind) noexcept {
   if (kind == OptimizerKind::sgd) return &update_values<OptimizerKind::sgd, T>;
   return with_optimizer(kind, [](auto k) -> ValuesUpdate<T> {
     return &update_values<decltype(k)::value, T>;
+  });
+}
+
+template <class T>
+using InterceptsUpdate = void (*)(T*, const acc_t*, T*, T*, index_t, acc_t, double,
+                                  const OptimizerParams&, const StepConstants&);
+
+template <class T>
+InterceptsUpdate<T> intercepts_update(OptimizerKind kind) noexcept {
+  const OptimizerKind as = kind == OptimizerKind::adamw ? OptimizerKind::adam : kind;
+  return with_optimizer(as, [](auto k) -> InterceptsUpdate<T> {
+    return &update_intercepts_of<decltype(k)::value, T>;
   });
 }
 
@@ -319,6 +387,7 @@ struct GeneralEpoch {
   // feature-major, an optimizer with state, the clock at A = 1 without an L1 clock, no average.
   const bool in_place;
   const ColumnsUpdate<T> update_columns_with;
+  const InterceptsUpdate<T> update_intercepts_with;
   // The linear average of float64 feature-major W: during the call, each column's K coefficients
   // and its K sums side by side in sums_store (W and sums at a stride of 2K), so that a touched
   // column is one run of 2·K·8 bytes, whose lines the prefetcher fetches together, instead of
@@ -345,6 +414,7 @@ struct GeneralEpoch {
   ClockTrack clock;
   MomentumMapTree maps;  // the steps' maps of untouched coordinates (carried)
   std::vector<acc_t> p, g;    // the step's outputs and derivatives, row r at r·K
+  std::vector<acc_t> gb;      // the step's intercept gradient sums (K)
   // A group of up to kGroupColumns touched columns, gathered side by side for update_values:
   // their indices, values, gradient sums and optimizer state.
   static constexpr index_t kGroupColumns = 64;
@@ -372,6 +442,7 @@ struct GeneralEpoch {
         in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
+        update_intercepts_with(intercepts_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
         state_interleaved(std::is_same<T, double>::value && in_place &&
                           amortizes_a_copy(a_, K, (1 + n_state) * P)),
@@ -386,7 +457,7 @@ struct GeneralEpoch {
         last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
         state(opt.coef_state), state_step(P),
         p(std::size_t(std::min(B, n) * K)),
-        g(p.size()), group_j(std::size_t(kGroupColumns)),
+        g(p.size()), gb(std::size_t(K)), group_j(std::size_t(kGroupColumns)),
         group_w(std::size_t(kGroupColumns * K)), group_g(group_w.size()),
         group_s(std::size_t(n_state) * group_w.size()) {
     clock.restart();
@@ -614,7 +685,9 @@ struct GeneralEpoch {
   FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
     for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
       const index_t j = a.X.indices[e];
-      if (m.feature_major) {
+      if (interleaved || state_interleaved) {  // one run: the line the two parts share, once
+        prefetch_lines(W + j * col_stride, col_stride * index_t(sizeof(T)));
+      } else if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * col_stride, bytes);
         for (int s = 0; s < n_state; ++s)
@@ -711,6 +784,13 @@ struct GeneralEpoch {
     clock.push(next, averaged);
     if (carried) maps.push(momentum_step_map(opt.kind, opt.params, sc, pen.l2, averaged));
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
+    if (in_place) {
+      if (carried)  // carried to c by predict_rows
+        for (const Entry& e : entries) last[e.j] = c + 1;
+      update_columns_with(W, state, state_step, col_stride, entries.data(), entries.size(),
+                          g.data(), group_g.data(), K, vs);
+      return;
+    }
     for (std::size_t e = 0; e < entries.size();) {
       index_t m_columns = 0;
       for (; m_columns < kGroupColumns && e < entries.size(); ++m_columns) {
@@ -723,17 +803,12 @@ struct GeneralEpoch {
           add_untouched_run(j, c);
           last[j] = c + 1;
         }
-        if (!in_place) gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
+        gather(j, m_columns, clock.A[c], clocked_l1 ? clock.U[c] - u[j] : -1.0);
         if (clocked_l1) u[j] = next.U;
       }
-      if (in_place) {
-        update_columns_with(W, state, state_step, col_stride, group_j.data(), group_g.data(),
-                            m_columns, K, vs);
-      } else {
-        update_group(m_columns, vs);
-        for (index_t slot = 0; slot < m_columns; ++slot)
-          scatter(group_j[slot], slot, next, averaged);
-      }
+      update_group(m_columns, vs);
+      for (index_t slot = 0; slot < m_columns; ++slot)
+        scatter(group_j[slot], slot, next, averaged);
     }
   }
 
@@ -802,19 +877,19 @@ struct GeneralEpoch {
   void update_intercepts(index_t rows, const StepConstants& sc) noexcept {
     const acc_t bs = acc_t(rows);
     for (index_t k = 0; k < K; ++k) {
-      acc_t gb = 0;
-      for (index_t r = 0; r < rows; ++r) gb += g[r * K + k];
-      T dummy = 0;
-      T* bst0 = n_state > 0 ? opt.intercept_state + k : &dummy;
-      T* bst1 = n_state > 1 ? opt.intercept_state + K + k : &dummy;
-      if (plain) {
-        b[k] = T(acc_t(b[k]) - sc.lr * (gb / bs) * a.intercept_decay);
-      } else {  // the optimizer's step, scaled by the decay
-        const acc_t bk = acc_t(b[k]);
-        const acc_t next = optimizer_step(opt.kind, bk, gb / bs, opt.params, sc, *bst0, *bst1);
-        b[k] = T(a.intercept_decay == 1.0 ? next : bk + (next - bk) * a.intercept_decay);
-      }
+      acc_t sum = 0;
+      for (index_t r = 0; r < rows; ++r) sum += g[r * K + k];
+      gb[k] = sum;
     }
+    if (plain) {
+      for (index_t k = 0; k < K; ++k)
+        b[k] = T(acc_t(b[k]) - sc.lr * (gb[k] / bs) * a.intercept_decay);
+      return;
+    }
+    // the optimizer's step, scaled by the decay
+    T* s0 = opt.intercept_state;
+    update_intercepts_with(b, gb.data(), s0, n_state > 1 ? s0 + K : s0, K, bs, a.intercept_decay,
+                           opt.params, sc);
   }
 
   // Step s; false when its loss is not finite (then it is not applied: the caller reports it).
