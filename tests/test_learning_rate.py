@@ -482,7 +482,7 @@ def test_auto_schedule_matches_the_data_smoothness():
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "log_loss", "multinomial"])
-def test_noise_cap_against_reference(loss):
+def test_noise_rate_against_reference(loss):
     # η ≤ 4·NOISE_SHARE·F(0)/tr Σ_B(0), tr Σ_1(0) = mean_i s_i·|∂L(0, y_i)/∂p|²·‖x̃_i‖².
     rng = np.random.default_rng(14)
     n, d, B = 3000, 5, 64
@@ -506,7 +506,7 @@ def test_noise_cap_against_reference(loss):
     assert sched.decay_steps == max(-(-n // B), _auto_rate.DECAY_MIN_STEPS) == 128
     rates = sched(np.array([0, 64, 128, 500]))
     np.testing.assert_allclose(rates, [start, math.sqrt(start * end), end, end], rtol=1e-12)
-    # Full batch has no sampling noise: no cap.
+    # Full batch has no sampling noise: no decay.
     assert schedules.auto(X, y, loss=loss, batch_size=None).smoothness_.noise_step == math.inf
 
 

@@ -132,8 +132,9 @@ def smoothness(
 ) -> Smoothness:
     """L, L_max and L_B of the problem; ``batch_size=None`` is full batch. ``n_samples``: the
     rows an epoch draws from (a training split), when not all of X's. ``start_noise``: (u, F(0))
-    from :func:`noise_at_zero`, for the rate the noise allows. X's values are checked (NaN/inf refused) in
-    the row norms' pass, at no extra cost: a fit that uses these bounds need not scan X again."""
+    from :func:`noise_at_zero`, for the rate the noise allows. X's values are checked (NaN/inf
+    refused) in the row norms' pass, at no extra cost: a fit that uses these bounds need not scan
+    X again."""
     kind = check_option(loss, "loss", _core.Loss)
     batch = None if batch_size is None else check_param(batch_size, "batch_size")
     l2 = l2_strength(penalty, alpha, l1_ratio)
