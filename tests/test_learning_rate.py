@@ -483,7 +483,7 @@ def test_auto_schedule_matches_the_data_smoothness():
 
 @pytest.mark.parametrize("loss", ["squared_error", "log_loss", "multinomial"])
 def test_noise_rate_against_reference(loss):
-    # η ≤ 4·NOISE_SHARE·F(0)/tr Σ_B(0), tr Σ_1(0) = mean_i s_i·|∂L(0, y_i)/∂p|²·‖x̃_i‖².
+    # η = 4·NOISE_SHARE·F(0)/tr Σ_B(0), tr Σ_1(0) = mean_i s_i·|∂L(0, y_i)/∂p|²·‖x̃_i‖².
     rng = np.random.default_rng(14)
     n, d, B = 3000, 5, 64
     X = rng.standard_normal((n, d)) * 2
