@@ -548,6 +548,32 @@ def test_a_parameter_missing_from_an_older_file_takes_its_default(saved):
     assert fastgd.load(saved).label_smoothing == 0.0
 
 
+def test_a_schedule_parameter_missing_from_an_older_file_takes_its_default(tmp_path):
+    # Adaptive gained decay_from and decay_steps: a file written before has neither, and its
+    # schedule loads without the first decay, as it was; a parameter without a default, or one
+    # the class does not know, is still refused.
+    X, y = classification_data(3)
+    path = tmp_path / "auto.fgd"
+    fastgd.SGDClassifier(learning_rate="auto", max_iter=2, tol=None, random_state=0).fit(
+        X, y
+    ).save(path)
+
+    def schedule(meta):
+        return meta["attributes"]["_task_states"][0]["params"]["schedule"]["params"]
+
+    def drop(meta):
+        schedule(meta).pop("decay_from")
+        schedule(meta).pop("decay_steps")
+
+    edit_metadata(path, drop)
+    loaded = fastgd.load(path)._task_states[0].schedule
+    assert (loaded.decay_from, loaded.decay_steps) == (None, 0)
+    edit_metadata(path, lambda m: schedule(m).pop("lr"))
+    rejected(path, "takes the parameters")
+    edit_metadata(path, lambda m: schedule(m).update(lr=0.1, warmup=3))
+    rejected(path, "takes the parameters")
+
+
 @pytest.mark.parametrize("attribute", ["coef_", "intercept_", "step_"])
 def test_an_average_without_its_arrays(saved, attribute):
     def edit(meta):

@@ -68,6 +68,21 @@ def _constructor_params(cls: type) -> list[str]:
     ]
 
 
+def _defaults(cls: type) -> dict[str, Any]:
+    """The constructor parameters' defaults (those that have one)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {
+        k: params[k].default
+        for k in _constructor_params(cls)
+        if params[k].default is not inspect.Parameter.empty
+    }
+
+
+def _required_params(cls: type) -> set[str]:
+    """The constructor parameters without a default."""
+    return set(_constructor_params(cls)) - set(_defaults(cls))
+
+
 def _same(a: Any, b: Any) -> bool:
     """Whether two attribute values are the same, arrays and NaN included."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -313,12 +328,16 @@ class Reader:
         if not isinstance(name, str) or name not in CLASSES:
             raise Invalid(f"{where}: {name!r} is not one of the classes a model file may hold")
         cls, state_names = CLASSES[name]
-        if not isinstance(params, dict) or set(params) != set(_constructor_params(cls)):
+        # A parameter the class gained after the file was written takes its default, as the
+        # estimators' parameters do (docs/persistence.md); one it does not know is refused.
+        if not isinstance(params, dict) or not (
+            _required_params(cls) <= set(params) <= set(_constructor_params(cls))
+        ):
             raise Invalid(f"{where}: {name} takes the parameters {_constructor_params(cls)}")
         if not isinstance(state, dict) or not set(state) <= set(state_names):
             raise Invalid(f"{where}: {name} has no state other than {list(state_names)}")
         values = {k: self.decode(v, f"{where}.{k}", depth) for k, v in params.items()}
-        _check_fields(cls, values, where)
+        _check_fields(cls, {**_defaults(cls), **values}, where)
         try:
             obj = cls(**values)
         except (TypeError, ValueError) as exc:
