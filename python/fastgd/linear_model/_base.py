@@ -341,10 +341,11 @@ class _BaseSGD(LinearModel):
     def _auto_schedule(self, X, targets, weights, coef, intercept, optimizer, train_rows, joint):
         """learning_rate='auto': the step 1/L_B of the data's smoothness, decayed over the first
         epoch to the rate that the first model's gradient noise allows (fastgd._auto_rate), then
-        halved on plateaus of the loss (schedules.auto). One schedule serves every one-vs-rest model: its smoothness takes each
-        row's largest weight over the models, which bounds each model's. The normalized
-        optimizers scale the step by the first model's gradient at the starting point (one more
-        pass over X)."""
+        halved on plateaus of the loss (schedules.auto). One schedule serves every one-vs-rest
+        model: its smoothness takes each row's largest weight over the models, which bounds each
+        model's. The normalized optimizers scale the step by the first model's gradient at the
+        starting point (one more pass over X)."""
+        n_train = X.shape[0] if train_rows is None else len(train_rows)
         present = [w for w in weights if w is not None]
         sw = None
         if present:
@@ -361,7 +362,7 @@ class _BaseSGD(LinearModel):
             fit_intercept=bool(self.fit_intercept),
             intercept_decay=SPARSE_INTERCEPT_DECAY if is_sparse(X) else 1.0,
             sample_weight=sw,
-            n_samples=None if train_rows is None else len(train_rows),
+            n_samples=n_train,
             n_threads=self._n_threads(),
             start_noise=_auto_rate.noise_at_zero(
                 targets[0],
@@ -379,9 +380,7 @@ class _BaseSGD(LinearModel):
         return schedules._auto_schedule(
             smooth,
             lambda step: _auto_rate.optimizer_rate(step, optimizer, grad_rms),
-            _auto_rate.decay_steps(
-                X.shape[0] if train_rows is None else len(train_rows), self.batch_size
-            ),
+            _auto_rate.decay_steps(n_train, self.batch_size),
             self.n_iter_no_change,
             tol,
         )

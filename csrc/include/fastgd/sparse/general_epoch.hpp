@@ -185,6 +185,33 @@ inline acc_t inverse_if_exact(index_t bs) noexcept {
   return (bs & (bs - 1)) == 0 ? 1.0 / acc_t(bs) : 0.0;
 }
 
+// Column j's gradient sums into gsum (K): Σ g_r·x over its entries [e, ...) of the step's
+// non-zeros entries[0..n) sorted by column (rows' derivatives g, row r at r·K; zeros when it has
+// none), the first written, not added to a zeroed buffer (a fill's wide stores would stall the
+// sum's narrower reloads); returns the first entry past them. Always inlined, as to_mean.
+FASTGD_ALWAYS_INLINE std::size_t column_sum(const Entry* FASTGD_RESTRICT entries, std::size_t n,
+                                            std::size_t e, index_t j,
+                                            const acc_t* FASTGD_RESTRICT g, index_t K,
+                                            acc_t* FASTGD_RESTRICT gsum) noexcept {
+  if (e == n || entries[e].j != j) {
+    std::fill(gsum, gsum + K, acc_t(0));
+    return e;
+  }
+  {
+    const acc_t* FASTGD_RESTRICT gr = g + entries[e].r * K;
+    const acc_t x = entries[e].x;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) gsum[k] = acc_t(0) + gr[k] * x;
+  }
+  for (++e; e < n && entries[e].j == j; ++e) {
+    const acc_t* FASTGD_RESTRICT gr = g + entries[e].r * K;
+    const acc_t x = entries[e].x;
+#pragma omp simd
+    for (index_t k = 0; k < K; ++k) gsum[k] += gr[k] * x;
+  }
+  return e;
+}
+
 // The gradient sums g[0..count) divided by the step's batch size. Always inlined: a part of the
 // FASTGD_MULTIVERSION updates, compiled for their instruction set.
 FASTGD_ALWAYS_INLINE void to_mean(acc_t* FASTGD_RESTRICT g, index_t count,
@@ -236,8 +263,8 @@ FASTGD_MULTIVERSION void update_values(double* FASTGD_RESTRICT w, acc_t* FASTGD_
 // at j·stride, the second array state_step after the first), with the rows' derivatives g (row r
 // at r·K). A column's gradient sums are formed in the loop that updates it, from its one non-zero
 // (a step of one canonical row), else in gsum (K values): each value is read and written once,
-// with no copy into a group, and the sums are added in the order of sum_column's, from zero, so
-// the values are the group's update's.
+// with no copy into a group, and the sums are column_sum's, so the values are the group's
+// update's.
 template <OptimizerKind Kind, class T>
 FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT state,
                                         index_t state_step, index_t stride,
@@ -275,14 +302,7 @@ FASTGD_MULTIVERSION void update_columns(T* FASTGD_RESTRICT W, T* FASTGD_RESTRICT
         ++e;
         continue;
       }
-#pragma omp simd
-      for (index_t k = 0; k < K; ++k) gsum[k] = acc_t(0) + gr[k] * x;
-      for (++e; e < n && entries[e].j == j; ++e) {
-        const acc_t* FASTGD_RESTRICT ge = g + entries[e].r * K;
-        const acc_t xe = entries[e].x;
-#pragma omp simd
-        for (index_t k = 0; k < K; ++k) gsum[k] += ge[k] * xe;
-      }
+      e = column_sum(entries, n, e, j, g, K, gsum);
       update(j, [&](index_t k) { return gsum[k]; }, mean);
     }
   };
@@ -763,19 +783,6 @@ struct GeneralEpoch {
                      [](const Entry& x, const Entry& y) { return x.j < y.j; });
   }
 
-  // Column j's gradient sums, into gsum (K), from its entries [e, ...); returns the first entry
-  // past them.
-  std::size_t sum_column(std::size_t e, index_t j, acc_t* FASTGD_RESTRICT gsum) noexcept {
-    std::fill(gsum, gsum + K, acc_t(0));
-    for (; e < entries.size() && entries[e].j == j; ++e) {
-      const acc_t* FASTGD_RESTRICT gr = g.data() + entries[e].r * K;
-      const acc_t x = entries[e].x;
-#pragma omp simd
-      for (index_t k = 0; k < K; ++k) gsum[k] += gr[k] * x;
-    }
-    return e;
-  }
-
   // Phase 2, a lazy step: each touched column's coordinates updated from their summed gradient.
   void update_touched_columns(index_t s, index_t bs, const StepConstants& sc, const Clock& next) {
     const index_t c = clock.now();
@@ -796,7 +803,8 @@ struct GeneralEpoch {
       for (; m_columns < kGroupColumns && e < entries.size(); ++m_columns) {
         const index_t j = entries[e].j;
         group_j[m_columns] = j;
-        e = sum_column(e, j, group_g.data() + m_columns * K);
+        e = column_sum(entries.data(), entries.size(), e, j, g.data(), K,
+                       group_g.data() + m_columns * K);
         if (carried) {  // carried to c by predict_rows
           last[j] = c + 1;
         } else if (averaging) {
@@ -862,7 +870,8 @@ struct GeneralEpoch {
     for (index_t j0 = 0; j0 < d; j0 += kGroupColumns) {
       const index_t m_columns = std::min(kGroupColumns, d - j0);
       for (index_t slot = 0; slot < m_columns; ++slot) {
-        e = sum_column(e, j0 + slot, group_g.data() + slot * K);
+        e = column_sum(entries.data(), entries.size(), e, j0 + slot, g.data(), K,
+                       group_g.data() + slot * K);
         gather(j0 + slot, slot, 1.0, -1.0);
       }
       update_group(m_columns, vs);
