@@ -4,6 +4,7 @@ scikit-learn's at batch size 1, exact optima with full-batch gradient descent, a
 from __future__ import annotations
 
 import pickle
+import threading
 import tracemalloc
 import warnings
 
@@ -20,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastgd
-from fastgd import SGDClassifier, SGDRegressor, ops, schedules
+from fastgd import SGDClassifier, SGDRegressor, _solver, ops, schedules
 
 import reference
 
@@ -468,6 +469,45 @@ def test_schedule_objects_and_callables():
     ).fit(X, y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
     assert a.get_params()["learning_rate"] is decay  # the parameter is never modified
+
+
+_RATE_THREADS: set[str] = set()  # where _RatesAfterStep was evaluated (fits deep-copy it)
+
+
+class _RatesAfterStep(schedules.Schedule):
+    """A constant rate that turns NaN from step ``bad`` on (``bad=None``: never)."""
+
+    def __init__(self, lr, bad=None):
+        self.lr, self.bad = lr, bad
+
+    def _rates(self, steps):
+        _RATE_THREADS.add(threading.current_thread().name)
+        rates = np.full(steps.shape, self.lr)
+        if self.bad is not None:
+            rates[steps >= self.bad] = np.nan
+        return rates
+
+
+def test_rates_evaluated_ahead_of_each_call(monkeypatch):
+    # A fastgd Schedule's rates for the next kernel call are computed while the kernel runs the
+    # current one; a plain callable's in turn. Both give the same model, and an invalid rate in
+    # a later call still fails the fit before that call runs, keeping the previous model.
+    monkeypatch.setattr(_solver, "STEPS_PER_CALL", 64)  # 7 calls per epoch of 400 rows
+    X, y = _standardized_regression(n=400)
+    kw = dict(max_iter=3, tol=None, random_state=0, shuffle="block")
+    decay = schedules.InverseScaling(0.02, 0.25)
+    ahead = SGDRegressor(learning_rate=decay, **kw).fit(X, y)
+    in_turn = SGDRegressor(learning_rate=lambda t: decay(t), **kw).fit(X, y)
+    np.testing.assert_array_equal(ahead.coef_, in_turn.coef_)
+    np.testing.assert_array_equal(ahead.intercept_, in_turn.intercept_)
+    _RATE_THREADS.clear()
+    est = SGDRegressor(learning_rate=_RatesAfterStep(0.01), **kw).fit(X, y)
+    assert any(name.startswith("fastgd-rates") for name in _RATE_THREADS), _RATE_THREADS
+    before = est.coef_.copy()
+    est.set_params(learning_rate=_RatesAfterStep(0.01, bad=2 * 400 + 300))
+    with pytest.raises(ValueError, match="learning rate nan at step 1100"):
+        est.fit(X, y)
+    np.testing.assert_array_equal(est.coef_, before)
 
 
 def test_feature_names_from_dataframes():

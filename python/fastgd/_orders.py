@@ -19,10 +19,11 @@ import numpy as np
 from . import _core
 
 # A block order's geometry: blocks of contiguous rows about this size, which the memory streams at
-# full speed, and windows of this many blocks, within which the rows are shuffled. bench/roofline.py
-# --block measures the choice.
+# full speed, and windows of this many blocks, within which the rows are shuffled. The kernel holds
+# two windows in L2 (the one read at random and the one streamed in): 2 × 128 KiB leaves room in
+# the smallest L2 of today's x86 cores (512 KiB). bench/roofline.py --block measures the choice.
 BLOCK_BYTES = 64 * 1024
-WINDOW_BLOCKS = 4
+WINDOW_BLOCKS = 2
 
 
 class BlockOrder(NamedTuple):

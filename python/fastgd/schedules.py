@@ -593,7 +593,7 @@ def _evaluate(
     if not (low >= 0 and high < np.inf):
         i = int(np.flatnonzero(~(np.isfinite(result) & (result >= 0)))[0])
         raise ValueError(
-            f"schedule {schedule!r} returned learning rate {result.flat[i]!r} "
+            f"schedule {schedule!r} returned learning rate {float(result.flat[i])!r} "
             f"at step {int(steps.flat[i])}; rates must be finite and >= 0"
         )
     return np.ascontiguousarray(result)  # as the kernels take rates
