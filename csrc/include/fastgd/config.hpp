@@ -46,6 +46,12 @@ constexpr index_t kPrefetchBytes = 16384;
 // far enough to hide DRAM latency for rows of a few hundred bytes, near enough to stay in L1/L2.
 constexpr index_t kPrefetchRows = 8;
 
+// Rows of a block order are in L2 by their turn (its stream fetched them a window ahead): steps of
+// a few rows, which wait on each row, prefetch them only as far ahead as L2's latency needs.
+// Further ahead, the per-sample epoch over float64 rows took 1.36-1.40x storage order instead of
+// 1.26-1.33x (bench/MEASUREMENTS.md).
+constexpr index_t kPrefetchStreamedRows = 2;
+
 // Prefetches every 64-byte line of [p, p + bytes); with ForWrite, data read and then written soon
 // (into L1, with intent to write). Inlined by force, as every prefetch helper: a function whose
 // only effect is a prefetch counts as free of side effects to GCC, which then drops calls to it

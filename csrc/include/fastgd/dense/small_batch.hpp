@@ -96,7 +96,7 @@ FASTGD_MULTIVERSION acc_t small_batch_epoch(const DenseView<T>& X, const T* y, c
                                             T* b) noexcept {
   const index_t d = X.n_cols;  // n: rows in the epoch (len(order), or all of X)
   const RowSlice all{order, {0, n}, {n, n}, stream};
-  const index_t ahead = RowSlice::prefetch_distance(X, order);
+  const index_t ahead = stream ? kPrefetchStreamedRows : RowSlice::prefetch_distance(X, order);
   acc_t loss_sum = 0;
   T bias = *b;
   const T* x[kMaxSmallBatch];
