@@ -80,6 +80,10 @@ class Schedule:
     ``_rates(steps)``, which receives a 1-D int64 array of non-negative global step indices
     and returns the float64 rates. ``update`` and ``reset`` are no-op hooks for schedules
     that depend on the training loss.
+
+    ``_rates`` depends only on the steps and on the state that ``update`` and ``reset`` change:
+    a fit computes the rates of its next kernel call on another thread while the current call
+    trains (never across an epoch's end, where ``update`` runs).
     """
 
     def __call__(self, steps: Any) -> Any:
