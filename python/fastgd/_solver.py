@@ -216,8 +216,8 @@ def run(
     pool = None
     # A fastgd Schedule is a function of the steps within an epoch (its state changes only
     # between epochs, in update): each call's rates are then evaluated on this thread while the
-    # kernel runs the call before (the kernel releases the GIL). For 'invscaling', a power per
-    # step, that was a fifth of a per-sample fit.
+    # kernel runs the call before (the kernel releases the GIL), instead of between the calls
+    # ('invscaling' computes a power per step).
     rates_ahead = None
     if n_steps > steps_per_call and all(isinstance(t.schedule, schedules.Schedule) for t in tasks):
         rates_ahead = ThreadPoolExecutor(1, thread_name_prefix="fastgd-rates")
@@ -236,14 +236,13 @@ def run(
 
             def one_epoch(task: Task, order=order, stream=stream) -> None:
                 total = 0.0
-                starts = range(0, n_steps, steps_per_call)
 
                 def rates_from(lo: int) -> np.ndarray:
                     hi = min(n_steps, lo + steps_per_call)
                     return schedules.rates(task.schedule, task.step + lo, hi - lo)
 
                 pending = None
-                for lo in starts:
+                for lo in range(0, n_steps, steps_per_call):
                     hi = min(n_steps, lo + steps_per_call)
                     lrs = pending.result() if pending is not None else rates_from(lo)
                     pending = None

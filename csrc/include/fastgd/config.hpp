@@ -47,9 +47,8 @@ constexpr index_t kPrefetchBytes = 16384;
 constexpr index_t kPrefetchRows = 8;
 
 // Rows of a block order are in L2 by their turn (its stream fetched them a window ahead): steps of
-// a few rows, which wait on each row, prefetch them only as far ahead as L2's latency needs.
-// Further ahead, the per-sample epoch over float64 rows took 1.36-1.40x storage order instead of
-// 1.26-1.33x (bench/MEASUREMENTS.md).
+// a few rows, which wait on each row, prefetch them only as far ahead as L2's latency needs
+// (further ahead, the per-sample epoch ran slower: bench/MEASUREMENTS.md).
 constexpr index_t kPrefetchStreamedRows = 2;
 
 // Prefetches every 64-byte line of [p, p + bytes); with ForWrite, data read and then written soon
