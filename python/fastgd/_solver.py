@@ -236,18 +236,19 @@ def run(
 
             def one_epoch(task: Task, order=order, stream=stream) -> None:
                 total = 0.0
+                calls = [
+                    (lo, min(n_steps, lo + steps_per_call))
+                    for lo in range(0, n_steps, steps_per_call)
+                ]
 
-                def rates_from(lo: int) -> np.ndarray:
-                    hi = min(n_steps, lo + steps_per_call)
+                def rates_of(lo: int, hi: int) -> np.ndarray:
                     return schedules.rates(task.schedule, task.step + lo, hi - lo)
 
                 pending = None
-                for lo in range(0, n_steps, steps_per_call):
-                    hi = min(n_steps, lo + steps_per_call)
-                    lrs = pending.result() if pending is not None else rates_from(lo)
-                    pending = None
-                    if rates_ahead is not None and hi < n_steps:
-                        pending = rates_ahead.submit(rates_from, hi)
+                for k, (lo, hi) in enumerate(calls):
+                    lrs = pending.result() if pending is not None else rates_of(lo, hi)
+                    ahead = rates_ahead is not None and k + 1 < len(calls)
+                    pending = rates_ahead.submit(rates_of, *calls[k + 1]) if ahead else None
                     part = None
                     if order is not None:
                         rows = order[lo * batch : hi * batch]
