@@ -535,14 +535,27 @@ def test_intercept_decay_scales_the_intercepts_updates(model, opt):
         )
 
 
+def _two_parts(n=400, d=600, seed=0):
+    """Two CSR parts of the same rows: the first stores every column, the second none from
+    column d/2 on, so that a call on it leaves half the columns, and their state, untouched."""
+    X = sp.random(n, d, density=0.02, format="csr", random_state=seed, dtype=np.float64)
+    X.data = np.random.default_rng(seed).standard_normal(X.nnz)
+    second = X.tolil()
+    second[:, d // 2 :] = 0
+    second = second.tocsr()
+    second.eliminate_zeros()
+    return X, second
+
+
 # Momentum lazily: its exact updates carry untouched columns at each call's end, which calls of 5
 # rows round at other points.
 @pytest.mark.parametrize("optimizer", ["adagrad", "adam", "momentum"])
-def test_in_place_state_side_by_side_or_not_gives_the_same_bits(optimizer):
-    # A long call keeps each column's coefficients and optimizer state side by side (float64,
-    # feature-major, the copies amortized by its updates); calls of 5 rows update them where
-    # they lie. The same steps must give the same bits.
-    X = sp.random(400, 60, density=0.2, format="csr", random_state=0, dtype=np.float64)
+def test_in_place_state_packed_or_not_gives_the_same_bits(optimizer):
+    # A long call keeps its touched columns' coefficients and optimizer state side by side,
+    # packed in the order it first touches them (float64, feature-major, updates ≥ d); calls of
+    # 5 rows (fewer updates than d) update them where they lie. The same steps must give the
+    # same bits, also for the columns (and state) that a packed call leaves untouched.
+    first, second = _two_parts()
     y = np.arange(400) % 4
     kw = dict(
         loss="log_loss",
@@ -554,9 +567,45 @@ def test_in_place_state_side_by_side_or_not_gives_the_same_bits(optimizer):
         random_state=0,
         sparse_updates="lazy",
     )
-    whole = SGDClassifier(max_iter=1, **kw).fit(X, y)
+    whole = SGDClassifier(max_iter=1, **kw).fit(first, y).partial_fit(second, y)
     chunked = SGDClassifier(**kw)
-    for lo in range(0, 400, 5):
-        chunked.partial_fit(X[lo : lo + 5], y[lo : lo + 5], classes=np.arange(4))
+    for X in (first, second):
+        for lo in range(0, 400, 5):
+            chunked.partial_fit(X[lo : lo + 5], y[lo : lo + 5], classes=np.arange(4))
+    assert np.count_nonzero(whole.coef_[:, 300:]) > 0
     np.testing.assert_array_equal(whole.coef_, chunked.coef_)
     np.testing.assert_array_equal(whole.intercept_, chunked.intercept_)
+
+
+@pytest.mark.parametrize(
+    "opt, penalty", [("momentum", "l2"), ("nesterov", "none"), ("adagrad", "none")]
+)
+def test_packed_calls_carry_untouched_columns_as_the_dense_kernel(opt, penalty):
+    # The second call touches half the columns: exact momentum carries the others (in the
+    # caller's arrays, never packed) by the steps' maps; Adagrad leaves them as they are.
+    first, second = _two_parts(seed=3)
+    y = np.arange(400) % 4
+    results = []
+    for sparse in (False, True):
+        coef = np.zeros((4, 600), order="F" if sparse else "C")
+        b = np.zeros(4)
+        optimizer = optimizers.get_optimizer(opt)
+        for epoch, X in enumerate((first, second)):
+            ops.sgd_epoch(
+                X if sparse else X.toarray(),
+                y,
+                coef,
+                b,
+                np.full(400, 0.05),
+                batch_size=1,
+                order=np.random.default_rng(epoch).permutation(400),
+                loss="multinomial",
+                penalty=penalty,
+                alpha=0.01,
+                optimizer=optimizer,
+                sparse_updates="exact",
+                n_threads=1,
+            )
+        results.append(coef)
+    assert np.abs(results[0][:, 300:]).max() > 1e-3
+    assert_close(results[1], results[0], np.float64)

@@ -424,13 +424,14 @@ class _BaseSGD(LinearModel):
         return coef, intercept
 
     def _initial_params(
-        self, n_outputs: int, n_features: int, dtype, coef_init, intercept_init
+        self, n_outputs: int, n_features: int, dtype, coef_init, intercept_init, order="C"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fresh (n_outputs, d) coefficients and (n_outputs,) intercepts to train in place."""
+        """Fresh (n_outputs, d) coefficients, in the memory ``order`` the kernel reads, and
+        (n_outputs,) intercepts to train in place."""
         if coef_init is None and self.warm_start and getattr(self, "coef_", None) is not None:
             coef_init = self.coef_
             intercept_init = self.intercept_ if intercept_init is None else intercept_init
-        coef = np.zeros((n_outputs, n_features), dtype=dtype)
+        coef = np.zeros((n_outputs, n_features), dtype=dtype, order=order)
         intercept = np.zeros(n_outputs, dtype=dtype)
         if coef_init is not None:
             c = np.asarray(coef_init, dtype=np.float64)

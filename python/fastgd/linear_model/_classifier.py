@@ -143,14 +143,20 @@ class SGDClassifier(ClassifierMixin, LinearClassifierMixin, _BaseSGD):
         )
         joint = self.multi_class_ == "multinomial"
         n_outputs = len(self.classes_) if joint else len(targets)
+        feature_major = joint and is_sparse(X)
         if first:
             coef, intercept = self._initial_params(
-                n_outputs, X.shape[1], X.dtype, coef_init, intercept_init
+                n_outputs,
+                X.shape[1],
+                X.dtype,
+                coef_init,
+                intercept_init,
+                order="F" if feature_major else "C",
             )
         else:
             coef, intercept = self._continued_params(X.dtype)
         if joint:  # feature-major on sparse X: each feature's K coefficients side by side
-            coef = np.asfortranarray(coef) if is_sparse(X) else np.ascontiguousarray(coef)
+            coef = np.asfortranarray(coef) if feature_major else np.ascontiguousarray(coef)
         train_rows, val_rows = self._validation_split(y.argmax(1) if soft else y, sw)
         self._train(
             X,

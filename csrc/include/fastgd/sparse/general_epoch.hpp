@@ -41,7 +41,7 @@
 // non-zeros (update_columns). With K·d values beyond the caches, a touched column
 // costs a miss per array it lives in: for float64 feature-major W, the linear average's sums and
 // the in-place optimizers' state live, during the call, beside each column's coefficients (one
-// run of memory, `interleaved`, `state_interleaved`).
+// run of memory, `interleaved`, `packed`).
 #pragma once
 
 #include <algorithm>
@@ -159,7 +159,8 @@ struct ClockTrack {
   Clock at(index_t c) const noexcept { return Clock{A[c], U[c], inv_A[c]}; }
 };
 
-// One non-zero of a step: column j of the step's row r (position in the step), value x.
+// One non-zero of a step: at place j (its column, or the column's place in packed W) of the
+// step's row r (position in the step), value x.
 struct Entry {
   index_t j;
   index_t r;
@@ -389,7 +390,7 @@ struct GeneralEpoch {
   const CsrModelArgs<T>& m;
   const Head& head;
   T* const coef;  // the caller's W
-  T* W;           // the coefficients during the call: coef, or in `sums_store` or `block_store`
+  T* W;           // the coefficients during the call: coef, or in `sums_store` or `packed_store`
   T* const b;
   const index_t K, d, P, n, B, n_steps;
   const Penalty pen;
@@ -414,17 +415,25 @@ struct GeneralEpoch {
   // two random runs; W is copied in and out by the passes over the sums that the call makes
   // anyway (their start, the end of the call).
   const bool interleaved;
-  // The same for the optimizer's state where the update is in place (float64): each column's K
-  // coefficients and its n_state·K state values side by side in block_store, copied in at the
-  // start of the call and out at its end; only in calls whose updates touch at least as many
-  // values as the copies move (amortizes_a_copy), so that a short call (partial_fit on a few
-  // rows) stays O(its non-zeros).
-  const bool state_interleaved;
-  // Where coefficient (k, j) lives in W, and its sum in sums: at j·col_stride + k·k_stride.
+  // The same for the optimizer's state where the update is in place (float64): each touched
+  // column's K coefficients and n_state·K state values side by side in packed_store, in the
+  // order the call first touches the columns (its *place*: column j at place slot_of[j], or −1
+  // before its first touch). A column is copied in at its first touch and out at the end of the
+  // call, so the copies cost O(touched columns), not O(d): a hashed vocabulary leaves most
+  // columns untouched. Only in calls whose updates touch at least d values (amortizes_a_copy),
+  // as slot_of is filled once per call; so a short call (partial_fit on a few rows) stays
+  // O(its non-zeros).
+  const bool packed;
+  // Where coefficient (k, j) lives in W, and its sum in sums: at q·col_stride + k·k_stride for
+  // q = place(j) (j itself unless packed).
   const index_t col_stride, k_stride;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
-  HugePageArray<double> u_store, sums_store, block_store;
-  HugePageArray<index_t> last_store;
+  HugePageArray<double> u_store, sums_store, packed_store;
+  HugePageArray<index_t> last_store, columns_store;
+  HugePageArray<std::int32_t> slot_store;
+  std::int32_t* const slot_of;     // packed: column j's place, or −1
+  index_t* const packed_columns;  // packed: the column at each place
+  index_t n_packed = 0;           // packed: the places taken
   double* const u;       // u_j: the clock U of column j's last write (clocked_l1)
   index_t* const last;   // the clock of column j's last write (averaging, carried)
   double* const sums;    // S: the average's sums, in W's layout (averaging)
@@ -442,7 +451,8 @@ struct GeneralEpoch {
   std::vector<double> group_w;
   std::vector<acc_t> group_g;
   std::vector<T> group_s;
-  std::vector<Entry> entries;  // the step's non-zeros
+  std::vector<Entry> entries;  // the step's non-zeros, at their columns' places
+  bool columns_increase = true;  // the columns of `entries` strictly increase
   acc_t total_loss = 0;
   index_t applied = 0;         // steps applied
   index_t averaged_steps = 0;  // of them, averaged
@@ -464,16 +474,19 @@ struct GeneralEpoch {
         update_columns_with(columns_update<T>(opt.kind)),
         update_intercepts_with(intercepts_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
-        state_interleaved(std::is_same<T, double>::value && in_place &&
-                          amortizes_a_copy(a_, K, (1 + n_state) * P)),
+        packed(std::is_same<T, double>::value && in_place && amortizes_a_copy(a_, K, d) &&
+               places_fit(a_)),
         col_stride(interleaved       ? 2 * K
-                   : state_interleaved ? (1 + n_state) * K
-                   : m_.feature_major  ? K
-                                       : 1),
+                   : packed          ? (1 + n_state) * K
+                   : m_.feature_major ? K
+                                      : 1),
         k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
         sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
-        block_store(state_interleaved ? std::size_t((1 + n_state) * P) : 0),
-        last_store((averaging && !linear) || carried ? std::size_t(d) : 0), u(u_store.get()),
+        packed_store(packed ? std::size_t(places_fit(a_) * col_stride) : 0),
+        last_store((averaging && !linear) || carried ? std::size_t(d) : 0),
+        columns_store(packed ? std::size_t(places_fit(a_)) : 0),
+        slot_store(packed ? std::size_t(d) : 0), slot_of(slot_store.get()),
+        packed_columns(columns_store.get()), u(u_store.get()),
         last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
         state(opt.coef_state), state_step(P),
         p(std::size_t(std::min(B, n) * K)),
@@ -486,14 +499,11 @@ struct GeneralEpoch {
     if (carried) maps.reset(n_steps, averaging);
     if constexpr (std::is_same<T, double>::value) {
       if (interleaved) W = sums_store.get();
-      if (state_interleaved) {
-        W = block_store.get();
+      if (packed) {
+        W = packed_store.get();
         state = W + K;
         state_step = K;
-        for_each_coefficient([&](index_t q, index_t o) {
-          W[q] = coef[o];
-          for (int st = 0; st < n_state; ++st) state[st * K + q] = opt.coef_state[st * P + o];
-        });
+        std::fill(slot_of, slot_of + d, std::int32_t(-1));
       }
     }
     if (averaging) {
@@ -507,10 +517,10 @@ struct GeneralEpoch {
   }
 
   // Calls f(q, o) for each coefficient: q its position in W and sums, o in the caller's arrays
-  // (coef, the average).
+  // (coef, the average). Not for packed W, which holds the touched columns only.
   template <class F>
   void for_each_coefficient(F&& f) const {
-    if (!interleaved && !state_interleaved) {
+    if (!interleaved) {
       for (index_t q = 0; q < P; ++q) f(q, q);
       return;
     }
@@ -518,7 +528,48 @@ struct GeneralEpoch {
       for (index_t k = 0; k < K; ++k) f(j * col_stride + k, j * K + k);
   }
 
-  index_t at(index_t j, index_t k) const noexcept { return j * col_stride + k * k_stride; }
+  // The places a packed call can need, min(d, X's stored values), or 0 when they do not fit its
+  // 32-bit slots (then the call is not packed).
+  static index_t places_fit(const CsrEpochArgs<T, I>& a) noexcept {
+    const index_t rows = a.X.n_rows;
+    const index_t stored = rows == 0 ? 0 : a.X.end(rows - 1) - a.X.begin(0);
+    const index_t places = std::min(a.X.n_cols, stored);
+    return places < index_t(INT32_MAX) ? places : 0;
+  }
+
+  // Column j's place in W (packed: copied in at its first touch, with its state).
+  index_t place(index_t j) noexcept {
+    if (!packed) return j;
+    std::int32_t q = slot_of[j];
+    if (q < 0) {
+      q = std::int32_t(n_packed++);
+      slot_of[j] = q;
+      packed_columns[q] = j;
+      T* FASTGD_RESTRICT to = W + index_t(q) * col_stride;
+      const T* FASTGD_RESTRICT from = coef + j * K;
+      std::copy(from, from + K, to);
+      for (int st = 0; st < n_state; ++st) {
+        const T* FASTGD_RESTRICT s = opt.coef_state + st * P + j * K;
+        std::copy(s, s + K, to + (1 + st) * K);
+      }
+    }
+    return q;
+  }
+  // The column at place q.
+  index_t column_at(index_t q) const noexcept { return packed ? packed_columns[q] : q; }
+
+  // The packed columns copied back to the caller's coef and state.
+  void unpack() noexcept {
+    for (index_t q = 0; q < n_packed; ++q) {
+      const index_t j = packed_columns[q];
+      const T* FASTGD_RESTRICT from = W + q * col_stride;
+      std::copy(from, from + K, coef + j * K);
+      for (int st = 0; st < n_state; ++st)
+        std::copy(from + (1 + st) * K, from + (2 + st) * K, opt.coef_state + st * P + j * K);
+    }
+  }
+
+  index_t at(index_t q, index_t k) const noexcept { return q * col_stride + k * k_stride; }
   // Calls f(k_stride), as a constant 1 when W is feature-major: a column's K values are then
   // contiguous, and the loops over them vector code.
   template <class F>
@@ -574,21 +625,23 @@ struct GeneralEpoch {
     });
   }
 
-  // Column j (carried) brought from its last write to clock c (maps.end_at(c) called): its
-  // coefficients and momentum buffers mapped by the product of the steps between, their values
-  // over those steps added to the average's sums.
-  void carry(index_t j, index_t c) noexcept {
+  // Column j at place q (carried) brought from its last write to clock c (maps.end_at(c)
+  // called): its coefficients and momentum buffers mapped by the product of the steps between,
+  // their values over those steps added to the average's sums.
+  void carry(index_t j, index_t q, index_t c) noexcept {
     const index_t from = last[j];
     if (from == c) return;
     last[j] = c;
-    carry_by(j, maps.run_from(from));
+    carry_by(q, maps.run_from(from));
   }
-  void carry_by(index_t j, const MomentumMap& r) noexcept {
+  void carry_by(index_t q, const MomentumMap& r) noexcept {
+    carry_by(W + at(q, 0), state + at(q, 0), averaging ? sums + at(q, 0) : nullptr, r);
+  }
+  // The same for a column's coefficients w, buffers v and sums (or nullptr), k_stride apart.
+  void carry_by(T* FASTGD_RESTRICT w, T* FASTGD_RESTRICT v, double* FASTGD_RESTRICT sum,
+                const MomentumMap& r) noexcept {
     with_k_stride([&](auto ks) {
-      T* FASTGD_RESTRICT w = W + at(j, 0);
-      T* FASTGD_RESTRICT v = state + at(j, 0);
-      if (averaging) {
-        double* FASTGD_RESTRICT sum = sums + at(j, 0);
+      if (sum) {
         for (index_t k = 0; k < K; ++k)
           sum[k * ks] += r.s1 * double(w[k * ks]) + r.s2 * double(v[k * ks]);
       }
@@ -654,7 +707,14 @@ struct GeneralEpoch {
       std::vector<MomentumMap> runs;
       maps.runs_to(c, runs);
       for (index_t j = 0; j < d; ++j) {
-        if (last[j] < c) carry_by(j, runs[last[j]]);
+        if (last[j] < c) {
+          if (!packed)
+            carry_by(j, runs[last[j]]);
+          else if (slot_of[j] >= 0)
+            carry_by(slot_of[j], runs[last[j]]);
+          else  // untouched by the call: in the caller's arrays (feature-major, no average)
+            carry_by(coef + j * K, opt.coef_state + j * K, nullptr, runs[last[j]]);
+        }
         last[j] = 0;
       }
       clock.restart();
@@ -705,8 +765,13 @@ struct GeneralEpoch {
   FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
     for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
       const index_t j = a.X.indices[e];
-      if (interleaved || state_interleaved) {  // one run: the line the two parts share, once
-        prefetch_lines(W + j * col_stride, col_stride * index_t(sizeof(T)));
+      if (packed && slot_of[j] < 0) {  // its first touch will copy it in from the caller's arrays
+        const index_t bytes = K * index_t(sizeof(T));
+        prefetch_lines(coef + j * K, bytes);
+        for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
+      } else if (interleaved || packed) {  // one run: the line the two parts share, once
+        prefetch_lines(W + (packed ? index_t(slot_of[j]) : j) * col_stride,
+                       col_stride * index_t(sizeof(T)));
       } else if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * col_stride, bytes);
@@ -721,6 +786,13 @@ struct GeneralEpoch {
     }
   }
 
+  // The places of row i's columns, ahead of prefetch_row_columns, which reads them: slot_of (d
+  // values) is beyond the L2 cache.
+  static constexpr index_t kPrefetchPlacesAhead = 2 * kPrefetchAhead;
+  FASTGD_ALWAYS_INLINE void prefetch_row_places(index_t i) const noexcept {
+    for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) FASTGD_PREFETCH(slot_of + a.X.indices[e]);
+  }
+
   // Phase 1 of a step: the outputs and derivatives of its rows [lo, hi) of the epoch, as of the
   // current clock, and its non-zeros. Returns the rows' weighted loss.
   acc_t predict_rows(index_t lo, index_t hi) noexcept {
@@ -728,27 +800,34 @@ struct GeneralEpoch {
     const double A = clock.A[c];
     acc_t loss = 0;
     entries.clear();
+    columns_increase = true;
+    index_t previous = -1;  // the last entry's column
     if (carried) maps.end_at(c);
     for (index_t r = 0; r < hi - lo; ++r) {
       const index_t i = row_at(a, lo + r);
       prefetch_permuted(a, lo + r);
       if (prefetch && lo + r + kPrefetchAhead < n)
         prefetch_row_columns(row_at(a, lo + r + kPrefetchAhead));
+      if (packed && prefetch && lo + r + kPrefetchPlacesAhead < n)
+        prefetch_row_places(row_at(a, lo + r + kPrefetchPlacesAhead));
       acc_t* FASTGD_RESTRICT pr = p.data() + r * K;
       std::fill(pr, pr + K, acc_t(0));
       for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
         const index_t j = a.X.indices[e];
         const acc_t x = acc_t(a.X.data[e]);
-        entries.push_back({j, r, x});
-        if (carried) carry(j, c);
+        if (previous >= j) columns_increase = false;
+        previous = j;
+        const index_t q = place(j);
+        entries.push_back({q, r, x});
+        if (carried) carry(j, q, c);
         // The column's optimizer state and average sums, into L1 for this step's update (read,
         // then written): their misses overlap with the prediction's work.
         if (m.feature_major) {
           for (int st = 0; st < n_state; ++st)
-            prefetch_lines<true>(state + st * state_step + j * col_stride,
+            prefetch_lines<true>(state + st * state_step + q * col_stride,
                                  K * index_t(sizeof(T)));
           if (averaging)
-            prefetch_lines<true>(sums + j * col_stride, K * index_t(sizeof(double)));
+            prefetch_lines<true>(sums + q * col_stride, K * index_t(sizeof(double)));
         }
         if (clocked_l1 && m.feature_major) {
           const T* FASTGD_RESTRICT col = W + j * col_stride;
@@ -758,7 +837,7 @@ struct GeneralEpoch {
         } else if (clocked_l1) {
           for (index_t k = 0; k < K; ++k) pr[k] += x * read(j, k, c);
         } else if (m.feature_major) {
-          const T* FASTGD_RESTRICT col = W + j * col_stride;
+          const T* FASTGD_RESTRICT col = W + q * col_stride;
 #pragma omp simd
           for (index_t k = 0; k < K; ++k) pr[k] += x * acc_t(col[k]);
         } else {
@@ -774,9 +853,11 @@ struct GeneralEpoch {
     return loss;
   }
 
-  // The step's non-zeros by column, in row order within a column; already so when the columns
-  // strictly increase (a step of one canonical row).
+  // The step's non-zeros by place (a column's, in row order), so that each column's are
+  // together; already so when the step's columns strictly increase (one canonical row), in
+  // whatever order their places are.
   void sort_by_column() {
+    if (columns_increase) return;
     const auto increasing = [](const Entry& x, const Entry& y) { return x.j <= y.j; };
     if (std::is_sorted(entries.begin(), entries.end(), increasing)) return;
     std::stable_sort(entries.begin(), entries.end(),
@@ -793,7 +874,7 @@ struct GeneralEpoch {
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
     if (in_place) {
       if (carried)  // carried to c by predict_rows
-        for (const Entry& e : entries) last[e.j] = c + 1;
+        for (const Entry& e : entries) last[column_at(e.j)] = c + 1;
       update_columns_with(W, state, state_step, col_stride, entries.data(), entries.size(),
                           g.data(), group_g.data(), K, vs);
       return;
@@ -954,11 +1035,7 @@ struct GeneralEpoch {
         const double scale = 1.0 / double(count);
         for (index_t q = 0; q < P; ++q) avg.coef[q] = T(sums[q] * scale);
       }
-      if (state_interleaved)
-        for_each_coefficient([&](index_t q, index_t o) {
-          coef[o] = W[q];
-          for (int st = 0; st < n_state; ++st) opt.coef_state[st * P + o] = state[st * K + q];
-        });
+      if (packed) unpack();
     }
     if (opt.step) *opt.step += applied;
     if (avg.step) *avg.step += applied;
