@@ -415,7 +415,9 @@ struct GeneralEpoch {
   // two random runs; W is copied in and out by the passes over the sums that the call makes
   // anyway (their start, the end of the call).
   const bool interleaved;
-  // The same for the optimizer's state where the update is in place (float64): each touched
+  // The places a packed call can need (places_fit).
+  const index_t places;
+  // As `interleaved`, for the optimizer's state where the update is in place (float64): each touched
   // column's K coefficients and n_state·K state values side by side in packed_store, in the
   // order the call first touches the columns (its *place*: column j at place slot_of[j], or −1
   // before its first touch). A column is copied in at its first touch and out at the end of the
@@ -474,17 +476,18 @@ struct GeneralEpoch {
         update_columns_with(columns_update<T>(opt.kind)),
         update_intercepts_with(intercepts_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
+        places(places_fit(a_)),
         packed(std::is_same<T, double>::value && in_place && amortizes_a_copy(a_, K, d) &&
-               places_fit(a_)),
+               places > 0),
         col_stride(interleaved       ? 2 * K
                    : packed          ? (1 + n_state) * K
                    : m_.feature_major ? K
                                       : 1),
         k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
         sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
-        packed_store(packed ? std::size_t(places_fit(a_) * col_stride) : 0),
+        packed_store(packed ? std::size_t(places * col_stride) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0),
-        columns_store(packed ? std::size_t(places_fit(a_)) : 0),
+        columns_store(packed ? std::size_t(places) : 0),
         slot_store(packed ? std::size_t(d) : 0), slot_of(slot_store.get()),
         packed_columns(columns_store.get()), u(u_store.get()),
         last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
@@ -765,13 +768,13 @@ struct GeneralEpoch {
   FASTGD_ALWAYS_INLINE void prefetch_row_columns(index_t i) const noexcept {
     for (index_t e = a.X.begin(i); e < a.X.end(i); ++e) {
       const index_t j = a.X.indices[e];
-      if (packed && slot_of[j] < 0) {  // its first touch will copy it in from the caller's arrays
+      const index_t q = packed ? index_t(slot_of[j]) : j;
+      if (q < 0) {  // packed, its first touch ahead: it is copied in from the caller's arrays
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(coef + j * K, bytes);
         for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
       } else if (interleaved || packed) {  // one run: the line the two parts share, once
-        prefetch_lines(W + (packed ? index_t(slot_of[j]) : j) * col_stride,
-                       col_stride * index_t(sizeof(T)));
+        prefetch_lines(W + q * col_stride, col_stride * index_t(sizeof(T)));
       } else if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(W + j * col_stride, bytes);
