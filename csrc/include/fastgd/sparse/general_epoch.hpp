@@ -429,6 +429,9 @@ struct GeneralEpoch {
   // Where coefficient (k, j) lives in W, and its sum in sums: at q·col_stride + k·k_stride for
   // q = place(j) (j itself unless packed).
   const index_t col_stride, k_stride;
+  // A touched column's coefficients, state and sums are one run (interleaved or packed), which
+  // prefetch_row_columns fetches rows ahead.
+  const bool run_prefetched;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
   HugePageArray<double> u_store, sums_store, packed_store;
   HugePageArray<index_t> last_store, columns_store;
@@ -483,7 +486,8 @@ struct GeneralEpoch {
                    : packed          ? (1 + n_state) * K
                    : m_.feature_major ? K
                                       : 1),
-        k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
+        k_stride(m_.feature_major ? 1 : d), run_prefetched(prefetch && (interleaved || packed)),
+        u_store(clocked_l1 ? std::size_t(d) : 0),
         sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
         packed_store(packed ? std::size_t(places * col_stride) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0),
@@ -824,8 +828,10 @@ struct GeneralEpoch {
         entries.push_back({q, r, x});
         if (carried) carry(j, q, c);
         // The column's optimizer state and average sums, into L1 for this step's update (read,
-        // then written): their misses overlap with the prediction's work.
-        if (m.feature_major) {
+        // then written): their misses overlap with the prediction's work. Not where they share
+        // the column's run, which prefetch_row_columns has fetched whole rows ahead: a second
+        // request for its lines made the epoch slower (bench/MEASUREMENTS.md).
+        if (m.feature_major && !run_prefetched) {
           for (int st = 0; st < n_state; ++st)
             prefetch_lines<true>(state + st * state_step + q * col_stride,
                                  K * index_t(sizeof(T)));
