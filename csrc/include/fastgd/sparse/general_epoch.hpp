@@ -401,6 +401,8 @@ struct GeneralEpoch {
   // average is kept as scikit-learn keeps it (see update_linear): `sums` holds R, no `last`.
   const bool linear;
   const bool carried;  // Untouched::carried: columns carried forward by `maps`, from `last`
+  // The clock restarts (materialize) when its scale A falls below this (lazy_penalty.hpp).
+  const double restart_below;
   const int n_state;  // the optimizer's state arrays
   const std::int64_t opt_step0, avg_step0;
   const ValuesUpdate<T> update_values_with;
@@ -409,22 +411,22 @@ struct GeneralEpoch {
   const bool in_place;
   const ColumnsUpdate<T> update_columns_with;
   const InterceptsUpdate<T> update_intercepts_with;
-  // The linear average of float64 feature-major W: during the call, each column's K coefficients
-  // and its K sums side by side in sums_store (W and sums at a stride of 2K), so that a touched
-  // column is one run of 2·K·8 bytes, whose lines the prefetcher fetches together, instead of
-  // two random runs; W is copied in and out by the passes over the sums that the call makes
-  // anyway (their start, the end of the call).
+  // The linear average of float64 feature-major W: during the call, each touched column's K
+  // coefficients and its K sums R side by side (W and sums at a stride of 2K, packed as below),
+  // so that a touched column is one run of 2·K·8 bytes, fetched together, instead of two random
+  // runs. Its untouched columns stay in the caller's arrays until the end of the call, whose pass
+  // over every coefficient (materialize_with_average) the linear average makes anyway.
   const bool interleaved;
   // The places a packed call can need (places_fit).
   const index_t places;
-  // As `interleaved`, for the optimizer's state where the update is in place (float64): each touched
+  // As for `interleaved`, and for the optimizer's state where the update is in place (float64): each touched
   // column's K coefficients and n_state·K state values side by side in packed_store, in the
   // order the call first touches the columns (its *place*: column j at place slot_of[j], or −1
   // before its first touch). A column is copied in at its first touch and out at the end of the
   // call, so the copies cost O(touched columns), not O(d): a hashed vocabulary leaves most
-  // columns untouched. Only in calls whose updates touch at least d values (amortizes_a_copy),
-  // as slot_of is filled once per call; so a short call (partial_fit on a few rows) stays
-  // O(its non-zeros).
+  // columns untouched. For an optimizer, only in calls whose updates touch at least d values
+  // (amortizes_a_copy), as slot_of is filled once per call; so a short call (partial_fit on a
+  // few rows) stays O(its non-zeros). The linear average's calls are O(K·d) anyway.
   const bool packed;
   // Where coefficient (k, j) lives in W, and its sum in sums: at q·col_stride + k·k_stride for
   // q = place(j) (j itself unless packed).
@@ -472,29 +474,33 @@ struct GeneralEpoch {
         prefetch(std::size_t(P) * sizeof(T) > kPrefetchCoefficientsAbove),
         linear(plain && !(pen.l1 > 0) && m_.untouched == Untouched::decays),
         carried(m_.untouched == Untouched::carried),
+        restart_below(averaging && linear
+                          ? std::max(rebase_below<T>(), kLinearAverageRestartBelow)
+                          : rebase_below<T>()),
         n_state(state_arrays(opt.kind)), opt_step0(opt.step ? *opt.step : 0),
         avg_step0(avg.step ? *avg.step : 0), update_values_with(values_update<T>(opt.kind)),
         in_place(m_.feature_major && n_state > 0 && m_.untouched != Untouched::decays &&
                  !clocked_l1 && !averaging),
         update_columns_with(columns_update<T>(opt.kind)),
         update_intercepts_with(intercepts_update<T>(opt.kind)),
-        interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major),
-        places(places_fit(a_)),
-        packed(std::is_same<T, double>::value && in_place && amortizes_a_copy(a_, K, d) &&
-               places > 0),
+        interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major &&
+                    d < index_t(INT32_MAX)),
+        places(interleaved ? d : places_fit(a_)),
+        packed(interleaved || (std::is_same<T, double>::value && in_place &&
+                               amortizes_a_copy(a_, K, d) && places > 0)),
         col_stride(interleaved       ? 2 * K
                    : packed          ? (1 + n_state) * K
                    : m_.feature_major ? K
                                       : 1),
         k_stride(m_.feature_major ? 1 : d), run_prefetched(prefetch && (interleaved || packed)),
         u_store(clocked_l1 ? std::size_t(d) : 0),
-        sums_store(averaging ? std::size_t(interleaved ? 2 * P : P) : 0),
+        sums_store(averaging && !interleaved ? std::size_t(P) : 0),
         packed_store(packed ? std::size_t(places * col_stride) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0),
         columns_store(packed ? std::size_t(places) : 0),
         slot_store(packed ? std::size_t(d) : 0), slot_of(slot_store.get()),
         packed_columns(columns_store.get()), u(u_store.get()),
-        last(last_store.get()), sums(sums_store.get() + (interleaved ? K : 0)),
+        last(last_store.get()), sums(interleaved ? packed_store.get() + K : sums_store.get()),
         state(opt.coef_state), state_step(P),
         p(std::size_t(std::min(B, n) * K)),
         g(p.size()), gb(std::size_t(K)), group_j(std::size_t(kGroupColumns)),
@@ -505,34 +511,46 @@ struct GeneralEpoch {
     if (last) std::fill(last, last + d, index_t(0));
     if (carried) maps.reset(n_steps, averaging);
     if constexpr (std::is_same<T, double>::value) {
-      if (interleaved) W = sums_store.get();
       if (packed) {
         W = packed_store.get();
-        state = W + K;
+        state = W + K;  // unused by the linear average, whose sums are there instead
         state_step = K;
         std::fill(slot_of, slot_of + d, std::int32_t(-1));
       }
     }
-    if (averaging) {
-      // The sums so far (R = −S at a segment's start, see update_linear).
-      const double count = linear ? -double(averaged_before()) : double(averaged_before());
-      for_each_coefficient([&](index_t q, index_t o) {
-        if (interleaved) W[q] = coef[o];
-        sums[q] = double(avg.coef[o]) * count;
-      });
+    if (averaging && !interleaved) {  // the sums so far (interleaved: at a column's place)
+      const double count = sums_count();
+      for_each_coefficient([&](index_t q, index_t o) { sums[q] = double(avg.coef[o]) * count; });
     }
   }
 
-  // Calls f(q, o) for each coefficient: q its position in W and sums, o in the caller's arrays
-  // (coef, the average). Not for packed W, which holds the touched columns only.
+  // Calls f(q, o) for each coefficient that W holds: q its position in W and sums, o in the
+  // caller's arrays (coef, the average). Packed W holds the columns placed so far.
   template <class F>
   void for_each_coefficient(F&& f) const {
-    if (!interleaved) {
+    if (!packed) {
       for (index_t q = 0; q < P; ++q) f(q, q);
       return;
     }
-    for (index_t j = 0; j < d; ++j)
-      for (index_t k = 0; k < K; ++k) f(j * col_stride + k, j * K + k);
+    for (index_t q = 0; q < n_packed; ++q)
+      for (index_t k = 0; k < K; ++k) f(q * col_stride + k, packed_columns[q] * K + k);
+  }
+
+  // The factor from the average's coefficients to the sums at the call's start: S = count·avg,
+  // stored as R = −S by the linear average (see update_linear).
+  double sums_count() const noexcept {
+    return linear ? -double(averaged_before()) : double(averaged_before());
+  }
+
+  // Column j's values v and sums R, for a column the linear average has not placed: the
+  // caller's (the clock has not restarted since the call's start, as a restart places every
+  // column first).
+  void unplaced_column(index_t j, double* FASTGD_RESTRICT v, double* FASTGD_RESTRICT r) const {
+    const double count = sums_count();
+    for (index_t k = 0; k < K; ++k) {
+      v[k] = double(coef[j * K + k]);
+      r[k] = double(avg.coef[j * K + k]) * count;
+    }
   }
 
   // The places a packed call can need, min(d, X's stored values), or 0 when they do not fit its
@@ -553,6 +571,12 @@ struct GeneralEpoch {
       slot_of[j] = q;
       packed_columns[q] = j;
       T* FASTGD_RESTRICT to = W + index_t(q) * col_stride;
+      if constexpr (std::is_same<T, double>::value) {
+        if (interleaved) {
+          unplaced_column(j, to, to + K);
+          return q;
+        }
+      }
       const T* FASTGD_RESTRICT from = coef + j * K;
       std::copy(from, from + K, to);
       for (int st = 0; st < n_state; ++st) {
@@ -731,6 +755,9 @@ struct GeneralEpoch {
     const Clock now = clock.at(c);
     if (!averaging && now.A == 1.0 && now.U == 0.0) return;
     if (averaging && linear) {  // S = sum_A·v − R; the next segment starts at R = −S
+      // Packed: every column placed (places = d), as the restart moves every coefficient.
+      if (packed)
+        for (index_t j = 0; j < d; ++j) place(j);
       const double sum_A = clock.sum_A[c];
       for_each_coefficient([&](index_t q, index_t) {
         const double v = double(W[q]);
@@ -777,6 +804,7 @@ struct GeneralEpoch {
         const index_t bytes = K * index_t(sizeof(T));
         prefetch_lines(coef + j * K, bytes);
         for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
+        if (interleaved) prefetch_lines(avg.coef + j * K, bytes);
       } else if (interleaved || packed) {  // one run: the line the two parts share, once
         prefetch_lines(W + q * col_stride, col_stride * index_t(sizeof(T)));
       } else if (m.feature_major) {
@@ -864,9 +892,9 @@ struct GeneralEpoch {
 
   // The step's non-zeros by place (a column's, in row order), so that each column's are
   // together; already so when the step's columns strictly increase (one canonical row), in
-  // whatever order their places are.
-  void sort_by_column() {
-    if (columns_increase) return;
+  // whatever order their places are, unless the caller needs the places in increasing order.
+  void sort_by_column(bool increasing_places = false) {
+    if (columns_increase && !increasing_places) return;
     const auto increasing = [](const Entry& x, const Entry& y) { return x.j <= y.j; };
     if (std::is_sorted(entries.begin(), entries.end(), increasing)) return;
     std::stable_sort(entries.begin(), entries.end(),
@@ -952,8 +980,8 @@ struct GeneralEpoch {
   // Phase 2, a step with a = 1 − lr·l2 ≤ 0 (plain SGD): applied to every coordinate, from the
   // segment's up-to-date values; the step starts a new segment.
   void update_dense(index_t s, index_t bs, const StepConstants& sc) {
-    materialize(clock.now());
-    sort_by_column();
+    materialize(clock.now());  // packed: every column placed, the loops below run over places
+    sort_by_column(true);
     const bool averaged = is_averaged(s);
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
     std::size_t e = 0;
@@ -1007,7 +1035,7 @@ struct GeneralEpoch {
         update_linear(s, bs, lr, next);
       else
         update_touched_columns(s, bs, sc, next);
-      if (clock.A.back() < rebase_below<T>()) materialize(clock.now());
+      if (clock.A.back() < restart_below) materialize(clock.now());
     }
     if (a.fit_intercept) update_intercepts(bs, sc);
     if (is_averaged(s)) {
@@ -1022,12 +1050,25 @@ struct GeneralEpoch {
   // the sums S = sum_A·v − R never stored.
   void materialize_with_average(index_t c, index_t count) noexcept {
     const double A = clock.A[c], sum_A = clock.sum_A[c], scale = -1.0 / double(count);
-    for_each_coefficient([&](index_t q, index_t o) {
-      const double v = double(W[q]);
-      const double r = sums[q] - sum_A * v;
+    const auto finish = [&](double v, double r, index_t o) {
       coef[o] = T(A * v);
-      if (count > 0) avg.coef[o] = T(r * scale);
-    });
+      if (count > 0) avg.coef[o] = T((r - sum_A * v) * scale);
+    };
+    if constexpr (std::is_same<T, double>::value) {
+      if (packed) {  // the placed columns from W, the others from the caller's arrays
+        std::vector<double> untouched(std::size_t(2 * K));
+        for (index_t j = 0; j < d; ++j) {
+          const double* run = untouched.data();
+          if (slot_of[j] >= 0)
+            run = W + index_t(slot_of[j]) * col_stride;
+          else
+            unplaced_column(j, untouched.data(), untouched.data() + K);
+          for (index_t k = 0; k < K; ++k) finish(run[k], run[K + k], j * K + k);
+        }
+        return;
+      }
+    }
+    for (index_t q = 0; q < P; ++q) finish(double(W[q]), sums[q], q);
   }
 
   acc_t run() {

@@ -75,6 +75,11 @@ constexpr double rebase_below() noexcept {
   return sizeof(T) == 4 ? 1e-12 : 1e-150;
 }
 
+// And the linear average's clock (general_epoch.hpp) before A falls below this: its sums
+// S = sum_A·v − R subtract two terms that grow as 1/A while S does not, so S loses digits as
+// A falls (a relative error of about eps/A); scikit-learn rescales its average below 1e-9.
+constexpr double kLinearAverageRestartBelow = 1e-6;
+
 // The coefficients during a call: v (the caller's coef array) and u (nullptr without L1).
 template <class T, bool Relaxed>
 struct LazyCoef {
