@@ -177,13 +177,14 @@ def test_steps_without_a_lazy_form_and_clock_restarts_give_the_dense_model(model
 
 
 @pytest.mark.parametrize("dense_step", [False, True], ids=["lazy-steps", "a-dense-step"])
-def test_linear_average_columns_first_touched_late_give_the_dense_model(dense_step, dtype):
+@pytest.mark.parametrize("model", ["softmax-F", "log_loss"])
+def test_linear_average_columns_first_touched_late_give_the_dense_model(model, dense_step, dtype):
     # The second call's first 700 rows store none of columns 15-24 and no row stores 25-29,
     # while lr·l2 = 0.5 halves the scale each step: the clock restarts (float64: after 500
     # steps) before those columns' first touch. Float64's linear average holds a column in its
     # call's store from its first touch on; until then the column, its average and the
     # restarts are the caller's (and a dense step, lr·l2 = 1.2, takes in every column).
-    X, classes, *_ = _problem(dtype, n=1200, d=30, seed=4)
+    X, classes, probs, labels, _ = _problem(dtype, n=1200, d=30, seed=4)
     late = X.toarray()
     late[:700, 15:25] = 0
     late[:, 25:] = 0
@@ -192,24 +193,24 @@ def test_linear_average_columns_first_touched_late_give_the_dense_model(dense_st
         lrs[600] = 0.6
     results = []
     for sparse in (False, True):
-        _, _, coef, b, _ = _model("softmax-F", dtype, 30, sparse=sparse)
+        loss, kind, coef, b, _ = _model(model, dtype, 30, sparse=sparse)
         average = optimizers.Average(start=3)
         for data in (X, sp.csr_matrix(late)):
             ops.sgd_epoch(
                 data if sparse else data.toarray(),
-                classes,
+                _targets(kind, classes, probs, labels),
                 coef,
                 b,
                 lrs,
                 batch_size=1,
-                loss="multinomial",
+                loss=loss,
                 penalty="l2",
                 alpha=2.0,
                 average=average,
                 n_threads=1,
             )
         results.append((coef, average.coef_, average.intercept_))
-    assert np.all(results[1][1][:, 25:] != 0)  # never-touched columns' averages move too
+    assert np.all(results[1][1][..., 25:] != 0)  # never-touched columns' averages move too
     for got, want in zip(results[1], results[0]):
         assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
 
