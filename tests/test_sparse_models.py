@@ -148,9 +148,9 @@ def test_exact_updates_give_the_dense_model(model, update, penalty, batch_size, 
 @pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
 @pytest.mark.parametrize("model", ["softmax-F", "log_loss"])
 def test_steps_without_a_lazy_form_and_clock_restarts_give_the_dense_model(model, penalty, dtype):
-    # lr·l2 = 1.2 ≥ 1 on every fifth step: no lazy form, applied densely. In between
-    # lr·l2 = 0.5 halves the scale A each step, which restarts the clock before A underflows
-    # (after 40 steps in float32, 500 in float64): both start new segments of the average.
+    # lr·l2 = 1.2 ≥ 1 on every fifth step: no lazy form, applied densely, which restarts the
+    # clock and starts a new segment of the average. In between lr·l2 = 0.5 halves the scale A
+    # each step (restarts at a smaller A: test_linear_average_with_columns_left_untouched...).
     X, classes, probs, labels, weights = _problem(dtype, n=1200, d=15, seed=2)
     lrs = np.where(np.arange(1200) % 5 == 4, 0.6, 0.25)
     results = []
@@ -176,21 +176,23 @@ def test_steps_without_a_lazy_form_and_clock_restarts_give_the_dense_model(model
         assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
 
 
-@pytest.mark.parametrize("dense_step", [False, True], ids=["lazy-steps", "a-dense-step"])
-@pytest.mark.parametrize("model", ["softmax-F", "log_loss"])
-def test_linear_average_columns_first_touched_late_give_the_dense_model(model, dense_step, dtype):
-    # The second call's first 700 rows store none of columns 15-24 and no row stores 25-29,
-    # while lr·l2 = 0.5 halves the scale each step: the clock restarts (float64: after 500
-    # steps) before those columns' first touch. Float64's linear average holds a column in its
-    # call's store from its first touch on; until then the column, its average and the
-    # restarts are the caller's (and a dense step, lr·l2 = 1.2, takes in every column).
+@pytest.mark.parametrize("rates", ["halving", "slow", "slow-and-a-dense-step"])
+@pytest.mark.parametrize("model", ["softmax-F", "softmax-C", "log_loss"])
+def test_linear_average_with_columns_left_untouched_gives_the_dense_model(model, rates, dtype):
+    # The second call's first 700 rows store none of columns 15-24 and no row stores 25-29, so
+    # their averages move by the clock alone. Float64's softmax-F keeps a column in the call's
+    # store from its first touch (or from a clock restart or a dense step, which place every
+    # column); an untouched one stays in the caller's arrays to the call's end ("slow"). At
+    # lr·l2 = 0.5 ("halving") the scale halves each step and the clock restarts every 20 steps,
+    # before the average's sums lose their digits; lr·l2 = 1.2 once is a dense step. softmax-C
+    # and log_loss keep the sums apart: the same arithmetic, so the same bits.
     X, classes, probs, labels, _ = _problem(dtype, n=1200, d=30, seed=4)
     late = X.toarray()
     late[:700, 15:25] = 0
     late[:, 25:] = 0
-    lrs = np.full(1200, 0.25)
-    if dense_step:
-        lrs[600] = 0.6
+    lrs = np.full(1200, 0.25 if rates == "halving" else 0.005)
+    if rates == "slow-and-a-dense-step":
+        lrs[300] = 0.6
     results = []
     for sparse in (False, True):
         loss, kind, coef, b, _ = _model(model, dtype, 30, sparse=sparse)
@@ -213,6 +215,14 @@ def test_linear_average_columns_first_touched_late_give_the_dense_model(model, d
     assert np.all(results[1][1][..., 25:] != 0)  # never-touched columns' averages move too
     for got, want in zip(results[1], results[0]):
         assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
+    if model == "softmax-F":  # packed (float64) or not, the same bits as the class-major layout
+        _, _, coef_c, b_c, _ = _model("softmax-C", dtype, 30, sparse=True)
+        average_c = optimizers.Average(start=3)
+        for data in (X, sp.csr_matrix(late)):
+            ops.sgd_epoch(data, classes, coef_c, b_c, lrs, batch_size=1, loss="multinomial",
+                          penalty="l2", alpha=2.0, average=average_c, n_threads=1)  # fmt: skip
+        np.testing.assert_array_equal(results[1][0], coef_c)
+        np.testing.assert_array_equal(results[1][1], average_c.coef_)
 
 
 @pytest.mark.parametrize("average", [None, 5])

@@ -390,7 +390,7 @@ struct GeneralEpoch {
   const CsrModelArgs<T>& m;
   const Head& head;
   T* const coef;  // the caller's W
-  T* W;           // the coefficients during the call: coef, or in `sums_store` or `packed_store`
+  T* W;           // the coefficients during the call: coef, or in `packed_store`
   T* const b;
   const index_t K, d, P, n, B, n_steps;
   const Penalty pen;
@@ -415,18 +415,20 @@ struct GeneralEpoch {
   // coefficients and its K sums R side by side (W and sums at a stride of 2K, packed as below),
   // so that a touched column is one run of 2·K·8 bytes, fetched together, instead of two random
   // runs. Its untouched columns stay in the caller's arrays until the end of the call, whose pass
-  // over every coefficient (materialize_with_average) the linear average makes anyway.
+  // over every coefficient (materialize_with_average) the linear average makes anyway, or until
+  // a clock restart, which places every column.
   const bool interleaved;
-  // The places a packed call can need (places_fit).
+  // The places a packed call can need (places_fit; d for the linear average).
   const index_t places;
-  // As for `interleaved`, and for the optimizer's state where the update is in place (float64): each touched
-  // column's K coefficients and n_state·K state values side by side in packed_store, in the
-  // order the call first touches the columns (its *place*: column j at place slot_of[j], or −1
-  // before its first touch). A column is copied in at its first touch and out at the end of the
-  // call, so the copies cost O(touched columns), not O(d): a hashed vocabulary leaves most
-  // columns untouched. For an optimizer, only in calls whose updates touch at least d values
-  // (amortizes_a_copy), as slot_of is filled once per call; so a short call (partial_fit on a
-  // few rows) stays O(its non-zeros). The linear average's calls are O(K·d) anyway.
+  // As for `interleaved`, and for the optimizer's state where the update is in place (float64):
+  // each touched column's K coefficients and n_state·K state values side by side in
+  // packed_store, in the order the call first touches the columns (its *place*: column j at
+  // place slot_of[j], or −1 before its first touch). A column is copied in at its first touch
+  // and out at the end of the call, so the copies cost O(touched columns), not O(d): a hashed
+  // vocabulary leaves most columns untouched. For an optimizer, only in calls whose updates
+  // touch at least d values (amortizes_a_copy), as slot_of is filled once per call; so a short
+  // call (partial_fit on a few rows) stays O(its non-zeros). The linear average's calls are
+  // O(K·d) anyway.
   const bool packed;
   // Where coefficient (k, j) lives in W, and its sum in sums: at q·col_stride + k·k_stride for
   // q = place(j) (j itself unless packed).
@@ -484,7 +486,7 @@ struct GeneralEpoch {
         update_columns_with(columns_update<T>(opt.kind)),
         update_intercepts_with(intercepts_update<T>(opt.kind)),
         interleaved(std::is_same<T, double>::value && averaging && linear && m_.feature_major &&
-                    d < index_t(INT32_MAX)),
+                    d > 0 && d < index_t(INT32_MAX)),
         places(interleaved ? d : places_fit(a_)),
         packed(interleaved || (std::is_same<T, double>::value && in_place &&
                                amortizes_a_copy(a_, K, d) && places > 0)),
@@ -895,8 +897,8 @@ struct GeneralEpoch {
   // whatever order their places are, unless the caller needs the places in increasing order.
   void sort_by_column(bool increasing_places = false) {
     if (columns_increase && !increasing_places) return;
-    const auto increasing = [](const Entry& x, const Entry& y) { return x.j <= y.j; };
-    if (std::is_sorted(entries.begin(), entries.end(), increasing)) return;
+    const auto decreasing = [](const Entry& x, const Entry& y) { return x.j > y.j; };
+    if (std::adjacent_find(entries.begin(), entries.end(), decreasing) == entries.end()) return;
     std::stable_sort(entries.begin(), entries.end(),
                      [](const Entry& x, const Entry& y) { return x.j < y.j; });
   }
@@ -980,7 +982,9 @@ struct GeneralEpoch {
   // Phase 2, a step with a = 1 − lr·l2 ≤ 0 (plain SGD): applied to every coordinate, from the
   // segment's up-to-date values; the step starts a new segment.
   void update_dense(index_t s, index_t bs, const StepConstants& sc) {
-    materialize(clock.now());  // packed: every column placed, the loops below run over places
+    // Packed (only the linear average steps densely): materialize places every column, and the
+    // loops below run over places.
+    materialize(clock.now());
     sort_by_column(true);
     const bool averaged = is_averaged(s);
     const ValuesStep vs{acc_t(bs), inverse_if_exact(bs), &pen, &opt.params, &sc};
@@ -1056,13 +1060,13 @@ struct GeneralEpoch {
     };
     if constexpr (std::is_same<T, double>::value) {
       if (packed) {  // the placed columns from W, the others from the caller's arrays
-        std::vector<double> untouched(std::size_t(2 * K));
+        double* untouched = group_w.data();  // 2K of its kGroupColumns·K values, free here
         for (index_t j = 0; j < d; ++j) {
-          const double* run = untouched.data();
+          const double* run = untouched;
           if (slot_of[j] >= 0)
             run = W + index_t(slot_of[j]) * col_stride;
           else
-            unplaced_column(j, untouched.data(), untouched.data() + K);
+            unplaced_column(j, untouched, untouched + K);
           for (index_t k = 0; k < K; ++k) finish(run[k], run[K + k], j * K + k);
         }
         return;
