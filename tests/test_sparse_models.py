@@ -193,8 +193,8 @@ def test_linear_average_with_columns_left_untouched_gives_the_dense_model(model,
     lrs = np.full(1200, 0.25 if rates == "halving" else 0.005)
     if rates == "slow-and-a-dense-step":
         lrs[300] = 0.6
-    results = []
-    for sparse in (False, True):
+
+    def train(model, sparse):
         loss, kind, coef, b, _ = _model(model, dtype, 30, sparse=sparse)
         average = optimizers.Average(start=3)
         for data in (X, sp.csr_matrix(late)):
@@ -211,18 +211,16 @@ def test_linear_average_with_columns_left_untouched_gives_the_dense_model(model,
                 average=average,
                 n_threads=1,
             )
-        results.append((coef, average.coef_, average.intercept_))
-    assert np.all(results[1][1][..., 25:] != 0)  # never-touched columns' averages move too
-    for got, want in zip(results[1], results[0]):
+        return coef, average.coef_, average.intercept_
+
+    sparse, dense = train(model, True), train(model, False)
+    assert np.all(sparse[1][..., 25:] != 0)  # never-touched columns' averages move too
+    for got, want in zip(sparse, dense):
         assert_close(got, want, dtype, scale=max(np.abs(want).max(), 1e-3))
     if model == "softmax-F":  # packed (float64) or not, the same bits as the class-major layout
-        _, _, coef_c, b_c, _ = _model("softmax-C", dtype, 30, sparse=True)
-        average_c = optimizers.Average(start=3)
-        for data in (X, sp.csr_matrix(late)):
-            ops.sgd_epoch(data, classes, coef_c, b_c, lrs, batch_size=1, loss="multinomial",
-                          penalty="l2", alpha=2.0, average=average_c, n_threads=1)  # fmt: skip
-        np.testing.assert_array_equal(results[1][0], coef_c)
-        np.testing.assert_array_equal(results[1][1], average_c.coef_)
+        class_major = train("softmax-C", True)
+        np.testing.assert_array_equal(sparse[0], class_major[0])
+        np.testing.assert_array_equal(sparse[1], class_major[1])
 
 
 @pytest.mark.parametrize("average", [None, 5])

@@ -433,9 +433,6 @@ struct GeneralEpoch {
   // Where coefficient (k, j) lives in W, and its sum in sums: at q·col_stride + k·k_stride for
   // q = place(j) (j itself unless packed).
   const index_t col_stride, k_stride;
-  // A touched column's coefficients, state and sums are one run (interleaved or packed), which
-  // prefetch_row_columns fetches rows ahead.
-  const bool run_prefetched;
   // Read at random, one entry per touched column: on huge pages, as NumPy's arrays are.
   HugePageArray<double> u_store, sums_store, packed_store;
   HugePageArray<index_t> last_store, columns_store;
@@ -494,8 +491,7 @@ struct GeneralEpoch {
                    : packed          ? (1 + n_state) * K
                    : m_.feature_major ? K
                                       : 1),
-        k_stride(m_.feature_major ? 1 : d), run_prefetched(prefetch && (interleaved || packed)),
-        u_store(clocked_l1 ? std::size_t(d) : 0),
+        k_stride(m_.feature_major ? 1 : d), u_store(clocked_l1 ? std::size_t(d) : 0),
         sums_store(averaging && !interleaved ? std::size_t(P) : 0),
         packed_store(packed ? std::size_t(places * col_stride) : 0),
         last_store((averaging && !linear) || carried ? std::size_t(d) : 0),
@@ -807,7 +803,7 @@ struct GeneralEpoch {
         prefetch_lines(coef + j * K, bytes);
         for (int s = 0; s < n_state; ++s) prefetch_lines(opt.coef_state + s * P + j * K, bytes);
         if (interleaved) prefetch_lines(avg.coef + j * K, bytes);
-      } else if (interleaved || packed) {  // one run: the line the two parts share, once
+      } else if (packed) {  // one run: the line the two parts share, once
         prefetch_lines(W + q * col_stride, col_stride * index_t(sizeof(T)));
       } else if (m.feature_major) {
         const index_t bytes = K * index_t(sizeof(T));
@@ -861,7 +857,7 @@ struct GeneralEpoch {
         // then written): their misses overlap with the prediction's work. Not where they share
         // the column's run, which prefetch_row_columns has fetched whole rows ahead: a second
         // request for its lines made the epoch slower (bench/MEASUREMENTS.md).
-        if (m.feature_major && !run_prefetched) {
+        if (m.feature_major && !(packed && prefetch)) {
           for (int st = 0; st < n_state; ++st)
             prefetch_lines<true>(state + st * state_step + q * col_stride,
                                  K * index_t(sizeof(T)));
